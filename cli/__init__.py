@@ -1,0 +1,1 @@
+"""The ``pwl`` command line: parse, call :mod:`pwl`, format."""

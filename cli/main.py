@@ -1,0 +1,170 @@
+"""``pwl``: exact piecewise-linear analysis of ReLU networks with one input.
+
+Only this package imports click and only here does a :class:`pwl.PWLError`
+become an exit status: 1 for bad input, 2 for bad usage (click's own).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from fractions import Fraction
+from typing import Any, Callable, Optional
+
+import click
+
+from pwl.errors import PWLError
+from pwl.numbers import format_exact
+
+from .types import NETWORK, RATIONAL
+
+__all__ = ["main", "cli"]
+
+
+class PWLGroup(click.Group):
+    """A group that turns pwl's errors into one line on stderr and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PWLError as exc:
+            click.echo(f"pwl: error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("pwl: interrupted", err=True)
+            ctx.exit(130)
+        except MemoryError:
+            click.echo("pwl: error: out of memory; try a smaller --domain", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=PWLGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pwl", prog_name="pwl")
+def cli() -> None:
+    """Exact piecewise-linear analysis of ReLU networks with one input.
+
+    Every number printed is exact: breakpoints and distances are rationals,
+    counts are integers.  Network files use the native JSON format
+    (see the README).
+    """
+
+
+def progress_reporter(enabled: bool) -> Optional[Callable[[int, int], None]]:
+    """A per-layer progress line on stderr, when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def report(layer: int, regions: int) -> None:
+        click.echo(f"\rlayer {layer + 1}: {regions:,} regions", err=True, nl=False)
+
+    return report
+
+
+def end_progress(report: Optional[Callable[[int, int], None]]) -> None:
+    if report is not None:
+        click.echo("\r\033[K", err=True, nl=False)
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload))
+
+
+def exact_list(values: Any) -> list[str]:
+    return [format_exact(v) for v in values]
+
+
+def table(rows: list[tuple[str, Any]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def domain_text(domain: Optional[tuple[Fraction, Fraction]]) -> str:
+    if domain is None:
+        return "the whole line"
+    return f"[{format_exact(domain[0])}, {format_exact(domain[1])}]"
+
+
+domain_option = click.option(
+    "--domain", nargs=2, type=RATIONAL, default=None, metavar="LO HI",
+    help="Closed interval [LO, HI] with exact ends (default: the whole line).")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print one JSON object (exact numbers as strings).")
+
+
+@cli.command()
+@click.argument("network", type=NETWORK)
+@domain_option
+@json_option
+@click.option("--breakpoints", is_flag=True, help="List the exact breakpoints of the output.")
+@click.option("--per-layer", is_flag=True,
+              help="Activation regions and largest neuron kappa after each hidden layer.")
+@click.option("--output", "output", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which output to count, numbered from 0.")
+def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
+          breakpoints: bool, per_layer: bool, output: int) -> None:
+    """Count the linear pieces and activation regions of NETWORK.
+
+    Pieces are kappa(f), the minimal number of affine pieces of the output
+    (collinear neighbours merged); activation regions are the maximal
+    intervals on which every hidden neuron stays on one piece of its
+    activation.
+
+    Example: pwl count examples/telgarsky-3.json --domain 0 1
+    """
+    import pwl
+
+    net = pwl.load(network)
+    report = progress_reporter(True)
+    try:
+        result = pwl.count(net, domain, output=output, breakpoints=breakpoints,
+                           per_layer=per_layer, progress=report)
+    finally:
+        end_progress(report)
+    hidden = [s for s in (result.layers or ()) if s.index < net.depth]
+    if as_json:
+        payload: dict[str, Any] = {
+            "network": network,
+            "domain": None if result.domain is None else exact_list(result.domain),
+            "depth": result.depth,
+            "widths": list(result.widths),
+            "output": result.output,
+            "pieces": result.pieces,
+            "activation_regions": result.activation_regions,
+            "method": result.method,
+        }
+        if breakpoints:
+            payload["breakpoints"] = exact_list(result.breakpoints or ())
+        if per_layer:
+            payload["layers"] = [
+                {"layer": s.index + 1, "width": s.width, "activation_regions": s.regions,
+                 "max_kappa": s.max_kappa, "kappa_pre": list(s.kappa_pre),
+                 "kappa_post": list(s.kappa_post)} for s in hidden]
+        emit_json(payload)
+        return
+    rows = [
+        ("network", network),
+        ("domain", domain_text(result.domain)),
+        ("depth", result.depth),
+        ("widths", ", ".join(map(str, result.widths)) or "-"),
+        ("output", result.output),
+        ("pieces", result.pieces),
+        ("activation regions", result.activation_regions),
+    ]
+    click.echo(table(rows))
+    if per_layer:
+        click.echo("\nlayer  width  activation regions  max kappa")
+        for s in hidden:
+            click.echo(f"{s.index + 1:>5}  {s.width:>5}  {s.regions:>18}  {s.max_kappa:>9}")
+    if breakpoints:
+        click.echo("\nbreakpoints")
+        for b in result.breakpoints or ():
+            click.echo(f"  {format_exact(b)}")
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="pwl")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,40 @@
+"""click parameter types for what the command line parses."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Optional
+
+import click
+
+from pwl.errors import PWLError
+from pwl.numbers import to_fraction
+
+__all__ = ["RATIONAL", "NETWORK"]
+
+
+class RationalType(click.ParamType):
+    """An exact number: ``3``, ``-3/7``, ``0.25``, ``1e-3``."""
+
+    name = "rational"
+
+    def convert(self, value: Any, param: Optional[click.Parameter],
+                ctx: Optional[click.Context]) -> Fraction:
+        if isinstance(value, Fraction):
+            return value
+        try:
+            return to_fraction(str(value), "number")
+        except PWLError:
+            self.fail(f"{value!r} is not an exact number (use 3, -3/7, 0.25 or 1e-3)",
+                      param, ctx)
+
+
+class NetworkPathType(click.Path):
+    """A network file that exists (loading and its errors happen in the command)."""
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False, readable=True)
+
+
+RATIONAL = RationalType()
+NETWORK = NetworkPathType()

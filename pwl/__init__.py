@@ -1,0 +1,19 @@
+"""pwl: exact piecewise-linear analysis of ReLU networks with one input."""
+
+from .activations import Activation as Activation, get_activation as get_activation
+from .errors import (
+    DomainError as DomainError,
+    NetworkFormatError as NetworkFormatError,
+    PWLError as PWLError,
+    PWLTypeError as PWLTypeError,
+    PWLValueError as PWLValueError,
+    ResourceLimitError as ResourceLimitError,
+)
+from .function import PiecewiseLinear as PiecewiseLinear
+from .network import Layer as Layer, Network as Network, load as load
+from .numbers import from_float_exact as from_float_exact, to_fraction as to_fraction
+from .partition import LayerStats as LayerStats, Partition as Partition
+from .propagate import propagate as propagate
+from .counting import CountResult as CountResult, count as count
+
+__version__ = "0.1.0"

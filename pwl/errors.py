@@ -1,0 +1,41 @@
+"""The one error family of pwl.
+
+Every bad input raises a subclass of :class:`PWLError`.  Wrong types raise a
+subclass that is also a :class:`TypeError`; wrong values one that is also a
+:class:`ValueError`, so callers may catch either the family or the builtin.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PWLError",
+    "PWLTypeError",
+    "PWLValueError",
+    "NetworkFormatError",
+    "DomainError",
+    "ResourceLimitError",
+]
+
+
+class PWLError(Exception):
+    """Base class of every error pwl raises on purpose."""
+
+
+class PWLTypeError(PWLError, TypeError):
+    """An input has the wrong type (a string where a number belongs, ...)."""
+
+
+class PWLValueError(PWLError, ValueError):
+    """An input has the right type but an unusable value."""
+
+
+class NetworkFormatError(PWLValueError):
+    """A network description is malformed (shape, activation, number, ...)."""
+
+
+class DomainError(PWLValueError):
+    """A domain is empty, reversed, or a quantity is infinite on it."""
+
+
+class ResourceLimitError(PWLValueError):
+    """A computation would exceed a configured limit (pieces, memory, size)."""

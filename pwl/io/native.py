@@ -1,0 +1,52 @@
+"""The native JSON network format, read exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import NetworkFormatError, PWLError
+from ..network import MAX_FILE_BYTES, Network
+
+__all__ = ["read_native", "parse_native"]
+
+
+def _refuse_constant(name: str) -> object:
+    raise NetworkFormatError(f"{name} is not a finite number")
+
+
+def parse_native(text: str) -> Network:
+    """Parse native-format JSON text; decimals are kept as their exact text."""
+    try:
+        data = json.loads(text, parse_float=str, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise NetworkFormatError(
+            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise NetworkFormatError("JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise NetworkFormatError(f"unreadable number in JSON: {exc}") from None
+    return Network.from_dict(data)
+
+
+def read_native(path: Path) -> Network:
+    """Read and validate a native network file; errors start with the path."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise NetworkFormatError(f"file is {size} bytes, over the limit of {MAX_FILE_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NetworkFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NetworkFormatError(f"{path}: is a directory") from None
+    except UnicodeDecodeError:
+        raise NetworkFormatError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise NetworkFormatError(f"{path}: {exc.strerror}") from None
+    except PWLError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+    try:
+        return parse_native(text)
+    except PWLError as exc:
+        raise type(exc)(f"{path}: {exc}") from None

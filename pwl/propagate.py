@@ -1,0 +1,400 @@
+"""The hot path: push a domain through a network, exactly, region by region
+in bulk.
+
+State between layers (all integers, no Python object per region):
+
+* the cut points ``cn / cd`` (``cd > 0``, reduced, strictly increasing),
+  which split the domain into ``R = len(cn) + 1`` regions;
+* on region ``r``, every neuron of the current layer is the affine form
+  ``(ha[r, i] * x + hc[r, i]) / den`` with one common positive denominator
+  ``den`` per layer.
+
+Forms are computed from the weights alone, so their size is bounded by the
+weights, whatever the cut points are; a cut point is the ratio of two form
+entries and never feeds back into a form.
+
+For a layer ``z = W h + b`` (scaled to integers ``W = A / s``, ``b = B / s``)
+followed by an activation with kinks ``t_j``, a neuron's activation piece
+can change inside region ``r`` only where ``z_i = t_j``; because ``z_i`` is
+affine there, that happens strictly inside the region exactly when the sign
+of ``z_i - t_j`` at the left end is the opposite of the sign at the right end.
+Those signs are taken at the cut points, where ``z`` is continuous, so one
+sign per cut serves both neighbouring regions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import lcm
+from typing import Callable, Optional
+
+import numpy as np
+
+from .domain import DomainLike, as_domain
+from .errors import PWLValueError
+from .exact import (
+    int_array,
+    is_object,
+    matmul_exact,
+    maxabs,
+    ratio_keys,
+    reduce_ratio,
+    sign_of_sum,
+    to_object,
+    INT64_SAFE,
+)
+from .network import Layer, Network
+from .partition import LayerStats, Partition
+
+__all__ = ["propagate", "IntLayer"]
+
+
+@dataclass(frozen=True)
+class IntLayer:
+    """A layer scaled to integers: ``z = (A h + B * den_in) / (scale * den_in)``
+    and the activation's pieces ``(slope_num[p] * z + icpt_num[p]) / act_den``
+    with kinks ``kink_num[j] / kink_den``."""
+
+    a: np.ndarray          # (n_out, n_in) integers
+    b: list[int]           # n_out Python ints
+    scale: int
+    a_rowsum: int
+    kink_num: list[int]
+    kink_den: int
+    slope_num: list[int]
+    icpt_num: list[int]
+    act_den: int
+    is_identity: bool
+    is_relu_like: bool     # slopes (0, 1), no intercepts: relu
+
+    @classmethod
+    def from_layer(cls, layer: Layer) -> "IntLayer":
+        entries = [w for row in layer.weights for w in row] + list(layer.bias)
+        scale = lcm(*(f.denominator for f in entries))
+        a_int = [[int(w * scale) for w in row] for row in layer.weights]
+        b_int = [int(v * scale) for v in layer.bias]
+        act = layer.activation
+        kink_den = lcm(*(t.denominator for t in act.kinks)) if act.kinks else 1
+        act_den = lcm(*(v.denominator for v in act.slopes + act.intercepts))
+        return cls(
+            a=int_array(a_int),
+            b=b_int,
+            scale=scale,
+            a_rowsum=max(sum(abs(w) for w in row) for row in a_int),
+            kink_num=[int(t * kink_den) for t in act.kinks],
+            kink_den=kink_den,
+            slope_num=[int(v * act_den) for v in act.slopes],
+            icpt_num=[int(v * act_den) for v in act.intercepts],
+            act_den=act_den,
+            is_identity=act.is_identity,
+            is_relu_like=(act_den == 1 and act.kinks == (Fraction(0),)
+                          and act.slopes == (0, 1) and act.intercepts == (0, 0)),
+        )
+
+
+class _State:
+    """Cuts and forms between two layers (see the module docstring)."""
+
+    __slots__ = ("cn", "cd", "ha", "hc", "den", "lo", "hi")
+
+    def __init__(self, cn: np.ndarray, cd: np.ndarray, ha: np.ndarray, hc: np.ndarray,
+                 den: int, lo: Optional[tuple[int, int]], hi: Optional[tuple[int, int]]):
+        self.cn, self.cd, self.ha, self.hc, self.den = cn, cd, ha, hc, den
+        self.lo, self.hi = lo, hi
+
+    @property
+    def regions(self) -> int:
+        return self.ha.shape[0]
+
+
+def _initial_state(domain: Optional[tuple[Fraction, Fraction]]) -> _State:
+    empty = np.zeros(0, dtype=np.int64)
+    one = np.ones((1, 1), dtype=np.int64)
+    zero = np.zeros((1, 1), dtype=np.int64)
+    if domain is None:
+        return _State(empty, empty.copy(), one, zero, 1, None, None)
+    lo, hi = domain
+    return _State(empty, empty.copy(), one, zero, 1,
+                  (lo.numerator, lo.denominator), (hi.numerator, hi.denominator))
+
+
+def _affine(state: _State, layer: IntLayer) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pre-activation forms ``za, zc`` (R x n_out) over ``state.den * scale``."""
+    za = matmul_exact(state.ha, layer.a, layer.a_rowsum)
+    zc = matmul_exact(state.hc, layer.a, layer.a_rowsum)
+    shift = [state.den * v for v in layer.b]
+    if any(shift):
+        if is_object(zc) or maxabs(zc) + max(abs(v) for v in shift) >= INT64_SAFE:
+            zc = to_object(zc) + np.array(shift, dtype=object)
+        else:
+            zc = zc + np.array(shift, dtype=np.int64)
+    return za, zc, state.den * layer.scale
+
+
+def _scalar_array(value: int, like: np.ndarray) -> np.ndarray:
+    """``value`` as a 0-d array matching ``like``'s integer kind."""
+    if is_object(like) or abs(value) >= INT64_SAFE:
+        return np.array(value, dtype=object)
+    return np.array(value, dtype=np.int64)
+
+
+def _scaled(arr: np.ndarray, factor: int, shift: int = 0) -> np.ndarray:
+    """Exact ``arr * factor + shift``, int64 when the result provably fits."""
+    if factor == 1 and shift == 0:
+        return arr
+    if not is_object(arr) and maxabs(arr) * abs(factor) + abs(shift) < INT64_SAFE:
+        return arr * np.int64(factor) + np.int64(shift)
+    return to_object(arr) * factor + shift
+
+
+def _end_sign(za: np.ndarray, zc: np.ndarray, point: Optional[tuple[int, int]],
+              at_plus_infinity: bool) -> np.ndarray:
+    """Sign of ``za * x + zc`` at a domain end: a finite point or an infinity."""
+    if point is None:
+        s_a = np.sign(za).astype(np.int8)
+        s_c = np.sign(zc).astype(np.int8)
+        lead = s_a if at_plus_infinity else -s_a
+        return np.where(s_a != 0, lead, s_c).astype(np.int8)
+    pn, pd = point
+    return sign_of_sum([(za, _scalar_array(pn, za)), (zc, _scalar_array(pd, zc))])
+
+
+def _layer_step(state: _State, layer: IntLayer, stats: Optional[list[LayerStats]],
+                index: int) -> _State:
+    za, zc, zden = _affine(state, layer)
+    n_regions, width = za.shape
+    n_kinks = len(layer.kink_num)
+    if n_kinks == 0:
+        ha = _scaled(za, layer.slope_num[0])
+        hc = _scaled(zc, layer.slope_num[0], 0)
+        if layer.icpt_num[0]:
+            hc = _add_scalar(hc, layer.icpt_num[0] * zden)
+        new = _State(state.cn, state.cd, ha, hc, zden * layer.act_den, state.lo, state.hi)
+        if stats is not None:
+            stats.append(_stats(index, state, za, zc, new))
+        return new
+
+    # Per kink j: z_i - t_j has the integer form (za_t x + zc_j) / (zden * kink_den).
+    za_t = _scaled(za, layer.kink_den)
+    cn_col, cd_col = state.cn[:, None], state.cd[:, None]
+    cand_r, cand_i, cand_j, cand_num, cand_den = [], [], [], [], []
+    states = np.zeros((n_regions, width, n_kinks), dtype=bool)
+    for j, tn in enumerate(layer.kink_num):
+        zc_j = _scaled(zc, layer.kink_den, -tn * zden)
+        # sign of z_i - t_j at each cut, computed with the region on its left
+        at_cut = sign_of_sum([(za_t[:-1], cn_col), (zc_j[:-1], cd_col)])
+        left = np.empty((n_regions, width), dtype=np.int8)
+        right = np.empty((n_regions, width), dtype=np.int8)
+        left[1:] = at_cut
+        right[:-1] = at_cut
+        left[0] = _end_sign(za_t[0], zc_j[0], state.lo, False)
+        right[-1] = _end_sign(za_t[-1], zc_j[-1], state.hi, True)
+        slope_sign = np.sign(za_t).astype(np.int8)
+        # above t_j just right of the left end (a tie counts as below, see activations)
+        states[:, :, j] = (left > 0) | ((left == 0) & (slope_sign > 0))
+        r, i = np.nonzero(left * right < 0)
+        if r.size:
+            num = -zc_j[r, i]
+            den = za_t[r, i]
+            flip = den < 0
+            num = np.where(flip, -num, num)
+            den = np.where(flip, -den, den)
+            cand_r.append(r)
+            cand_i.append(i)
+            cand_j.append(np.full(r.size, j, dtype=np.int64))
+            cand_num.append(num)
+            cand_den.append(den)
+
+    if cand_r:
+        new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
+            state, cand_r, cand_i, cand_j, cand_num, cand_den)
+    else:
+        new_cn = new_cd = region_of_cut = flip_rows = cand_i_all = cand_j_all = None
+
+    if new_cn is None or new_cn.size == 0:
+        pieces = states.sum(axis=2)
+        cn, cd = state.cn, state.cd
+        za_rep, zc_rep = za, zc
+    else:
+        per_region = np.bincount(region_of_cut, minlength=n_regions)
+        cum = np.cumsum(per_region)
+        total = n_regions + new_cn.size
+        # old cut c sits after the new cuts of regions 0..c; new cut u of
+        # region r sits after r old cuts and u new ones
+        old_pos = np.arange(n_regions - 1) + cum[:-1]
+        new_pos = region_of_cut + np.arange(new_cn.size)
+        cn = _merge(state.cn, new_cn, old_pos, new_pos, total - 1)
+        cd = _merge(state.cd, new_cd, old_pos, new_pos, total - 1)
+        counts = per_region + 1
+        za_rep = np.repeat(za, counts, axis=0)
+        zc_rep = np.repeat(zc, counts, axis=0)
+        first_row = np.repeat(np.arange(n_regions) + cum - per_region, counts)
+        flips = np.zeros((total, width, n_kinks), dtype=np.int32)
+        flips[flip_rows, cand_i_all, cand_j_all] = 1
+        flips = np.cumsum(flips, axis=0)
+        flips -= flips[first_row]
+        state_rep = np.repeat(states, counts, axis=0) ^ (flips > 0)
+        pieces = state_rep.sum(axis=2)
+
+    ha, hc = _activate(za_rep, zc_rep, pieces, layer, zden)
+    new = _State(cn, cd, ha, hc, zden * layer.act_den, state.lo, state.hi)
+    if stats is not None:
+        stats.append(_stats(index, state, za, zc, new))
+    return new
+
+
+def _add_scalar(arr: np.ndarray, value: int) -> np.ndarray:
+    if not is_object(arr) and maxabs(arr) + abs(value) < INT64_SAFE:
+        return arr + np.int64(value)
+    return to_object(arr) + value
+
+
+def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.ndarray,
+           size: int) -> np.ndarray:
+    dtype = object if is_object(old, new) else np.int64
+    out = np.empty(size, dtype=dtype)
+    out[old_pos] = old
+    out[new_pos] = new
+    return out
+
+
+def _new_cuts(state: _State, cand_r: list[np.ndarray], cand_i: list[np.ndarray],
+              cand_j: list[np.ndarray], cand_num: list[np.ndarray], cand_den: list[np.ndarray]):
+    """Sort and deduplicate the crossing points; each lies strictly inside its
+    region, and regions are ordered, so sorting by value sorts by region too."""
+    r = np.concatenate(cand_r)
+    i = np.concatenate(cand_i)
+    j = np.concatenate(cand_j)
+    if any(is_object(a) for a in cand_num + cand_den):
+        num = np.concatenate([to_object(a) for a in cand_num])
+        den = np.concatenate([to_object(a) for a in cand_den])
+    else:
+        num = np.concatenate(cand_num)
+        den = np.concatenate(cand_den)
+    num, den = reduce_ratio(num, den)
+    keys = ratio_keys(num, den)
+    # the candidates come region by region; a stable sort keeps that order
+    # among equal keys, so only runs of equal keys inside a region can be
+    # out of order, and those are settled exactly below
+    order = np.argsort(keys, kind="stable")
+    r, i, j, num, den, keys = r[order], i[order], j[order], num[order], den[order], keys[order]
+    tie = np.nonzero(keys[1:] == keys[:-1])[0]
+    same = np.zeros(num.size, dtype=bool)   # same[k]: candidate k equals candidate k-1
+    if tie.size:
+        cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
+        if (cmp > 0).any():
+            num, den, r, i, j = _exact_sort_runs(num, den, r, i, j, keys)
+            cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
+        same[tie + 1] = cmp == 0
+    unique = ~same
+    uid = np.cumsum(unique) - 1
+    flip_rows = r + uid + 1     # the new region just right of the candidate's cut
+    return num[unique], den[unique], r[unique], flip_rows, i, j
+
+
+def _exact_sort_runs(num, den, r, i, j, keys):
+    """Sort runs of equal float keys by exact value (rare: values within an ulp)."""
+    order = np.arange(num.size)
+    start = 0
+    n = num.size
+    while start < n:
+        end = start + 1
+        while end < n and keys[end] == keys[start]:
+            end += 1
+        if end - start > 1:
+            run = list(range(start, end))
+            run.sort(key=lambda k: Fraction(int(num[k]), int(den[k])))
+            order[start:end] = run
+        start = end
+    return num[order], den[order], r[order], i[order], j[order]
+
+
+def _activate(za: np.ndarray, zc: np.ndarray, pieces: np.ndarray, layer: IntLayer,
+              zden: int) -> tuple[np.ndarray, np.ndarray]:
+    """Apply each neuron's activation piece to its pre-activation form."""
+    if layer.is_relu_like:
+        on = pieces.astype(bool)
+        zero = np.zeros((), dtype=za.dtype)
+        return np.where(on, za, zero), np.where(on, zc, zero)
+    slope = np.array(layer.slope_num, dtype=object)[pieces]
+    icpt = np.array(layer.icpt_num, dtype=object)[pieces] * zden
+    small = (max(abs(v) for v in layer.slope_num) * max(maxabs(za), maxabs(zc))
+             + max(abs(v) for v in layer.icpt_num) * zden) < INT64_SAFE
+    if small and not is_object(za, zc):
+        slope64, icpt64 = slope.astype(np.int64), icpt.astype(np.int64)
+        return slope64 * za, slope64 * zc + icpt64
+    return slope * to_object(za), slope * to_object(zc) + icpt
+
+
+def _kappas(ha: np.ndarray, hc: np.ndarray) -> np.ndarray:
+    """Pieces of each column's function: 1 + number of cuts where its form changes."""
+    if ha.shape[0] <= 1:
+        return np.ones(ha.shape[1], dtype=np.int64)
+    change = (ha[1:] != ha[:-1]) | (hc[1:] != hc[:-1])
+    return 1 + change.sum(axis=0).astype(np.int64)
+
+
+def _stats(index: int, before: _State, za: np.ndarray, zc: np.ndarray, after: _State) -> LayerStats:
+    return LayerStats(
+        index=index,
+        width=za.shape[1],
+        regions=after.regions,
+        kappa_pre=tuple(int(k) for k in _kappas(za, zc)),
+        kappa_post=tuple(int(k) for k in _kappas(after.ha, after.hc)),
+    )
+
+
+def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = False,
+              progress: Optional[Callable[[int, int], None]] = None) -> Partition:
+    """Exact partition of ``domain`` (default: the whole line) by ``net``.
+
+    Parameters
+    ----------
+    net : Network
+        A network with one input.
+    domain : (lo, hi) or None
+        A closed interval with exact ends, or ``None`` for the real line.
+    per_layer : bool
+        Also record, for each layer, the regions so far and the number of
+        pieces of each neuron before and after its activation.
+    progress : callable, optional
+        Called as ``progress(layer_index, regions)`` after each layer.
+
+    Returns
+    -------
+    Partition
+
+    Examples
+    --------
+    >>> net = Network.sequential([([[1], [-1]], [0, 0]), ([[1, -1]], [0], "identity")])
+    >>> p = propagate(net)
+    >>> p.activation_regions, p.pieces()
+    (2, 1)
+    """
+    if net.input_size != 1:
+        raise PWLValueError(
+            f"the network has {net.input_size} inputs; pwl analyses one input "
+            "(restrict it to a line through its input space)")
+    dom = as_domain(domain)
+    state = _initial_state(dom)
+    stats: Optional[list[LayerStats]] = [] if per_layer else None
+    hidden_regions = 1
+    layers = net.layers
+    for k, layer in enumerate(layers):
+        state = _layer_step(state, IntLayer.from_layer(layer), stats, k)
+        if k < len(layers) - 1:
+            hidden_regions = state.regions
+        if progress is not None:
+            progress(k, state.regions)
+    return Partition(
+        domain=dom,
+        cut_num=state.cn,
+        cut_den=state.cd,
+        slope_num=state.ha,
+        icpt_num=state.hc,
+        den=state.den,
+        activation_regions=hidden_regions,
+        layers=tuple(stats) if stats is not None else None,
+        widths=net.widths,
+    )
