@@ -161,6 +161,9 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
             click.echo(f"  {format_exact(b)}")
 
 
+from . import theory as _theory  # noqa: E402,F401  (registers its commands)
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="pwl")

@@ -1,0 +1,226 @@
+"""Commands for the lectures' depth theorems: telgarsky, bound, distance,
+separation."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Optional
+
+import click
+
+from pwl.numbers import format_decimal, format_exact
+
+from .main import cli, domain_option, domain_text, emit_json, json_option, table
+from .types import NETWORK, RATIONAL
+
+
+@cli.command()
+@click.option("--depth", "-D", type=click.IntRange(min=1), required=True,
+              help="Number of hidden layers D (2 units each).")
+@click.option("--scale", type=RATIONAL, default=Fraction(1), show_default="1",
+              help="Output scale S: the network computes S * tri^D.")
+@click.option("--save", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the network to this native JSON file.")
+@json_option
+def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool) -> None:
+    """Build Telgarsky's triangle network, count it on [0, 1] and check it.
+
+    tri(x) = relu(relu(2x) - relu(4x - 2)) composed D times has exactly 2^D
+    pieces on [0, 1], values in [0, S] and period 1/2^(D-1).
+    """
+    from pwl.constructions import check_telgarsky
+
+    check = check_telgarsky(depth, scale)
+    if save:
+        check["network"].save(save)  # type: ignore[attr-defined]
+    if as_json:
+        emit_json({
+            "depth": depth, "scale": format_exact(scale), "domain": ["0", "1"],
+            "pieces": check["pieces"], "expected": check["expected"],
+            "period": format_exact(check["period"]),  # type: ignore[arg-type]
+            "min": format_exact(check["min"]), "max": format_exact(check["max"]),  # type: ignore[arg-type]
+            "periodic": check["periodic"], "holds": check["holds"],
+            **({"saved": save} if save else {}),
+        })
+        return
+    click.echo(table([
+        ("network", f"{format_exact(scale)} * tri^{depth} ({depth} hidden layers of 2 units)"),
+        ("domain", "[0, 1]"),
+        ("pieces", check["pieces"]),
+        ("expected 2^D", check["expected"]),
+        ("period", format_exact(check["period"])),  # type: ignore[arg-type]
+        ("range", f"[{format_exact(check['min'])}, {format_exact(check['max'])}]"),  # type: ignore[arg-type]
+        ("holds", "yes" if check["holds"] else "NO"),
+    ] + ([("saved to", save)] if save else [])))
+
+
+@cli.command()
+@click.argument("network", type=NETWORK)
+@domain_option
+@json_option
+@click.option("--output", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which output to check, numbered from 0.")
+def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
+          output: int) -> None:
+    """Check the piece bounds and the lecture's lemmas on NETWORK.
+
+    Reports kappa, the lecture's bound 2^D prod(n_d), the one-input bound
+    prod(n_d + 1), and checks kappa(relu(z)) <= 2 kappa(z) and
+    kappa(z) <= sum of its inputs' kappas neuron by neuron.
+    """
+    import pwl
+    from pwl.bounds import check_bounds
+
+    net = pwl.load(network)
+    r = check_bounds(net, domain, output)
+    violations = [{"layer": v.layer, "neuron": v.neuron, "lemma": v.lemma,
+                   "lhs": v.lhs, "rhs": v.rhs} for v in r.violations]
+    if as_json:
+        emit_json({
+            "network": network,
+            "domain": None if r.domain is None else [format_exact(v) for v in r.domain],
+            "depth": r.depth, "widths": list(r.widths), "output": output,
+            "pieces": r.pieces, "activation_regions": r.activation_regions,
+            "bound_lecture": r.bound_lecture, "bound_one_input": r.bound_one_input,
+            "holds_lecture": r.holds_lecture, "holds_one_input": r.holds_one_input,
+            "ratio_lecture": format_exact(r.ratio("lecture")),
+            "ratio_one_input": format_exact(r.ratio("one_input")),
+            "violations": violations, "holds": r.holds,
+        })
+        return
+    click.echo(table([
+        ("network", network),
+        ("domain", domain_text(r.domain)),
+        ("depth", r.depth),
+        ("widths", ", ".join(map(str, r.widths)) or "-"),
+        ("pieces (kappa)", r.pieces),
+        ("activation regions", r.activation_regions),
+        ("bound 2^D prod n_d", f"{r.bound_lecture}  ({'holds' if r.holds_lecture else 'VIOLATED'},"
+                               f" kappa/bound = {format_exact(r.ratio('lecture'))})"),
+        ("bound prod(n_d + 1)", f"{r.bound_one_input}  ({'holds' if r.holds_one_input else 'VIOLATED'},"
+                                f" kappa/bound = {format_exact(r.ratio('one_input'))})"),
+        ("lemmas", "hold for every neuron" if not violations else f"{len(violations)} VIOLATIONS"),
+    ]))
+    for v in r.violations:
+        click.echo(f"  layer {v.layer} neuron {v.neuron}: {v.lemma}: {v.lhs} > {v.rhs}")
+
+
+@cli.command()
+@click.argument("f", type=NETWORK)
+@click.argument("g", type=NETWORK)
+@domain_option
+@click.option("--metric", type=click.Choice(["l1", "l2sq", "sup"]), default="l1",
+              show_default=True, help="int |f-g|, int (f-g)^2, or max |f-g|.")
+@click.option("--output", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which output of each network, numbered from 0.")
+@json_option
+def distance(f: str, g: str, domain: Optional[tuple[Fraction, Fraction]], metric: str,
+             output: int, as_json: bool) -> None:
+    """Exact distance between the networks F and G.
+
+    On the whole line a distance exists only where it is finite; otherwise
+    pwl says so and exits 1.
+    """
+    import pwl
+    from pwl.distances import distance as exact_distance
+
+    value = exact_distance(pwl.load(f), pwl.load(g), domain, metric, output)
+    payload = {"metric": metric, "value": format_exact(value), "decimal": format_decimal(value),
+               "domain": None if domain is None else [format_exact(v) for v in domain]}
+    if as_json:
+        emit_json(payload)
+        return
+    click.echo(table([("metric", metric), ("domain", domain_text(domain)),
+                      ("value", format_exact(value)), ("decimal", format_decimal(value))]))
+
+
+def _separation_row(r: Any) -> dict[str, Any]:
+    return {
+        "depth": r.depth, "width": r.width, "layers": r.layers, "competitor": r.competitor,
+        "kappa_g": r.kappa_g, "l1": format_exact(r.l1), "l1_decimal": format_decimal(r.l1, 8),
+        "bound_lecture": format_exact(r.bound_lecture),
+        "bound_sharp": format_exact(r.bound_sharp),
+        "bound_arch_lecture": format_exact(r.bound_arch_lecture),
+        "bound_arch_one_input": format_exact(r.bound_arch_one_input),
+        "holds": r.holds,
+    }
+
+
+@cli.command()
+@click.option("--depth", "-D", type=click.IntRange(min=1, max=24), required=True,
+              help="f = 16 tri^D on [0, 1].")
+@click.option("--width", "-n", type=click.IntRange(min=1), default=None,
+              help="Width n of the competitor's hidden layers (required unless --sweep or --epsilon).")
+@click.option("--layers", "-k", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Hidden layers of the competitor.")
+@click.option("--competitor", type=click.Choice(["interp", "lstsq", "random", "trained"]),
+              default="interp", show_default=True, help="How the competitor g is made.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random/trained.")
+@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Gradient steps for trained.")
+@click.option("--sweep", is_flag=True, help="Table over widths 1, 2, 4, ..., 2^D.")
+@click.option("--epsilon", type=RATIONAL, default=None,
+              help="Print the smallest width the bounds allow for L1 error <= EPSILON.")
+@click.option("--save-competitor", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the competitor g as a native network file.")
+@json_option
+def separation(depth: int, width: Optional[int], layers: int, competitor: str, seed: int,
+               steps: int, sweep: bool, epsilon: Optional[Fraction],
+               save_competitor: Optional[str], as_json: bool) -> None:
+    """Depth separation: how far a shallow network g stays from f = 16 tri^D.
+
+    Reports kappa(g) (counted), the exact L1 distance int_0^1 |f - g| and the
+    lower bounds 1 - kappa(g)/2^D (lecture), 2 (1 - kappa(g)/2^D) (the same
+    argument, counted once), 1 - 2^k prod(n_d)/2^D and 1 - prod(n_d + 1)/2^D.
+    """
+    from pwl.errors import PWLValueError
+    from pwl.separation import min_width, separation as run
+
+    if epsilon is not None:
+        n = min_width(depth, epsilon, layers)
+        if as_json:
+            emit_json({"depth": depth, "layers": layers, "epsilon": format_exact(epsilon),
+                       "min_width": n})
+        else:
+            click.echo(f"smallest width with {layers} hidden layer(s) that the bounds allow "
+                       f"for L1 error <= {format_exact(epsilon)} against 16 tri^{depth}: {n}")
+        return
+    if sweep:
+        rows = []
+        n = 1
+        while n <= 2**depth:
+            rows.append(run(depth, n, layers, competitor, seed, steps))
+            n *= 2
+        if as_json:
+            emit_json({"depth": depth, "layers": layers, "competitor": competitor,
+                       "rows": [_separation_row(r) for r in rows]})
+            return
+        click.echo(f"f = 16 tri^{depth} on [0, 1], competitor {competitor}, {layers} hidden layer(s)")
+        click.echo(f"{'width':>6} {'kappa(g)':>9} {'L1':>12} {'2(1-k/2^D)':>11} "
+                   f"{'1-k/2^D':>9} {'holds':>6}")
+        for r in rows:
+            click.echo(f"{r.width:>6} {r.kappa_g:>9} {format_decimal(r.l1, 8):>12} "
+                       f"{format_decimal(r.bound_sharp, 6):>11} "
+                       f"{format_decimal(r.bound_lecture, 6):>9} {'yes' if r.holds else 'NO':>6}")
+        return
+    if width is None:
+        raise click.UsageError("give --width, or --sweep, or --epsilon")
+    if width > 2**20:
+        raise PWLValueError(f"--width {width} is beyond the supported 2^20")
+    r = run(depth, width, layers, competitor, seed, steps)
+    if save_competitor:
+        r.network.save(save_competitor)
+    if as_json:
+        emit_json({**_separation_row(r), **({"saved": save_competitor} if save_competitor else {})})
+        return
+    click.echo(table([
+        ("f", f"16 tri^{depth} on [0, 1] ({2**depth} pieces)"),
+        ("g", f"{competitor}, {layers} hidden layer(s) of width {width}"),
+        ("kappa(g)", r.kappa_g),
+        ("L1 distance", f"{format_exact(r.l1)}  ~ {format_decimal(r.l1, 8)}"),
+        ("2 (1 - kappa(g)/2^D)", format_exact(r.bound_sharp)),
+        ("1 - kappa(g)/2^D", format_exact(r.bound_lecture)),
+        ("1 - 2^k prod n / 2^D", format_exact(r.bound_arch_lecture)),
+        ("1 - prod(n+1) / 2^D", format_exact(r.bound_arch_one_input)),
+        ("holds", "yes" if r.holds else "NO"),
+    ] + ([("saved to", save_competitor)] if save_competitor else [])))
