@@ -100,8 +100,12 @@ json_option = click.option("--json", "as_json", is_flag=True,
               help="Activation regions and largest neuron kappa after each hidden layer.")
 @click.option("--output", "output", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which output to count, numbered from 0.")
+@click.option("--method", type=click.Choice(["auto", "enumerate", "compose"]), default="auto",
+              show_default=True,
+              help="enumerate lists every piece; compose counts through rank-1 layers "
+                   "without listing; auto picks compose when it applies.")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
-          breakpoints: bool, per_layer: bool, output: int) -> None:
+          breakpoints: bool, per_layer: bool, output: int, method: str) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -117,7 +121,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     report = progress_reporter(True)
     try:
         result = pwl.count(net, domain, output=output, breakpoints=breakpoints,
-                           per_layer=per_layer, progress=report)
+                           per_layer=per_layer, progress=report,
+                           method=None if method == "auto" else method)
     finally:
         end_progress(report)
     hidden = [s for s in (result.layers or ()) if s.index < net.depth]
@@ -149,6 +154,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         ("output", result.output),
         ("pieces", result.pieces),
         ("activation regions", result.activation_regions),
+        ("method", result.method),
     ]
     click.echo(table(rows))
     if per_layer:

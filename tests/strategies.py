@@ -21,7 +21,7 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
-from .reference import RefNet
+from reference import RefNet
 
 __all__ = [
     "small_entries",

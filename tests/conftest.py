@@ -1,0 +1,33 @@
+"""Test configuration: hypothesis profiles, and the test helpers' folder on the path.
+
+Profiles (choose with ``PWL_HYPOTHESIS_PROFILE``):
+
+* ``ci`` (default): no deadline (exact arithmetic has a long tail), the
+  example counts the tests set for themselves;
+* ``thorough``: ten times as many examples, for a run before a release.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:  # `import reference`, `import strategies` however pytest imports us
+    sys.path.insert(0, _HERE)
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough",
+    parent=settings.get_profile("ci"),
+    max_examples=2000,
+)
+settings.load_profile(os.environ.get("PWL_HYPOTHESIS_PROFILE", "ci"))
