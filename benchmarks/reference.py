@@ -23,16 +23,22 @@ kink over a whole interval counts as below the kink, ``relu'(0) = 0``).
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
+import resource
 import time
+import tracemalloc
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 import numpy as np
 
-__all__ = ["Count", "float_count", "fraction_count", "sympy_count", "SympyResult"]
+__all__ = ["Count", "float_count", "fraction_count", "sympy_count", "SympyResult",
+           "timed", "traced_peak_mb", "max_rss_mb"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -373,3 +379,32 @@ def sympy_count(net, timeout: float = 60.0, domain: Sequence[object] = (0, 1)) -
     child.join()
     recv.close()
     return SympyResult(pieces, seconds, fold_seconds, False)
+
+
+# ---------------------------------------------------------------------------
+# measuring
+# ---------------------------------------------------------------------------
+
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    """``(seconds, result)`` of one call, by :func:`time.perf_counter`."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def traced_peak_mb(fn: Callable[[], T]) -> tuple[float, T]:
+    """``(MiB, result)``: the peak of memory traced by :mod:`tracemalloc`
+    during one call (numpy reports its array buffers to tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20, result
+
+
+def max_rss_mb() -> float:
+    """This process's peak resident set so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -60,6 +60,18 @@ def progress_reporter(enabled: bool) -> Optional[Callable[[int, int], None]]:
     return report
 
 
+def chunk_reporter() -> Optional[Callable[[int, int, int], None]]:
+    """Chunked counting's progress line on stderr, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(done: int, pending: int, pieces: int) -> None:
+        click.echo(f"\r\033[Kchunks {done} done, {pending} to go, {pieces:,} pieces so far",
+                   err=True, nl=False)
+
+    return report
+
+
 def end_progress(report: Optional[Callable[[int, int], None]]) -> None:
     if report is not None:
         click.echo("\r\033[K", err=True, nl=False)
@@ -104,8 +116,16 @@ json_option = click.option("--json", "as_json", is_flag=True,
               show_default=True,
               help="enumerate lists every piece; compose counts through rank-1 layers "
                    "without listing; auto picks compose when it applies.")
+@click.option("--max-memory", type=str, default=None, metavar="SIZE",
+              help="Memory budget, e.g. 2G or 512M (default: a quarter of RAM); larger "
+                   "jobs are counted in chunks joined exactly at the seams.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local processes for chunked counting (default: all cores).")
+@click.option("--scheduler", type=str, default=None, metavar="ADDRESS",
+              help="Run the chunks on a dask.distributed cluster (e.g. tcp://host:8786).")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
-          breakpoints: bool, per_layer: bool, output: int, method: str) -> None:
+          breakpoints: bool, per_layer: bool, output: int, method: str,
+          max_memory: Optional[str], workers: Optional[int], scheduler: Optional[str]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -117,12 +137,18 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     """
     import pwl
 
+    from pwl.parallel import parse_size
+
+    budget = None if max_memory is None else parse_size(max_memory)
     net = pwl.load(network)
     report = progress_reporter(True)
+    chunk_report = chunk_reporter()
     try:
         result = pwl.count(net, domain, output=output, breakpoints=breakpoints,
                            per_layer=per_layer, progress=report,
-                           method=None if method == "auto" else method)
+                           method=None if method == "auto" else method,
+                           max_memory=budget, workers=workers, scheduler=scheduler,
+                           chunk_progress=chunk_report)
     finally:
         end_progress(report)
     hidden = [s for s in (result.layers or ()) if s.index < net.depth]
@@ -136,6 +162,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
             "pieces": result.pieces,
             "activation_regions": result.activation_regions,
             "method": result.method,
+            "chunks": result.chunks,
         }
         if breakpoints:
             payload["breakpoints"] = exact_list(result.breakpoints or ())

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
-from typing import Optional
+from typing import Optional, Sequence
 
 from .activations import get_activation
 from .domain import Domain
@@ -49,6 +50,7 @@ Form = tuple[Fraction, Fraction]              # slope, intercept
 Interval = tuple[Optional[Fraction], Optional[Fraction]]   # None: infinite end
 
 
+@lru_cache(maxsize=4096)
 def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
     """``(u, v)`` with ``W = u v^T`` if ``W`` has rank at most 1, else None."""
     rows = layer.weights
@@ -65,7 +67,11 @@ def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
 
 def bottlenecks(net: Network) -> list[int]:
     """Indices ``k >= 1`` of the layers whose weight matrix has rank <= 1."""
-    return [k for k, layer in enumerate(net.layers) if k >= 1 and _rank1(layer) is not None]
+    return _bottlenecks(net.layers)
+
+
+def _bottlenecks(layers: Sequence[Layer]) -> list[int]:
+    return [k for k, layer in enumerate(layers) if k >= 1 and _rank1(layer) is not None]
 
 
 def applies(net: Network) -> bool:
@@ -111,7 +117,7 @@ def _blocks(net: Network, output: int, hidden_only: bool,
     out_layer = Layer(last.weights[output:output + 1], last.bias[output:output + 1],
                       get_activation("identity") if hidden_only else last.activation)
     layers[-1] = out_layer
-    cut_at = [k for k in bottlenecks(Network.sequential(layers)) if k < len(layers)]
+    cut_at = set(_bottlenecks(layers))
     identity = get_activation("identity")
     blocks: list[tuple[Layer, ...]] = []
     start: Optional[Layer] = None   # first layer of the current block (input s)

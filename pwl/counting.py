@@ -15,6 +15,7 @@ can report and in how they scale.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Optional
@@ -42,13 +43,38 @@ class CountResult:
     method: str
     breakpoints: Optional[tuple[Fraction, ...]] = None
     layers: Optional[tuple[LayerStats, ...]] = None
+    chunks: int = 1
+
+
+#: Regions the first, single-process attempt may reach before the work is
+#: split into chunks for the workers.
+PILOT_REGIONS = 2**18
 
 
 def count(net: Network, domain: DomainLike = None, *, output: int = 0,
           method: Optional[str] = None, breakpoints: bool = False,
-          per_layer: bool = False,
-          progress: Optional[Callable[[int, int], None]] = None) -> CountResult:
+          per_layer: bool = False, max_memory: Optional[int] = None,
+          workers: Optional[int] = None, scheduler: Optional[str] = None,
+          progress: Optional[Callable[[int, int], None]] = None,
+          chunk_progress: Optional[Callable[[int, int, int], None]] = None) -> CountResult:
     """Count the pieces of output ``output`` and the activation regions.
+
+    Parameters
+    ----------
+    net, domain, output
+        The network, the domain (default: the whole line), which output.
+    method : {None, "enumerate", "compose"}
+        ``None`` picks ``compose`` when it applies and nothing needs listing.
+    breakpoints, per_layer : bool
+        Also list the breakpoints / per-layer statistics (enumeration in one
+        piece; refused with :class:`ResourceLimitError` beyond ``max_memory``).
+    max_memory : int, optional
+        Bytes the counting may use (default: a quarter of RAM).  Larger jobs
+        are counted in chunks joined exactly at the seams.
+    workers : int, optional
+        Local processes for chunked counting (default: the machine's cores).
+    scheduler : str, optional
+        Address of a dask.distributed scheduler to run the chunks on.
 
     Examples
     --------
@@ -63,6 +89,8 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
     if not 0 <= output < net.output_size:
         raise PWLValueError(f"output {output} does not exist (the network has "
                             f"{net.output_size} output(s), numbered from 0)")
+    if workers is not None and workers < 1:
+        raise PWLValueError(f"workers must be at least 1, got {workers}")
     from . import compose
 
     wants_listing = breakpoints or per_layer
@@ -72,6 +100,7 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
     if method == "compose" and not compose.applies(net):
         raise PWLValueError("the compose method needs a hidden layer after the first "
                             "whose weight matrix has rank 1")
+    common = dict(domain=dom, depth=net.depth, widths=net.widths, output=output)
     if method == "compose" or (method is None and not wants_listing and compose.applies(net)):
         try:
             pieces, regions = compose.compose_count(net, dom, output)
@@ -79,19 +108,39 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
             if method == "compose":
                 raise
         else:
-            return CountResult(domain=dom, depth=net.depth, widths=net.widths, output=output,
-                               pieces=pieces, activation_regions=regions, method="compose")
-    from .propagate import propagate
+            return CountResult(pieces=pieces, activation_regions=regions, method="compose",
+                               **common)  # type: ignore[arg-type]
+    from .parallel import count_chunked, default_memory_budget, regions_for_memory
+    from .propagate import Limit, RegionLimit, _propagate
 
-    part = propagate(net, dom, per_layer=per_layer, progress=progress)
-    return CountResult(
-        domain=dom,
-        depth=net.depth,
-        widths=net.widths,
-        output=output,
-        pieces=part.pieces(output),
-        activation_regions=part.activation_regions,
-        method="enumerate",
-        breakpoints=part.breakpoints(output) if breakpoints else None,
-        layers=part.layers,
-    )
+    budget = default_memory_budget() if max_memory is None else max_memory
+    n_workers = (os.cpu_count() or 1) if workers is None else workers
+    if wants_listing:
+        cap = regions_for_memory(net, budget, 1)
+        try:
+            part = _propagate(net, dom, per_layer, progress, Limit(cap, cap))
+        except RegionLimit as exc:
+            raise ResourceLimitError(
+                f"listing needs more than {cap} regions (layer {exc.layer + 1} makes "
+                f"{exc.regions}), over the memory budget of {budget} bytes; count "
+                "without --breakpoints/--per-layer to stream in chunks, or raise "
+                "--max-memory") from None
+        return CountResult(pieces=part.pieces(output),
+                           activation_regions=part.activation_regions, method="enumerate",
+                           breakpoints=part.breakpoints(output) if breakpoints else None,
+                           layers=part.layers, **common)  # type: ignore[arg-type]
+    cap = regions_for_memory(net, budget, n_workers)
+    parallel = n_workers > 1 or scheduler is not None
+    pilot = Limit(min(cap, PILOT_REGIONS) if parallel else cap, cap,
+                  4 * n_workers if parallel else 2)
+    try:
+        part = _propagate(net, dom, False, progress, pilot)
+    except RegionLimit as exc:
+        chunked = count_chunked(net, dom, output=output, max_regions=cap, workers=n_workers,
+                                scheduler=scheduler, progress=chunk_progress,
+                                splits=exc.boundaries)
+        return CountResult(pieces=chunked.pieces, activation_regions=chunked.activation_regions,
+                           method="enumerate", chunks=chunked.chunks,
+                           **common)  # type: ignore[arg-type]
+    return CountResult(pieces=part.pieces(output), activation_regions=part.activation_regions,
+                       method="enumerate", **common)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ sign per cut serves both neighbouring regions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 from math import lcm
 from typing import Callable, Optional
@@ -39,7 +40,6 @@ from .exact import (
     matmul_exact,
     maxabs,
     ratio_keys,
-    reduce_ratio,
     sign_of_sum,
     to_object,
     INT64_SAFE,
@@ -93,6 +93,11 @@ class IntLayer:
         )
 
 
+@lru_cache(maxsize=1024)
+def _int_layer(layer: Layer) -> IntLayer:
+    return IntLayer.from_layer(layer)
+
+
 class _State:
     """Cuts and forms between two layers (see the module docstring)."""
 
@@ -108,15 +113,14 @@ class _State:
         return self.ha.shape[0]
 
 
-def _initial_state(domain: Optional[tuple[Fraction, Fraction]]) -> _State:
+def _initial_state(domain: Optional[tuple[Optional[Fraction], Optional[Fraction]]]) -> _State:
     empty = np.zeros(0, dtype=np.int64)
     one = np.ones((1, 1), dtype=np.int64)
     zero = np.zeros((1, 1), dtype=np.int64)
-    if domain is None:
-        return _State(empty, empty.copy(), one, zero, 1, None, None)
-    lo, hi = domain
+    lo, hi = (None, None) if domain is None else domain
     return _State(empty, empty.copy(), one, zero, 1,
-                  (lo.numerator, lo.denominator), (hi.numerator, hi.denominator))
+                  None if lo is None else (lo.numerator, lo.denominator),
+                  None if hi is None else (hi.numerator, hi.denominator))
 
 
 def _affine(state: _State, layer: IntLayer) -> tuple[np.ndarray, np.ndarray, int]:
@@ -160,8 +164,57 @@ def _end_sign(za: np.ndarray, zc: np.ndarray, point: Optional[tuple[int, int]],
     return sign_of_sum([(za, _scalar_array(pn, za)), (zc, _scalar_array(pd, zc))])
 
 
+class RegionLimit(Exception):
+    """Raised when a layer would exceed ``max_regions``; carries exact split
+    points (cut points of the partition, hence activation-region boundaries
+    of the whole network) that divide the domain into smaller parts."""
+
+    def __init__(self, layer: int, regions: int, boundaries: list[Fraction]):
+        super().__init__(f"layer {layer + 1} would make {regions} regions")
+        self.layer = layer
+        self.regions = regions
+        self.boundaries = boundaries
+
+
+#: A split never makes more parts than this at once (parts split again if needed).
+MAX_PARTS = 4096
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Stop past ``max_regions`` regions; then split into parts expected to
+    end with at most ``split_regions / 2`` regions each, and into at least
+    ``min_parts`` parts (so that workers have enough to share)."""
+
+    max_regions: int
+    split_regions: int
+    min_parts: int = 2
+
+
+def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
+                  region_of_cut: np.ndarray, limit: Limit, remaining: int) -> list[Fraction]:
+    """Every ``step``-th cut of the merged partition, with ``step`` sized so that
+    each part should stay under ``split_regions / 2`` after the remaining
+    layers, if they keep multiplying the regions as this layer did."""
+    n_regions = state.regions
+    total = n_regions + new_cn.size
+    growth = min((total / n_regions) ** remaining, 1e15)
+    step = int(limit.split_regions / 2 / growth)
+    step = max(step, 1, -(-total // MAX_PARTS))
+    step = min(step, max(1, total // max(2, limit.min_parts)))
+    per_region = np.bincount(region_of_cut, minlength=n_regions)
+    old_pos = np.arange(n_regions - 1) + np.cumsum(per_region)[:-1]
+    new_pos = region_of_cut + np.arange(new_cn.size)
+    old_pick = np.nonzero(old_pos % step == step - 1)[0]
+    new_pick = np.nonzero(new_pos % step == step - 1)[0]
+    points = [(int(old_pos[k]), int(state.cn[k]), int(state.cd[k])) for k in old_pick]
+    points += [(int(new_pos[k]), int(new_cn[k]), int(new_cd[k])) for k in new_pick]
+    points.sort()
+    return [Fraction(p, q) for _, p, q in points]
+
+
 def _layer_step(state: _State, layer: IntLayer, stats: Optional[list[LayerStats]],
-                index: int) -> _State:
+                index: int, limit: Optional[Limit] = None, remaining: int = 0) -> _State:
     za, zc, zden = _affine(state, layer)
     n_regions, width = za.shape
     n_kinks = len(layer.kink_num)
@@ -209,6 +262,10 @@ def _layer_step(state: _State, layer: IntLayer, stats: Optional[list[LayerStats]
     if cand_r:
         new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
             state, cand_r, cand_i, cand_j, cand_num, cand_den)
+        if limit is not None and n_regions + new_cn.size > limit.max_regions:
+            raise RegionLimit(index, n_regions + new_cn.size,
+                              _split_points(state, new_cn, new_cd, region_of_cut,
+                                            limit, remaining))
     else:
         new_cn = new_cd = region_of_cut = flip_rows = cand_i_all = cand_j_all = None
 
@@ -272,7 +329,6 @@ def _new_cuts(state: _State, cand_r: list[np.ndarray], cand_i: list[np.ndarray],
     else:
         num = np.concatenate(cand_num)
         den = np.concatenate(cand_den)
-    num, den = reduce_ratio(num, den)
     keys = ratio_keys(num, den)
     # the candidates come region by region; a stable sort keeps that order
     # among equal keys, so only runs of equal keys inside a region can be
@@ -346,7 +402,8 @@ def _stats(index: int, before: _State, za: np.ndarray, zc: np.ndarray, after: _S
 
 
 def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = False,
-              progress: Optional[Callable[[int, int], None]] = None) -> Partition:
+              progress: Optional[Callable[[int, int], None]] = None,
+              max_regions: Optional[int] = None) -> Partition:
     """Exact partition of ``domain`` (default: the whole line) by ``net``.
 
     Parameters
@@ -360,6 +417,9 @@ def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = Fals
         pieces of each neuron before and after its activation.
     progress : callable, optional
         Called as ``progress(layer_index, regions)`` after each layer.
+    max_regions : int, optional
+        Raise :class:`RegionLimit` (with exact split points) instead of
+        building a partition with more regions than this.
 
     Returns
     -------
@@ -377,12 +437,22 @@ def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = Fals
             f"the network has {net.input_size} inputs; pwl analyses one input "
             "(restrict it to a line through its input space)")
     dom = as_domain(domain)
-    state = _initial_state(dom)
+    limit = None if max_regions is None else Limit(max_regions, max_regions)
+    return _propagate(net, dom, per_layer, progress, limit)
+
+
+def _propagate(net: Network, dom: object, per_layer: bool = False,
+               progress: Optional[Callable[[int, int], None]] = None,
+               limit: Optional[Limit] = None) -> Partition:
+    """:func:`propagate` on a checked domain; internally a domain may also be
+    a half-line ``(None, hi)`` or ``(lo, None)``, as chunks of the line are."""
+    state = _initial_state(dom)  # type: ignore[arg-type]
     stats: Optional[list[LayerStats]] = [] if per_layer else None
     hidden_regions = 1
     layers = net.layers
     for k, layer in enumerate(layers):
-        state = _layer_step(state, IntLayer.from_layer(layer), stats, k)
+        state = _layer_step(state, _int_layer(layer), stats, k,
+                            limit, len(layers) - 1 - k)
         if k < len(layers) - 1:
             hidden_regions = state.regions
         if progress is not None:

@@ -25,6 +25,7 @@ from reference import RefNet
 
 __all__ = [
     "small_entries",
+    "medium_entries",
     "big_entries",
     "activations",
     "network_specs",
@@ -63,6 +64,17 @@ def big_entries() -> st.SearchStrategy[Fraction]:
                   st.sampled_from([2**31 - 1, 2**53 + 1, 2**61 - 1, 2**62 + 1, 10**19 + 9])),
         st.builds(Fraction, st.sampled_from(BOUNDARY_INTS), st.integers(1, 2**40)),
         small_entries(),
+    )
+
+
+def medium_entries() -> st.SearchStrategy[Fraction]:
+    """Integers whose products over a few layers land between 2^53 and 2^63,
+    where the engine works in int64 behind its float filter."""
+    return st.one_of(
+        st.integers(2**17, 2**32).map(Fraction),
+        st.integers(-(2**32), -(2**17)).map(Fraction),
+        st.sampled_from([2**31 - 1, -(2**31) + 1, 2**26 + 1, 10**6 + 3, -(3**19)]).map(Fraction),
+        st.integers(-3, 3).map(Fraction),
     )
 
 
@@ -173,8 +185,9 @@ def network_specs(draw, max_depth: int = 4, max_width: int = 5, max_outputs: int
 
 def big_network_specs(max_depth: int = 6, max_width: int = 3) -> st.SearchStrategy[list]:
     """Networks whose integer forms cross the int64 and float64 bounds."""
-    return network_specs(max_depth=max_depth, max_width=max_width, max_outputs=1,
-                         entries=big_entries())
+    return st.one_of(*(network_specs(max_depth=max_depth, max_width=max_width, max_outputs=1,
+                                     entries=entries)
+                       for entries in (medium_entries(), big_entries())))
 
 
 @st.composite
