@@ -194,7 +194,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
             click.echo(f"  {format_exact(b)}")
 
 
-from . import theory as _theory  # noqa: E402,F401  (registers its commands)
+from . import bench as _bench  # noqa: E402,F401  (registers its commands)
+from . import theory as _theory  # noqa: E402,F401
 
 
 def main() -> None:
