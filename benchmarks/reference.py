@@ -308,29 +308,29 @@ def sympy_expression(net, output: int = 0):
 
 
 def _count_folded(folded, x, lo: Fraction, hi: Fraction) -> int:
-    """Distinct consecutive pieces of a flat Piecewise in ``x`` on ``[lo, hi]``."""
+    """Distinct consecutive pieces of a folded expression in ``x`` on ``[lo, hi]``.
+
+    Every condition is built from relations linear in ``x``; between two
+    consecutive roots of those relations each condition keeps its truth
+    value, so one affine form holds there, read off at the midpoint.
+    """
     import sympy
 
-    domain = sympy.Interval(sympy.Rational(lo.numerator, lo.denominator),
-                            sympy.Rational(hi.numerator, hi.denominator))
-    if not isinstance(folded, sympy.Piecewise):
-        return 1
-    covered = sympy.EmptySet
-    spans = []   # (start, end, expr) of every interval of positive length
-    for expr, cond in folded.args:
-        where = (domain if cond is sympy.true else cond.as_set().intersect(domain))
-        where = where - covered
-        covered = covered | where
-        parts = where.args if isinstance(where, sympy.Union) else (where,)
-        for part in parts:
-            if isinstance(part, sympy.Interval) and part.measure > 0:
-                spans.append((part.start, part.end, expr))
-    spans.sort(key=lambda s: s[0])
-    pieces = 1
-    for (_, _, e0), (_, _, e1) in zip(spans, spans[1:]):
-        if sympy.expand(e1 - e0) != 0:
-            pieces += 1
-    return pieces
+    a = sympy.Rational(lo.numerator, lo.denominator)
+    b = sympy.Rational(hi.numerator, hi.denominator)
+    points = {a, b}
+    for rel in folded.atoms(sympy.core.relational.Relational):
+        for root in sympy.solve(rel.lhs - rel.rhs, x):
+            if root.is_real and a < root < b:
+                points.add(root)
+    ordered = sorted(points)
+    forms = []
+    for left, right in zip(ordered, ordered[1:]):
+        mid = (left + right) / 2
+        here = folded.subs(x, mid)
+        slope = sympy.diff(folded, x).subs(x, mid)
+        forms.append((slope, here - slope * mid))
+    return 1 + sum(1 for f, g in zip(forms, forms[1:]) if f != g)
 
 
 def _sympy_child(net, lo: Fraction, hi: Fraction, conn) -> None:

@@ -22,7 +22,34 @@ __all__ = ["main", "cli"]
 
 
 class PWLGroup(click.Group):
-    """A group that turns pwl's errors into one line on stderr and exit 1."""
+    """A group that turns pwl's errors into one line on stderr and exit 1,
+    and click's usage errors into one line and exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            hint = ""
+            if exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"pwl: usage error: {exc.format_message()}{hint}", err=True)
+            if not standalone:
+                raise
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"pwl: error: {exc.format_message()}", err=True)
+            if not standalone:
+                raise
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("pwl: aborted", err=True)
+            if not standalone:
+                raise
+            sys.exit(1)
+        if standalone:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

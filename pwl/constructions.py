@@ -16,6 +16,7 @@ from typing import Sequence
 
 from .domain import as_domain
 from .errors import DomainError, PWLValueError
+from .activations import get_activation
 from .function import PiecewiseLinear
 from .network import Layer, Network
 from .numbers import to_fraction
@@ -98,14 +99,18 @@ def pad_depth(net: Network, layers: int, domain: Sequence[object]) -> Network:
 
     Each added layer passes ``y + c`` through a relu with ``c`` large enough
     to keep it positive on the domain (the other units are 0), and the
-    output subtracts ``c`` again.
+    output layer subtracts ``c`` again before its own activation.  Only the
+    first output is kept.
     """
     dom = as_domain(domain)
     if dom is None:
         raise DomainError("pad_depth needs a bounded domain")
     if layers <= net.depth:
         return net
-    f = net.function(dom)
+    first = net.layers[-1]
+    pre = Network.sequential(list(net.layers[:-1]) + [
+        Layer(first.weights[:1], first.bias[:1], get_activation("identity"))])
+    f = pre.function(dom)
     low = min(f(x) for x in (dom[0], dom[1], *f.breakpoints))
     c = max(Fraction(0), -low) + 1
     width = net.widths[-1] if net.widths else 1
@@ -117,7 +122,7 @@ def pad_depth(net: Network, layers: int, domain: Sequence[object]) -> Network:
     keep = Layer.make([[1] + [0] * (width - 1)] + [[0] * width] * (width - 1), [0] * width)
     while len(body) < layers:
         body.append(keep)
-    final = Layer.make([[1] + [0] * (width - 1)], [-c], "identity")
+    final = Layer.make([[1] + [0] * (width - 1)], [-c], out.activation)
     return Network.sequential(body + [final])
 
 

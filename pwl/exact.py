@@ -55,9 +55,7 @@ def to_object(a: np.ndarray) -> np.ndarray:
     """The same integers as Python ints (exact, unbounded)."""
     if a.dtype == object:
         return a
-    out = np.empty(a.shape, dtype=object)
-    out[...] = a.tolist() if a.ndim else int(a)
-    return out
+    return a.astype(object)  # numpy casts int64 entries to Python ints
 
 
 def maxabs(a: np.ndarray) -> int:
@@ -148,8 +146,17 @@ def ratio_keys(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """
     if not is_object(num, den) and max(maxabs(num), maxabs(den)) <= _FLOAT_EXACT:
         return num.astype(np.float64) / den.astype(np.float64)
-    return np.array([int(p) / int(q) for p, q in zip(num.tolist(), den.tolist())],
+    return np.array([_true_div(int(p), int(q)) for p, q in zip(num.tolist(), den.tolist())],
                     dtype=np.float64)
+
+
+def _true_div(p: int, q: int) -> float:
+    """Correctly rounded ``p / q``; beyond the float range, an infinity
+    (still monotone: ties among infinities are settled exactly by callers)."""
+    try:
+        return p / q
+    except OverflowError:
+        return float("inf") if (p > 0) == (q > 0) else float("-inf")
 
 
 def reduce_ratio(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

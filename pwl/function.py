@@ -736,14 +736,15 @@ class PiecewiseLinear:
         args = []
         for lo, hi, s, c in self.pieces():
             expr = rational(s) * symbol + rational(c)
-            if lo is None and hi is None:
-                cond: Any = sympy.true
-            elif lo is None:
-                cond = symbol <= rational(hi)  # type: ignore[arg-type]
-            elif hi is None:
-                cond = symbol >= rational(lo)
-            else:
+            cond: Any
+            if lo is not None and hi is not None:
                 cond = sympy.And(symbol >= rational(lo), symbol <= rational(hi))
+            elif lo is not None:
+                cond = symbol >= rational(lo)
+            elif hi is not None:
+                cond = symbol <= rational(hi)
+            else:
+                cond = sympy.true
             args.append((expr, cond))
         return sympy.Piecewise(*args)
 

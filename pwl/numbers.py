@@ -53,6 +53,8 @@ _RATIONAL = re.compile(
 
 
 def _parse_text(text: str, where: str) -> Fraction:
+    if text.strip().lstrip("+-").lower() in ("nan", "inf", "infinity"):
+        raise PWLValueError(f"{where}: {text!r} is not a finite number")
     match = _RATIONAL.match(text)
     if match is None or (
         match["num"] is None and not (match["int"] or match["frac"])

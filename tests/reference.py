@@ -148,11 +148,10 @@ class RefNet:
 
     def partition(self, domain: Optional[tuple] = None) -> "RefPartition":
         if domain is None:
-            intervals: list = [(None, None)]
-        else:
-            lo, hi = _q(domain[0]), _q(domain[1])
-            assert lo < hi
-            intervals = [(lo, hi)]
+            domain = (None, None)
+        lo, hi = (None if e is None else _q(e) for e in domain)  # None ends: half-lines
+        assert lo is None or hi is None or lo < hi
+        intervals: list = [(lo, hi)]
         forms: list = [[]]  # per interval, per layer so far: (z forms, h forms)
         for layer in self.layers:
             new_intervals, new_forms = [], []
@@ -251,8 +250,9 @@ class RefPartition:
         points of every interval; cut points are sorted and inside the domain."""
         cuts = self.cuts()
         assert all(a < b for a, b in zip(cuts, cuts[1:]))
-        if self.domain is not None and cuts:
-            assert _q(self.domain[0]) < cuts[0] and cuts[-1] < _q(self.domain[1])
+        if cuts:
+            assert _inside(cuts[0], self.intervals[0][0], None)
+            assert _inside(cuts[-1], None, self.intervals[-1][1])
         every = len(self.net.layers)
         for r in range(len(self.intervals)):
             xs = self.sample_points(r)

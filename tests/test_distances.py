@@ -102,14 +102,14 @@ def test_scaled_triangle_wave_distance_scales() -> None:
 
 
 # -- metric axioms ---------------------------------------------------------------
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(f=networks(), dom=bounded_domains(), metric=st.sampled_from(METRICS))
 def test_distance_to_itself_is_zero(f: pwl.Network, dom, metric: str) -> None:
     assert distance(f, f, dom, metric) == 0
     assert distance(f, f.function(dom), dom, metric) == 0
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(f=networks(), g=networks(), dom=bounded_domains(), metric=st.sampled_from(METRICS))
 def test_distance_is_symmetric_and_nonnegative(f, g, dom, metric: str) -> None:
     d = distance(f, g, dom, metric)
@@ -119,14 +119,14 @@ def test_distance_is_symmetric_and_nonnegative(f, g, dom, metric: str) -> None:
     assert d == distance(f.function(dom), g.function(dom), None, metric)
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(f=networks(), g=networks(), h=networks(), dom=bounded_domains(),
        metric=st.sampled_from(["l1", "sup"]))
 def test_triangle_inequality(f, g, h, dom, metric: str) -> None:
     assert distance(f, h, dom, metric) <= distance(f, g, dom, metric) + distance(g, h, dom, metric)
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(f=networks(), g=networks(), h=networks(), dom=bounded_domains())
 def test_triangle_inequality_for_the_l2_norm(f, g, h, dom) -> None:
     # sqrt(a) <= sqrt(b) + sqrt(c)  <=>  a <= b + c + 2 sqrt(bc), checked in rationals
@@ -136,7 +136,7 @@ def test_triangle_inequality_for_the_l2_norm(f, g, h, dom) -> None:
     assert slack <= 0 or slack * slack <= 4 * b * c
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(f=networks(), g=networks(), dom=bounded_domains())
 def test_norms_are_ordered(f, g, dom) -> None:
     """On [lo, hi] of length L: l1 <= L sup, l2sq <= L sup^2, l1^2 <= L l2sq."""
@@ -148,7 +148,7 @@ def test_norms_are_ordered(f, g, dom) -> None:
 
 
 # -- against exact evaluation -----------------------------------------------------------
-@settings(max_examples=80)
+@settings(max_examples=50)
 @given(f=networks(), g=networks(), dom=bounded_domains(), metric=st.sampled_from(METRICS))
 def test_distance_matches_exact_evaluation(f, g, dom, metric: str) -> None:
     assert distance(f, g, dom, metric) == by_evaluation(f, g, dom, metric)

@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import pwl
+from pwl.propagate import RegionLimit, _propagate
 from reference import RefNet, spec_of
 from strategies import big_network_specs, cases, network_specs, rational_in
 
@@ -222,6 +223,52 @@ def test_domain_ends_on_breakpoints(spec, data):
     assert part.breakpoints(0) == tuple(ends[i + 1:j])
 
 
+@settings(max_examples=150)
+@given(cases(network_specs(max_depth=3, max_width=3)), st.data())
+def test_half_lines(case, data):
+    """Chunks of the line are half-lines (an internal domain of the engine)."""
+    spec, _ = case
+    net = pwl.Network.sequential(spec)
+    c = data.draw(st.sampled_from(RefNet(spec).partition(None).cuts() or (Fraction(0),)))
+    for dom in ((None, c), (c, None)):
+        part = _propagate(net, dom)
+        ref = RefNet(spec).partition(dom)
+        assert part.cuts() == ref.cuts()
+        assert part.breakpoints(0) == ref.breakpoints(0)
+        assert part.activation_regions == ref.activation_regions()
+
+
+@settings(max_examples=200)
+@given(cases(), st.integers(2, 6))
+def test_region_limit(case, max_regions):
+    """Past ``max_regions`` the engine hands back split points that are
+    activation-region boundaries of the whole network: counts on the parts
+    add up to the counts on the whole."""
+    spec, domain = case
+    net = pwl.Network.sequential(spec)
+    whole = pwl.propagate(net, domain)
+    try:
+        part = pwl.propagate(net, domain, max_regions=max_regions)
+    except RegionLimit as exc:
+        split = list(exc.boundaries)
+        assert exc.regions > max_regions and split
+        assert split == sorted(set(split)) and set(split) <= set(whole.cuts())
+        assert set(split) <= set(RefNet(spec).partition(domain).pattern_boundaries())
+        ends = [None, *split, None] if domain is None else [domain[0], *split, domain[1]]
+        parts = [_propagate(net, (a, b)) for a, b in zip(ends, ends[1:])]
+        assert sum(p.activation_regions for p in parts) == whole.activation_regions
+        for k in range(net.output_size):
+            glued = []
+            for p, seam in zip(parts, split + [None]):
+                glued += p.breakpoints(k)
+                if seam in whole.breakpoints(k):
+                    glued.append(seam)
+            assert tuple(glued) == whole.breakpoints(k)
+    else:
+        assert part.regions <= max_regions
+        assert part.cuts() == whole.cuts() and part.pieces() == whole.pieces()
+
+
 # -- fixed examples ------------------------------------------------------------
 
 
@@ -274,6 +321,42 @@ def test_zero_at_an_existing_cut():
             {"weights": [[1, 1]], "bias": [0], "activation": "identity"}]
     check_against_reference(spec, None)
     check_against_reference(spec, (0, 2))
+
+
+def test_cuts_within_an_ulp_across_regions():
+    """Two hardtanh neurons cross different kinks at 1 - e and 1 + e, on both
+    sides of the cut at 1, closer than float64 can tell apart."""
+    for e in (Fraction(1, 2**60), Fraction(1, 2**70), Fraction(1, 3**40)):
+        spec = [{"weights": [[1], [1]], "bias": [-1, 10], "activation": "relu"},
+                {"weights": [[0, 1], [0, 1]], "bias": [-10 + e, -11 - e], "activation": "hardtanh",
+                 "min": 0, "max": 1},
+                {"weights": [[1, 1]], "bias": [0], "activation": "identity"}]
+        part = check_against_reference(spec, None)
+        assert part.cuts() == (-10, -e, 1 - e, 1, 1 + e, 2 + e)
+
+
+def test_progress_and_output_index():
+    spec = telgarsky(3)
+    seen = []
+    part = pwl.propagate(pwl.Network.sequential(spec), (0, 1), per_layer=True,
+                         progress=lambda k, regions: seen.append((k, regions)))
+    assert seen == [(s.index, s.regions) for s in part.layers]
+    with pytest.raises(pwl.PWLValueError, match="output 1 does not exist"):
+        part.pieces(1)
+    with pytest.raises(pwl.PWLValueError, match="output -1 does not exist"):
+        part.breakpoints(-1)
+
+
+def test_region_limit_at_the_output_layer():
+    """The output layer's kinks are not activation-region boundaries: a split
+    there would count the one hidden region on both sides of it."""
+    spec = [{"weights": [[1]], "bias": [0], "activation": "identity"},
+            {"weights": [[1]] * 6, "bias": [0, -1, -2, -3, -4, -5], "activation": "relu"}]
+    net = pwl.Network.sequential(spec)
+    assert pwl.propagate(net).activation_regions == 1
+    with pytest.raises(RegionLimit) as info:
+        pwl.propagate(net, max_regions=2)
+    assert set(info.value.boundaries) <= set(RefNet(spec).partition(None).pattern_boundaries())
 
 
 def test_engine_rejects_two_inputs():

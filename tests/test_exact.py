@@ -63,8 +63,8 @@ def truth(terms: list) -> list:
 # -- sign_of_sum ---------------------------------------------------------------
 
 
-@settings(max_examples=300)
-@given(st.integers(1, 20), st.integers(1, 6), st.data())
+@settings(max_examples=200)
+@given(st.integers(1, 20), st.integers(1, 4), st.data())
 def test_sign_of_sum_random(k, n, data):
     terms = [(arr(data.draw(st.lists(int64s, min_size=n, max_size=n))),
               arr(data.draw(st.lists(int64s, min_size=n, max_size=n)))) for _ in range(k)]
@@ -124,7 +124,7 @@ def test_sign_of_sum_single_products(a, b, expected):
     assert sign_of_sum([(arr([a]), arr([b]))]).tolist() == [expected]
 
 
-@settings(max_examples=200)
+@settings(max_examples=150)
 @given(st.integers(1, 5), st.integers(1, 5), st.data())
 def test_sign_of_sum_broadcasts(rows, cols, data):
     """The engine's shapes: (R, n) forms against (R, 1) cut columns and 0-d ends."""
@@ -171,7 +171,7 @@ def test_sign_of_sum_empty(shape, dtypes):
 # -- matmul_exact --------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4),
        st.integers(0, 61), st.integers(0, 61), st.data())
 def test_matmul_exact(rows, inner, cols, eh, ea, data):
@@ -268,7 +268,7 @@ def test_ratio_keys_beyond_float_range(pairs):
                 assert keys[i] <= keys[j]
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(st.lists(st.tuples(st.one_of(int64s, st.integers(-(10**30), 10**30)),
                           st.one_of(int64s.filter(lambda v: v > 0), st.integers(1, 10**30))),
                 min_size=1, max_size=8))
@@ -314,7 +314,7 @@ def test_fits_and_maxabs():
 
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3), (0,), (0, 1), (0, 4), (3, 0)])
 def test_to_object_keeps_shape_and_values(shape):
-    a = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape) - 1
+    a = (np.arange(int(np.prod(shape)), dtype=np.int64) - 1).reshape(shape)
     out = to_object(a)
     assert out.dtype == object and out.shape == a.shape
     assert [int(v) for v in out.flat] == [int(v) for v in a.flat]

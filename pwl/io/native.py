@@ -11,14 +11,12 @@ from ..network import MAX_FILE_BYTES, Network
 __all__ = ["read_native", "parse_native"]
 
 
-def _refuse_constant(name: str) -> object:
-    raise NetworkFormatError(f"{name} is not a finite number")
-
-
 def parse_native(text: str) -> Network:
     """Parse native-format JSON text; decimals are kept as their exact text."""
     try:
-        data = json.loads(text, parse_float=str, parse_constant=_refuse_constant)
+        # decimals and NaN/Infinity stay text, so that to_fraction reads the former
+        # exactly and refuses the latter with the place they were found
+        data = json.loads(text, parse_float=str, parse_constant=str)
     except json.JSONDecodeError as exc:
         raise NetworkFormatError(
             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
