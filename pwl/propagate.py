@@ -195,9 +195,19 @@ def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
                   region_of_cut: np.ndarray, limit: Limit, remaining: int) -> list[Fraction]:
     """Every ``step``-th cut of the merged partition, with ``step`` sized so that
     each part should stay under ``split_regions / 2`` after the remaining
-    layers, if they keep multiplying the regions as this layer did."""
+    layers, if they keep multiplying the regions as this layer did.
+
+    At the output layer (``remaining == 0``) its own cuts are kinks of the
+    output, not activation-region boundaries, so only earlier cuts are used."""
     n_regions = state.regions
     total = n_regions + new_cn.size
+    if remaining == 0:
+        per_old = total / n_regions
+        step = int(limit.split_regions / 2 / per_old)
+        step = max(step, 1, -(-n_regions // MAX_PARTS))
+        step = min(step, max(1, n_regions // max(2, limit.min_parts)))
+        pick = np.arange(step - 1, n_regions - 1, step)
+        return [Fraction(int(state.cn[k]), int(state.cd[k])) for k in pick]
     growth = min((total / n_regions) ** remaining, 1e15)
     step = int(limit.split_regions / 2 / growth)
     step = max(step, 1, -(-total // MAX_PARTS))
@@ -262,7 +272,8 @@ def _layer_step(state: _State, layer: IntLayer, stats: Optional[list[LayerStats]
     if cand_r:
         new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
             state, cand_r, cand_i, cand_j, cand_num, cand_den)
-        if limit is not None and n_regions + new_cn.size > limit.max_regions:
+        if (limit is not None and n_regions + new_cn.size > limit.max_regions
+                and (remaining > 0 or n_regions > 1)):
             raise RegionLimit(index, n_regions + new_cn.size,
                               _split_points(state, new_cn, new_cd, region_of_cut,
                                             limit, remaining))
@@ -419,7 +430,9 @@ def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = Fals
         Called as ``progress(layer_index, regions)`` after each layer.
     max_regions : int, optional
         Raise :class:`RegionLimit` (with exact split points) instead of
-        building a partition with more regions than this.
+        building a partition with more regions than this.  The output
+        layer's own kinks (at most ``m`` per output and region) may exceed it
+        when the hidden partition has a single region to split.
 
     Returns
     -------

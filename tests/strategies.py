@@ -93,7 +93,8 @@ def activations(draw, output: bool = False) -> dict:
         return {"activation": name, "alpha": draw(st.sampled_from(_ALPHAS))}
     if name == "hardtanh":
         lo = draw(small_rationals(3, 2))
-        return {"activation": name, "min": lo, "max": lo + draw(small_rationals(3, 2).filter(lambda v: v > 0))}
+        width = draw(small_rationals(3, 2).filter(lambda v: v > 0))
+        return {"activation": name, "min": lo, "max": lo + width}
     return {"activation": name}
 
 

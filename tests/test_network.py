@@ -13,70 +13,62 @@ from pwl.errors import NetworkFormatError, PWLError, PWLTypeError, PWLValueError
 from pwl.io.native import parse_native
 from strategies import network_specs
 
-OK_OUT = ([[1]], [0], "identity")
+NFE, TE, VE = NetworkFormatError, PWLTypeError, PWLValueError
 
 
-def _two(first, second=OK_OUT):
-    return [first, second]
+def bad(case_id, layers, error, message):
+    return pytest.param(layers, error, message, id=case_id)
 
 
+def one(weights, bias=(0,), activation="relu"):
+    """A network of one layer given as a tuple."""
+    return [(weights, list(bias), activation)]
 
-# (layers, error class, message fragment): every message names the place
+
+# (layers, error class, message): every message names the place, with the value
 BAD_NETWORKS = [
-    pytest.param([], NetworkFormatError, "a network needs at least one layer", id="no-layers"),
-    pytest.param([([], [], "relu")], NetworkFormatError, r"layers\[0\].weights: a layer needs at least one neuron",
-                 id="empty-weights"),
-    pytest.param([([[]], [0], "relu")], NetworkFormatError, r"layers\[0\].weights\[0\]: a row needs at least one weight",
-                 id="empty-row"),
-    pytest.param([([[1, 2], [3]], [0, 0], "relu")], NetworkFormatError,
-                 r"layers\[0\].weights\[1\]: expected 2 weights, got 1", id="ragged-rows"),
-    pytest.param([([[1], [2]], [0], "relu")], NetworkFormatError,
-                 r"layers\[0\].bias: expected 2 entries, got 1", id="bias-too-short"),
-    pytest.param([([[1]], [0, 0], "relu")], NetworkFormatError,
-                 r"layers\[0\].bias: expected 1 entries, got 2", id="bias-too-long"),
-    pytest.param([([[1], [1]], [0, 0], "relu"), ([[1, 1, 1]], [0], "identity")], NetworkFormatError,
-                 r"layers\[1\].weights: rows have 3 weights but layers\[0\] has 2 neurons", id="mismatch"),
-    pytest.param(_two(([[1]], [0], "relu"), ([[1], [2]], [0, 0], "relu")) + [([[1]], [0], "relu")],
-                 NetworkFormatError, r"layers\[2\].weights: rows have 1 weights but layers\[1\] has 2",
-                 id="mismatch-later"),
-    pytest.param([([[0.5]], [0], "relu")], PWLTypeError, r"layers\[0\].weights\[0\]\[0\]: 0.5 is a float",
-                 id="float-weight"),
-    pytest.param([([[1]], [0.1], "relu")], PWLTypeError, r"layers\[0\].bias\[0\]: 0.1 is a float", id="float-bias"),
-    pytest.param([([[float("nan")]], [0], "relu")], PWLTypeError, "nan is not a finite number", id="float-nan"),
-    pytest.param([([[float("inf")]], [0], "relu")], PWLTypeError, "inf is not a finite number", id="float-inf"),
-    pytest.param([([["nan"]], [0], "relu")], PWLValueError, r"weights\[0\]\[0\]: 'nan' is not an exact number",
-                 id="nan-string"),
-    pytest.param([([["Infinity"]], [0], "relu")], PWLValueError, "'Infinity' is not an exact number",
-                 id="infinity-string"),
-    pytest.param([([["1/0"]], [0], "relu")], PWLValueError, "zero denominator", id="zero-denominator"),
-    pytest.param([([["x"]], [0], "relu")], PWLValueError, "'x' is not an exact number", id="junk-string"),
-    pytest.param([([["1" * 4001]], [0], "relu")], PWLValueError, "too long", id="too-many-digits"),
-    pytest.param([([["1e99999"]], [0], "relu")], PWLValueError, "too long|beyond", id="huge-exponent"),
-    pytest.param([([[True]], [0], "relu")], PWLTypeError, r"weights\[0\]\[0\]: True is a boolean", id="bool-weight"),
-    pytest.param([([[1]], [False], "relu")], PWLTypeError, r"bias\[0\]: False is a boolean", id="bool-bias"),
-    pytest.param([([[None]], [0], "relu")], PWLTypeError, "None is not a number", id="none-weight"),
-    pytest.param([([[1]], [0], "softplus")], NetworkFormatError, r"layers\[0\]: unknown activation 'softplus'",
-                 id="unknown-activation"),
-    pytest.param([([[1]], [0], 3)], NetworkFormatError, "unknown activation 3", id="activation-not-a-name"),
-    pytest.param([("abc", [0], "relu")], NetworkFormatError, r"layers\[0\].weights: expected a list",
-                 id="weights-string"),
-    pytest.param([(["ab"], [0], "relu")], NetworkFormatError, r"layers\[0\].weights\[0\]: expected a list",
-                 id="row-string"),
-    pytest.param([([[1]], 5, "relu")], NetworkFormatError, r"layers\[0\].bias: expected a list", id="bias-scalar"),
-    pytest.param([5], NetworkFormatError, r"layers\[0\]: expected a layer", id="layer-number"),
-    pytest.param([([[1]], [0], "relu", "extra")], NetworkFormatError, r"layers\[0\]: expected a layer",
-                 id="layer-tuple-too-long"),
-    pytest.param([{"weights": [[1]], "colour": "red"}], NetworkFormatError, r"layers\[0\]: unknown key 'colour'",
-                 id="unknown-key"),
-    pytest.param([{"bias": [0]}], NetworkFormatError, r"layers\[0\]: missing 'weights'", id="missing-weights"),
-    pytest.param([{"weights": [[1]], "activation": "relu", "alpha": 1}], NetworkFormatError,
-                 "activation 'relu' takes no parameter 'alpha'", id="param-not-taken"),
-    pytest.param([{"weights": [[1]], "activation": "leaky_relu", "alpha": 0.1}], PWLTypeError,
-                 "leaky_relu alpha: 0.1 is a float", id="float-alpha"),
-    pytest.param([{"weights": [[1]], "activation": "hardtanh", "min": 1, "max": 1}], NetworkFormatError,
-                 "min 1 must be below max 1", id="hardtanh-empty"),
-    pytest.param([{"weights": [[1]], "activation": "hardtanh", "min": "1/2", "max": "-1"}],
-                 NetworkFormatError, "min 1/2 must be below max -1", id="hardtanh-reversed"),
+    bad("no-layers", [], NFE, "a network needs at least one layer"),
+    bad("empty-weights", one([], ()), NFE, r"layers\[0\].weights: a layer needs at least one neuron"),
+    bad("empty-row", one([[]]), NFE, r"layers\[0\].weights\[0\]: a row needs at least one weight"),
+    bad("ragged-rows", one([[1, 2], [3]], (0, 0)), NFE,
+        r"layers\[0\].weights\[1\]: expected 2 weights, got 1"),
+    bad("bias-too-short", one([[1], [2]]), NFE, r"layers\[0\].bias: expected 2 entries, got 1"),
+    bad("bias-too-long", one([[1]], (0, 0)), NFE, r"layers\[0\].bias: expected 1 entries, got 2"),
+    bad("mismatch", [([[1], [1]], [0, 0], "relu"), ([[1, 1, 1]], [0], "identity")], NFE,
+        r"layers\[1\].weights: rows have 3 weights but layers\[0\] has 2 neurons"),
+    bad("mismatch-later", one([[1]]) + one([[1], [2]], (0, 0)) + one([[1]]), NFE,
+        r"layers\[2\].weights: rows have 1 weights but layers\[1\] has 2 neurons"),
+    bad("float-weight", one([[0.5]]), TE, r"layers\[0\].weights\[0\]\[0\]: 0.5 is a float"),
+    bad("float-bias", one([[1]], (0.1,)), TE, r"layers\[0\].bias\[0\]: 0.1 is a float"),
+    bad("float-nan", one([[float("nan")]]), TE, "nan is not a finite number"),
+    bad("float-inf", one([[float("inf")]]), TE, "inf is not a finite number"),
+    bad("nan-string", one([["nan"]]), VE, r"weights\[0\]\[0\]: 'nan' is not a finite number"),
+    bad("infinity-string", one([["-Infinity"]]), VE, "'-Infinity' is not a finite number"),
+    bad("zero-denominator", one([["1/0"]]), VE, "zero denominator"),
+    bad("junk-string", one([["x"]]), VE, "'x' is not an exact number"),
+    bad("too-many-digits", one([["1" * 4001]]), VE, "too long"),
+    bad("huge-exponent", one([["1e99999"]]), VE, "too long|beyond"),
+    bad("bool-weight", one([[True]]), TE, r"weights\[0\]\[0\]: True is a boolean"),
+    bad("bool-bias", one([[1]], (False,)), TE, r"bias\[0\]: False is a boolean"),
+    bad("none-weight", one([[None]]), TE, "None is not a number"),
+    bad("unknown-activation", one([[1]], (0,), "softplus"), NFE,
+        r"layers\[0\]: unknown activation 'softplus'"),
+    bad("activation-not-a-name", one([[1]], (0,), 3), NFE, "unknown activation 3"),
+    bad("weights-string", [("abc", [0], "relu")], NFE, r"layers\[0\].weights: expected a list"),
+    bad("row-string", [(["ab"], [0], "relu")], NFE, r"layers\[0\].weights\[0\]: expected a list"),
+    bad("bias-scalar", [([[1]], 5, "relu")], NFE, r"layers\[0\].bias: expected a list"),
+    bad("layer-number", [5], NFE, r"layers\[0\]: expected a layer"),
+    bad("layer-tuple-too-long", [([[1]], [0], "relu", "extra")], NFE, r"layers\[0\]: expected a layer"),
+    bad("unknown-key", [{"weights": [[1]], "colour": "red"}], NFE, r"layers\[0\]: unknown key 'colour'"),
+    bad("missing-weights", [{"bias": [0]}], NFE, r"layers\[0\]: missing 'weights'"),
+    bad("param-not-taken", [{"weights": [[1]], "activation": "relu", "alpha": 1}], NFE,
+        "activation 'relu' takes no parameter 'alpha'"),
+    bad("float-alpha", [{"weights": [[1]], "activation": "leaky_relu", "alpha": 0.1}], TE,
+        "leaky_relu alpha: 0.1 is a float"),
+    bad("hardtanh-empty", [{"weights": [[1]], "activation": "hardtanh", "min": 1, "max": 1}], NFE,
+        "min 1 must be below max 1"),
+    bad("hardtanh-reversed", [{"weights": [[1]], "activation": "hardtanh", "min": "1/2", "max": "-1"}],
+        NFE, "min 1/2 must be below max -1"),
 ]
 
 
@@ -164,14 +156,16 @@ def test_json_big_integers_are_exact():
 
 
 @pytest.mark.parametrize("text, error, message", [
-    pytest.param('{"layers": [{"weights": [[NaN]]}]}', NetworkFormatError, "NaN", id="nan"),
-    pytest.param('{"layers": [{"weights": [[Infinity]]}]}', NetworkFormatError, "Infinity", id="inf"),
-    pytest.param('{"layers": [{"weights": [[1]], "bias": [-Infinity]}]}', NetworkFormatError, "-Infinity",
-                 id="minus-inf"),
+    pytest.param('{"layers": [{"weights": [[NaN]]}]}', PWLValueError,
+                 r"layers\[0\].weights\[0\]\[0\]: 'NaN' is not a finite number", id="nan"),
+    pytest.param('{"layers": [{"weights": [[Infinity]]}]}', PWLValueError,
+                 "'Infinity' is not a finite number", id="inf"),
+    pytest.param('{"layers": [{"weights": [[1]], "bias": [-Infinity]}]}', PWLValueError,
+                 r"bias\[0\]: '-Infinity' is not a finite number", id="minus-inf"),
     pytest.param('{"layers": [\n  {"weights": [[1]],}\n]}', NetworkFormatError,
                  "malformed JSON at line 2, column 21", id="trailing-comma"),
-    pytest.param('{"layers": [{"weights": [[1]]}]', NetworkFormatError, r"malformed JSON at line 1, column \d+",
-                 id="unclosed"),
+    pytest.param('{"layers": [{"weights": [[1]]}]', NetworkFormatError,
+                 r"malformed JSON at line 1, column \d+", id="unclosed"),
     pytest.param("", NetworkFormatError, "malformed JSON at line 1, column 1", id="empty"),
     pytest.param("[" * 100000, NetworkFormatError, "nested too deeply|malformed", id="deep"),
     pytest.param('{"layers": [{"weights": [[1' + "0" * 5000 + "]]}]}", NetworkFormatError, "number",
