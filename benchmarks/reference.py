@@ -324,12 +324,13 @@ def _count_folded(folded, x, lo: Fraction, hi: Fraction) -> int:
             if root.is_real and a < root < b:
                 points.add(root)
     ordered = sorted(points)
+    branches = folded.args if isinstance(folded, sympy.Piecewise) else ((folded, sympy.true),)
     forms = []
     for left, right in zip(ordered, ordered[1:]):
         mid = (left + right) / 2
-        here = folded.subs(x, mid)
-        slope = sympy.diff(folded, x).subs(x, mid)
-        forms.append((slope, here - slope * mid))
+        expr = next(e for e, cond in branches if bool(cond.subs(x, mid)))
+        poly = sympy.Poly(sympy.expand(expr), x)
+        forms.append((poly.coeff_monomial(x), poly.coeff_monomial(1)))
     return 1 + sum(1 for f, g in zip(forms, forms[1:]) if f != g)
 
 

@@ -24,6 +24,7 @@ from math import prod
 from typing import Optional
 
 from .domain import DomainLike, as_domain, Domain
+from .errors import PWLValueError
 from .network import Network
 from .propagate import propagate
 
@@ -98,6 +99,9 @@ def check_bounds(net: Network, domain: DomainLike = None, output: int = 0) -> Bo
     >>> r.pieces, r.bound_lecture, r.bound_one_input, r.holds
     (8, 64, 27, True)
     """
+    if not net.is_chain:
+        raise PWLValueError("the lecture's bounds are stated for chains of layers; "
+                            "this network is a graph")
     dom = as_domain(domain)
     part = propagate(net, dom, per_layer=True)
     assert part.layers is not None

@@ -76,7 +76,8 @@ def _bottlenecks(layers: Sequence[Layer]) -> list[int]:
 
 def applies(net: Network) -> bool:
     """True when some hidden layer after the first is a bottleneck."""
-    return net.input_size == 1 and any(k < len(net.layers) - 1 for k in bottlenecks(net))
+    return (net.is_chain and net.input_size == 1
+            and any(k < len(net.layers) - 1 for k in bottlenecks(net)))
 
 
 @dataclass

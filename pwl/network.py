@@ -18,12 +18,12 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 import networkx as nx
 
 from .activations import Activation, get_activation
-from .errors import NetworkFormatError, PWLError, PWLTypeError
+from .errors import NetworkFormatError, PWLError, PWLTypeError, PWLValueError
 from .numbers import format_exact, to_fraction
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .function import PiecewiseLinear
     from .partition import Partition
 
-__all__ = ["Layer", "Network", "load", "FORMAT"]
+__all__ = ["Layer", "Node", "Network", "load", "FORMAT", "OPS"]
 
 #: The ``"format"`` tag of the native network file.
 FORMAT = "pwl-network/1"
@@ -120,8 +120,56 @@ def _as_list(value: object, where: str) -> list[Any]:
     return list(value)
 
 
+#: Node kinds of the graph.  ``dense`` is an affine map and an activation;
+#: ``activation`` applies one elementwise; ``add`` sums its inputs (residual
+#: connections); ``concat`` stacks them; ``max`` takes their elementwise
+#: maximum; ``maxgroup`` takes the maximum over groups of its input's
+#: entries (maxout, 1-D max pooling).
+OPS = ("input", "dense", "activation", "add", "concat", "max", "maxgroup")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of a network graph, validated by :meth:`Network.from_nodes`."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    size: int
+    layer: Optional[Layer] = None
+    activation: Optional[Activation] = None
+    groups: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def is_nonlinear(self) -> bool:
+        if self.op == "dense":
+            assert self.layer is not None
+            return bool(self.layer.activation.kinks)
+        if self.op == "activation":
+            assert self.activation is not None
+            return bool(self.activation.kinks)
+        return self.op in ("max", "maxgroup")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "op": self.op}
+        if self.op == "input":
+            out["size"] = self.size
+        else:
+            out["inputs"] = list(self.inputs)
+        if self.layer is not None:
+            out.update(self.layer.to_dict())
+        if self.activation is not None:
+            out.update(self.activation.to_dict())
+        if self.groups:
+            out["groups"] = [list(g) for g in self.groups]
+        return out
+
+
 class Network:
     """A ReLU-type network with exact weights, as a graph of nodes.
+
+    Chains of layers come from :meth:`sequential`; graphs with residual
+    additions, maxima and concatenations from :meth:`from_nodes`.
 
     Examples
     --------
@@ -137,12 +185,18 @@ class Network:
     2
     """
 
-    __slots__ = ("_graph", "_layers")
+    __slots__ = ("_nodes", "_output", "_layers", "_graph")
 
-    def __init__(self, graph: nx.DiGraph):
-        """Wrap a graph already validated; use the class methods to build one."""
-        self._graph = graph
-        self._layers = tuple(graph.nodes[n]["layer"] for n in self._chain())
+    def __init__(self, nodes: Sequence[Node], output: str):
+        """Wrap nodes already validated, in topological order; use the class
+        methods to build a network."""
+        self._nodes = tuple(nodes)
+        self._output = output
+        self._graph: Optional[nx.DiGraph] = None
+        chain = [n for n in self._nodes if n.op == "dense"]
+        is_chain = (len(self._nodes) == len(chain) + 1 and self._nodes[0].op == "input"
+                    and all(n.inputs == (p.name,) for p, n in zip(self._nodes, self._nodes[1:])))
+        self._layers = tuple(n.layer for n in chain) if is_chain else None  # type: ignore[misc]
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -167,16 +221,61 @@ class Network:
                 raise NetworkFormatError(
                     f"layers[{k}].weights: rows have {built[k].n_in} weights but "
                     f"layers[{k - 1}] has {built[k - 1].n_out} neurons")
-        graph = nx.DiGraph()
-        graph.add_node("input", op="input", size=built[0].n_in)
-        previous = "input"
+        nodes = [Node("input", "input", (), built[0].n_in)]
         for k, layer in enumerate(built):
-            name = f"dense{k}"
-            graph.add_node(name, op="dense", layer=layer)
-            graph.add_edge(previous, name)
-            previous = name
-        graph.graph["output"] = previous
-        return cls(graph)
+            nodes.append(Node(f"dense{k}", "dense", (nodes[-1].name,), layer.n_out, layer=layer))
+        return cls(nodes, nodes[-1].name)
+
+    @classmethod
+    def from_nodes(cls, nodes: Iterable[object], output: Optional[str] = None) -> "Network":
+        """A network graph from node descriptions (the native format's
+        ``"nodes"`` objects), in any order; ``output`` defaults to the last.
+
+        >>> net = Network.from_nodes([
+        ...     {"name": "x", "op": "input", "size": 1},
+        ...     {"name": "h", "op": "dense", "inputs": ["x"], "weights": [[1], [-1]],
+        ...      "bias": [0, 0], "activation": "identity"},
+        ...     {"name": "y", "op": "maxgroup", "inputs": ["h"], "groups": [[0, 1]]}])
+        >>> net.evaluate(-3), net.function().num_pieces
+        ((Fraction(3, 1),), 2)
+        """
+        specs = _as_list(nodes, "nodes")
+        if not specs:
+            raise NetworkFormatError("nodes: a network needs at least one node")
+        by_name: dict[str, Mapping[str, Any]] = {}
+        for k, spec in enumerate(specs):
+            where = f"nodes[{k}]"
+            if not isinstance(spec, Mapping):
+                raise NetworkFormatError(f"{where}: expected an object, got {spec!r:.60}")
+            name = spec.get("name")
+            if not isinstance(name, str) or not name:
+                raise NetworkFormatError(f"{where}: missing 'name'")
+            if name in by_name:
+                raise NetworkFormatError(f"{where}: duplicate node name {name!r}")
+            by_name[name] = spec
+        out_name = output if output is not None else specs[-1]["name"]
+        if out_name not in by_name:
+            raise NetworkFormatError(f"output: no node named {out_name!r}")
+        graph = nx.DiGraph()
+        for name, spec in by_name.items():
+            graph.add_node(name)
+            inputs = spec.get("inputs", [])
+            for src in _as_list(inputs, f"node {name!r}.inputs"):
+                if src not in by_name:
+                    raise NetworkFormatError(f"node {name!r}: unknown input {src!r}")
+                graph.add_edge(src, name)
+        if not nx.is_directed_acyclic_graph(graph):
+            cycle = nx.find_cycle(graph)
+            raise NetworkFormatError(f"nodes: the graph has a cycle through {cycle[0][0]!r}")
+        needed = nx.ancestors(graph, out_name) | {out_name}
+        order = [n for n in nx.topological_sort(graph) if n in needed]
+        built: dict[str, Node] = {}
+        for name in order:
+            built[name] = _node_from_mapping(by_name[name], built)
+        inputs = [n for n in built.values() if n.op == "input"]
+        if len(inputs) != 1:
+            raise NetworkFormatError(f"nodes: expected one input node, found {len(inputs)}")
+        return cls([built[n] for n in order], out_name)
 
     @classmethod
     def from_dict(cls, data: object) -> "Network":
@@ -186,13 +285,21 @@ class Network:
         fmt = data.get("format", FORMAT)
         if fmt != FORMAT:
             raise NetworkFormatError(f"format: expected {FORMAT!r}, got {fmt!r:.60}")
+        if "nodes" in data:
+            output = data.get("output")
+            if output is not None and not isinstance(output, str):
+                raise NetworkFormatError("output: expected a node name")
+            return cls.from_nodes(_as_list(data["nodes"], "nodes"), output)
         if "layers" not in data:
-            raise NetworkFormatError("missing 'layers'")
+            raise NetworkFormatError("missing 'layers' (or 'nodes')")
         return cls.sequential(_as_list(data["layers"], "layers"))
 
     def to_dict(self) -> dict[str, Any]:
         """The native format, exact numbers as strings."""
-        return {"format": FORMAT, "layers": [layer.to_dict() for layer in self._layers]}
+        if self._layers is not None:
+            return {"format": FORMAT, "layers": [layer.to_dict() for layer in self._layers]}
+        return {"format": FORMAT, "nodes": [n.to_dict() for n in self._nodes],
+                "output": self._output}
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the native JSON file atomically (temporary file, then rename)."""
@@ -201,47 +308,73 @@ class Network:
         write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     # -- structure ----------------------------------------------------------
-    def _chain(self) -> list[str]:
-        order = list(nx.topological_sort(self._graph))
-        return [n for n in order if self._graph.nodes[n]["op"] == "dense"]
-
     @property
     def graph(self) -> nx.DiGraph:
-        """The underlying graph (do not modify)."""
+        """The network as a networkx graph; each node's ``"node"`` attribute
+        is its :class:`Node` (do not modify)."""
+        if self._graph is None:
+            graph = nx.DiGraph(output=self._output)
+            for node in self._nodes:
+                graph.add_node(node.name, node=node, op=node.op)
+                for src in node.inputs:
+                    graph.add_edge(src, node.name)
+            self._graph = graph
         return self._graph
 
     @property
+    def nodes(self) -> tuple[Node, ...]:
+        """The nodes in topological order; the last is the output."""
+        return self._nodes
+
+    @property
+    def is_chain(self) -> bool:
+        """True for a plain chain of layers."""
+        return self._layers is not None
+
+    @property
     def layers(self) -> tuple[Layer, ...]:
-        """The layers in order; the last one is the output layer."""
+        """The layers in order (chains only); the last one is the output layer."""
+        if self._layers is None:
+            raise PWLValueError("this network is a graph, not a chain of layers")
         return self._layers
+
+    def _hidden(self) -> list[Node]:
+        return [n for n in self._nodes[:-1] if n.is_nonlinear]
 
     @property
     def depth(self) -> int:
-        """Number of hidden layers D."""
-        return len(self._layers) - 1
+        """Number of hidden layers D (for a graph: of nonlinear nodes before the output)."""
+        if self._layers is not None:
+            return len(self._layers) - 1
+        return len(self._hidden())
 
     @property
     def widths(self) -> tuple[int, ...]:
-        """Widths n_1..n_D of the hidden layers."""
-        return tuple(layer.n_out for layer in self._layers[:-1])
+        """Widths n_1..n_D of the hidden layers (for a graph: of its hidden
+        nonlinear nodes, in topological order)."""
+        if self._layers is not None:
+            return tuple(layer.n_out for layer in self._layers[:-1])
+        return tuple(n.size for n in self._hidden())
 
     @property
     def input_size(self) -> int:
-        return self._layers[0].n_in
+        return self._nodes[0].size
 
     @property
     def output_size(self) -> int:
-        return self._layers[-1].n_out
+        return self._nodes[-1].size
 
     def __repr__(self) -> str:
-        return (f"Network(depth={self.depth}, widths={list(self.widths)}, "
+        kind = "" if self.is_chain else f"graph of {len(self._nodes)} nodes, "
+        return (f"Network({kind}depth={self.depth}, widths={list(self.widths)}, "
                 f"inputs={self.input_size}, outputs={self.output_size})")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Network) and self._layers == other._layers
+        return (isinstance(other, Network) and self._nodes == other._nodes
+                and self._output == other._output)
 
     def __hash__(self) -> int:
-        return hash(self._layers)
+        return hash((self._nodes, self._output))
 
     # -- exact evaluation ---------------------------------------------------
     def evaluate(self, x: object) -> tuple[Fraction, ...]:
@@ -253,11 +386,30 @@ class Network:
             h = [to_fraction(x, "x")]
         if len(h) != self.input_size:
             raise PWLTypeError(f"x: expected {self.input_size} inputs, got {len(h)}")
-        for layer in self._layers:
-            act = layer.activation
-            h = [act(sum((w * v for w, v in zip(row, h)), b))
-                 for row, b in zip(layer.weights, layer.bias)]
-        return tuple(h)
+        values: dict[str, list[Fraction]] = {}
+        for node in self._nodes:
+            ins = [values[name] for name in node.inputs]
+            if node.op == "input":
+                out = h
+            elif node.op == "dense":
+                layer = node.layer
+                assert layer is not None
+                act = layer.activation
+                out = [act(sum((w * v for w, v in zip(row, ins[0])), b))
+                       for row, b in zip(layer.weights, layer.bias)]
+            elif node.op == "activation":
+                assert node.activation is not None
+                out = [node.activation(v) for v in ins[0]]
+            elif node.op == "add":
+                out = [sum(col, Fraction(0)) for col in zip(*ins)]
+            elif node.op == "concat":
+                out = [v for part in ins for v in part]
+            elif node.op == "max":
+                out = [max(col) for col in zip(*ins)]
+            else:  # maxgroup
+                out = [max(ins[0][i] for i in group) for group in node.groups]
+            values[node.name] = out
+        return tuple(values[self._output])
 
     # -- the engine ---------------------------------------------------------
     def partition(self, domain: "DomainLike" = None, *, per_layer: bool = False) -> "Partition":
@@ -271,8 +423,59 @@ class Network:
         return self.partition(domain).function(output)
 
 
+def _node_from_mapping(spec: Mapping[str, Any], built: Mapping[str, Node]) -> Node:
+    """Validate one node description against the nodes it reads."""
+    name = spec["name"]
+    where = f"node {name!r}"
+    op = spec.get("op", "dense")
+    if op not in OPS:
+        raise NetworkFormatError(f"{where}: unknown op {op!r:.40} (known: {', '.join(OPS)})")
+    if op == "input":
+        size = spec.get("size", 1)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise NetworkFormatError(f"{where}: size must be a positive integer")
+        return Node(name, "input", (), size)
+    inputs = tuple(_as_list(spec.get("inputs"), f"{where}.inputs"))
+    sizes = [built[i].size for i in inputs]
+    single = op in ("dense", "activation", "maxgroup")
+    if single and len(inputs) != 1:
+        raise NetworkFormatError(f"{where}: {op} takes one input, got {len(inputs)}")
+    if not single and len(inputs) < 1:
+        raise NetworkFormatError(f"{where}: {op} needs at least one input")
+    if op == "dense":
+        layer = _layer_from_mapping({k: v for k, v in spec.items()
+                                     if k not in ("op", "inputs")}, where)
+        if layer.n_in != sizes[0]:
+            raise NetworkFormatError(f"{where}.weights: rows have {layer.n_in} weights but "
+                                     f"input {inputs[0]!r} has {sizes[0]} entries")
+        return Node(name, op, inputs, layer.n_out, layer=layer)
+    if op == "activation":
+        params = {k: spec[k] for k in ("alpha", "min", "max") if k in spec}
+        try:
+            act = get_activation(spec.get("activation", "relu"), **params)
+        except PWLError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        return Node(name, op, inputs, sizes[0], activation=act)
+    if op in ("add", "max"):
+        if len(set(sizes)) != 1:
+            raise NetworkFormatError(f"{where}: inputs have different sizes {sizes}")
+        return Node(name, op, inputs, sizes[0])
+    if op == "concat":
+        return Node(name, op, inputs, sum(sizes))
+    groups = []
+    for g, group in enumerate(_as_list(spec.get("groups"), f"{where}.groups")):
+        idx = _as_list(group, f"{where}.groups[{g}]")
+        if not idx or any(isinstance(i, bool) or not isinstance(i, int)
+                          or not 0 <= i < sizes[0] for i in idx):
+            raise NetworkFormatError(f"{where}.groups[{g}]: expected indices in 0..{sizes[0] - 1}")
+        groups.append(tuple(idx))
+    if not groups:
+        raise NetworkFormatError(f"{where}.groups: at least one group is needed")
+    return Node(name, op, inputs, len(groups), groups=tuple(groups))
+
+
 def _layer_from_mapping(spec: Mapping[str, Any], where: str) -> Layer:
-    known = {"weights", "bias", "activation", "alpha", "min", "max", "name"}
+    known = {"weights", "bias", "activation", "alpha", "min", "max", "name", "op", "inputs"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise NetworkFormatError(f"{where}: unknown key {unknown[0]!r}")

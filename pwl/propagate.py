@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from fractions import Fraction
 from math import lcm
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from .exact import (
     to_object,
     INT64_SAFE,
 )
+from .activations import Activation
 from .network import Layer, Network
 from .partition import LayerStats, Partition
 
@@ -51,89 +52,115 @@ __all__ = ["propagate", "IntLayer"]
 
 
 @dataclass(frozen=True)
-class IntLayer:
-    """A layer scaled to integers: ``z = (A h + B * den_in) / (scale * den_in)``
-    and the activation's pieces ``(slope_num[p] * z + icpt_num[p]) / act_den``
-    with kinks ``kink_num[j] / kink_den``."""
+class IntAct:
+    """An activation scaled to integers: kinks ``kink_num[j] / kink_den`` and
+    pieces ``(slope_num[p] * z + icpt_num[p] * den_z) / act_den``."""
 
-    a: np.ndarray          # (n_out, n_in) integers
-    b: list[int]           # n_out Python ints
-    scale: int
-    a_rowsum: int
     kink_num: list[int]
     kink_den: int
     slope_num: list[int]
     icpt_num: list[int]
     act_den: int
-    is_identity: bool
-    is_relu_like: bool     # slopes (0, 1), no intercepts: relu
+    is_relu: bool          # slopes (0, 1), no intercepts
 
     @classmethod
-    def from_layer(cls, layer: Layer) -> "IntLayer":
-        entries = [w for row in layer.weights for w in row] + list(layer.bias)
-        scale = lcm(*(f.denominator for f in entries))
-        a_int = [[int(w * scale) for w in row] for row in layer.weights]
-        b_int = [int(v * scale) for v in layer.bias]
-        act = layer.activation
+    def of(cls, act: Activation) -> "IntAct":
         kink_den = lcm(*(t.denominator for t in act.kinks)) if act.kinks else 1
         act_den = lcm(*(v.denominator for v in act.slopes + act.intercepts))
         return cls(
-            a=int_array(a_int),
-            b=b_int,
-            scale=scale,
-            a_rowsum=max(sum(abs(w) for w in row) for row in a_int),
             kink_num=[int(t * kink_den) for t in act.kinks],
             kink_den=kink_den,
             slope_num=[int(v * act_den) for v in act.slopes],
             icpt_num=[int(v * act_den) for v in act.intercepts],
             act_den=act_den,
-            is_identity=act.is_identity,
-            is_relu_like=(act_den == 1 and act.kinks == (Fraction(0),)
-                          and act.slopes == (0, 1) and act.intercepts == (0, 0)),
+            is_relu=(act_den == 1 and act.kinks == (Fraction(0),)
+                     and act.slopes == (0, 1) and act.intercepts == (0, 0)),
         )
 
 
+#: max(a, b) = b + relu(a - b): the choice between two branches is a relu kink.
+_RELU = IntAct([0], 1, [0, 1], [0, 0], 1, True)
+
+
+@dataclass(frozen=True)
+class IntAffine:
+    """An affine map scaled to integers: ``z = (A h + B * den_h) / (scale * den_h)``."""
+
+    a: np.ndarray          # (n_out, n_in) integers
+    b: list[int]           # n_out Python ints
+    scale: int
+    a_rowsum: int
+
+    @classmethod
+    def of(cls, layer: Layer) -> "IntAffine":
+        entries = [w for row in layer.weights for w in row] + list(layer.bias)
+        scale = lcm(*(f.denominator for f in entries))
+        a_int = [[int(w * scale) for w in row] for row in layer.weights]
+        return cls(a=int_array(a_int), b=[int(v * scale) for v in layer.bias], scale=scale,
+                   a_rowsum=max(sum(abs(w) for w in row) for row in a_int))
+
+
 @lru_cache(maxsize=1024)
-def _int_layer(layer: Layer) -> IntLayer:
-    return IntLayer.from_layer(layer)
+def _int_affine(layer: Layer) -> IntAffine:
+    return IntAffine.of(layer)
+
+
+@lru_cache(maxsize=256)
+def _int_act(act: Activation) -> IntAct:
+    return IntAct.of(act)
 
 
 class _State:
-    """Cuts and forms between two layers (see the module docstring)."""
+    """The current partition: cut points ``cn / cd`` and the domain's ends."""
 
-    __slots__ = ("cn", "cd", "ha", "hc", "den", "lo", "hi")
+    __slots__ = ("cn", "cd", "lo", "hi")
 
-    def __init__(self, cn: np.ndarray, cd: np.ndarray, ha: np.ndarray, hc: np.ndarray,
-                 den: int, lo: Optional[tuple[int, int]], hi: Optional[tuple[int, int]]):
-        self.cn, self.cd, self.ha, self.hc, self.den = cn, cd, ha, hc, den
-        self.lo, self.hi = lo, hi
+    def __init__(self, cn: np.ndarray, cd: np.ndarray,
+                 lo: Optional[tuple[int, int]], hi: Optional[tuple[int, int]]):
+        self.cn, self.cd, self.lo, self.hi = cn, cd, lo, hi
 
     @property
     def regions(self) -> int:
-        return self.ha.shape[0]
+        return len(self.cn) + 1
+
+
+@dataclass
+class _Forms:
+    """A node's values on every region: ``(a[r] * x + c[r]) / den``."""
+
+    a: np.ndarray
+    c: np.ndarray
+    den: int
+
+    def repeat(self, counts: np.ndarray) -> "_Forms":
+        return _Forms(np.repeat(self.a, counts, axis=0), np.repeat(self.c, counts, axis=0),
+                      self.den)
+
+    def over(self, den: int) -> "_Forms":
+        """The same values over a multiple ``den`` of the denominator."""
+        factor = den // self.den
+        return _Forms(_scaled(self.a, factor), _scaled(self.c, factor), den)
 
 
 def _initial_state(domain: Optional[tuple[Optional[Fraction], Optional[Fraction]]]) -> _State:
     empty = np.zeros(0, dtype=np.int64)
-    one = np.ones((1, 1), dtype=np.int64)
-    zero = np.zeros((1, 1), dtype=np.int64)
     lo, hi = (None, None) if domain is None else domain
-    return _State(empty, empty.copy(), one, zero, 1,
+    return _State(empty, empty.copy(),
                   None if lo is None else (lo.numerator, lo.denominator),
                   None if hi is None else (hi.numerator, hi.denominator))
 
 
-def _affine(state: _State, layer: IntLayer) -> tuple[np.ndarray, np.ndarray, int]:
-    """Pre-activation forms ``za, zc`` (R x n_out) over ``state.den * scale``."""
-    za = matmul_exact(state.ha, layer.a, layer.a_rowsum)
-    zc = matmul_exact(state.hc, layer.a, layer.a_rowsum)
-    shift = [state.den * v for v in layer.b]
+def _affine(h: _Forms, layer: IntAffine) -> _Forms:
+    """Pre-activation forms over ``h.den * scale``."""
+    za = matmul_exact(h.a, layer.a, layer.a_rowsum)
+    zc = matmul_exact(h.c, layer.a, layer.a_rowsum)
+    shift = [h.den * v for v in layer.b]
     if any(shift):
         if is_object(zc) or maxabs(zc) + max(abs(v) for v in shift) >= INT64_SAFE:
             zc = to_object(zc) + np.array(shift, dtype=object)
         else:
             zc = zc + np.array(shift, dtype=np.int64)
-    return za, zc, state.den * layer.scale
+    return _Forms(za, zc, h.den * layer.scale)
 
 
 def _scalar_array(value: int, like: np.ndarray) -> np.ndarray:
@@ -223,28 +250,24 @@ def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
     return [Fraction(p, q) for _, p, q in points]
 
 
-def _layer_step(state: _State, layer: IntLayer, stats: Optional[list[LayerStats]],
-                index: int, limit: Optional[Limit] = None, remaining: int = 0) -> _State:
-    za, zc, zden = _affine(state, layer)
-    n_regions, width = za.shape
-    n_kinks = len(layer.kink_num)
-    if n_kinks == 0:
-        ha = _scaled(za, layer.slope_num[0])
-        hc = _scaled(zc, layer.slope_num[0], 0)
-        if layer.icpt_num[0]:
-            hc = _add_scalar(hc, layer.icpt_num[0] * zden)
-        new = _State(state.cn, state.cd, ha, hc, zden * layer.act_den, state.lo, state.hi)
-        if stats is not None:
-            stats.append(_stats(index, state, za, zc, new))
-        return new
+def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[Limit],
+            remaining: int) -> tuple[_State, Optional[np.ndarray], np.ndarray]:
+    """Cut the partition where the pre-activations ``z`` cross the kinks.
 
+    Returns the new partition, the number of new regions each old region
+    became (None if none was cut) and, on every new region, the activation
+    piece of each neuron (an integer array R' x n).
+    """
+    za, zc, zden = z.a, z.c, z.den
+    n_regions, width = za.shape
+    n_kinks = len(act.kink_num)
     # Per kink j: z_i - t_j has the integer form (za_t x + zc_j) / (zden * kink_den).
-    za_t = _scaled(za, layer.kink_den)
+    za_t = _scaled(za, act.kink_den)
     cn_col, cd_col = state.cn[:, None], state.cd[:, None]
     cand_r, cand_i, cand_j, cand_num, cand_den = [], [], [], [], []
     states = np.zeros((n_regions, width, n_kinks), dtype=bool)
-    for j, tn in enumerate(layer.kink_num):
-        zc_j = _scaled(zc, layer.kink_den, -tn * zden)
+    for j, tn in enumerate(act.kink_num):
+        zc_j = _scaled(zc, act.kink_den, -tn * zden)
         # sign of z_i - t_j at each cut, computed with the region on its left
         at_cut = sign_of_sum([(za_t[:-1], cn_col), (zc_j[:-1], cd_col)])
         left = np.empty((n_regions, width), dtype=np.int8)
@@ -253,63 +276,45 @@ def _layer_step(state: _State, layer: IntLayer, stats: Optional[list[LayerStats]
         right[:-1] = at_cut
         left[0] = _end_sign(za_t[0], zc_j[0], state.lo, False)
         right[-1] = _end_sign(za_t[-1], zc_j[-1], state.hi, True)
-        slope_sign = np.sign(za_t).astype(np.int8)
         # above t_j just right of the left end (a tie counts as below, see activations)
-        states[:, :, j] = (left > 0) | ((left == 0) & (slope_sign > 0))
+        states[:, :, j] = (left > 0) | ((left == 0) & (za_t > 0))
         r, i = np.nonzero(left * right < 0)
         if r.size:
             num = -zc_j[r, i]
             den = za_t[r, i]
             flip = den < 0
-            num = np.where(flip, -num, num)
-            den = np.where(flip, -den, den)
             cand_r.append(r)
             cand_i.append(i)
             cand_j.append(np.full(r.size, j, dtype=np.int64))
-            cand_num.append(num)
-            cand_den.append(den)
+            cand_num.append(np.where(flip, -num, num))
+            cand_den.append(np.where(flip, -den, den))
 
-    if cand_r:
-        new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
-            state, cand_r, cand_i, cand_j, cand_num, cand_den)
-        if (limit is not None and n_regions + new_cn.size > limit.max_regions
-                and (remaining > 0 or n_regions > 1)):
-            raise RegionLimit(index, n_regions + new_cn.size,
-                              _split_points(state, new_cn, new_cd, region_of_cut,
-                                            limit, remaining))
-    else:
-        new_cn = new_cd = region_of_cut = flip_rows = cand_i_all = cand_j_all = None
-
-    if new_cn is None or new_cn.size == 0:
-        pieces = states.sum(axis=2)
-        cn, cd = state.cn, state.cd
-        za_rep, zc_rep = za, zc
-    else:
-        per_region = np.bincount(region_of_cut, minlength=n_regions)
-        cum = np.cumsum(per_region)
-        total = n_regions + new_cn.size
-        # old cut c sits after the new cuts of regions 0..c; new cut u of
-        # region r sits after r old cuts and u new ones
-        old_pos = np.arange(n_regions - 1) + cum[:-1]
-        new_pos = region_of_cut + np.arange(new_cn.size)
-        cn = _merge(state.cn, new_cn, old_pos, new_pos, total - 1)
-        cd = _merge(state.cd, new_cd, old_pos, new_pos, total - 1)
-        counts = per_region + 1
-        za_rep = np.repeat(za, counts, axis=0)
-        zc_rep = np.repeat(zc, counts, axis=0)
-        first_row = np.repeat(np.arange(n_regions) + cum - per_region, counts)
-        flips = np.zeros((total, width, n_kinks), dtype=np.int32)
-        flips[flip_rows, cand_i_all, cand_j_all] = 1
-        flips = np.cumsum(flips, axis=0)
-        flips -= flips[first_row]
-        state_rep = np.repeat(states, counts, axis=0) ^ (flips > 0)
-        pieces = state_rep.sum(axis=2)
-
-    ha, hc = _activate(za_rep, zc_rep, pieces, layer, zden)
-    new = _State(cn, cd, ha, hc, zden * layer.act_den, state.lo, state.hi)
-    if stats is not None:
-        stats.append(_stats(index, state, za, zc, new))
-    return new
+    if not cand_r:
+        return state, None, states.sum(axis=2)
+    new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
+        cand_r, cand_i, cand_j, cand_num, cand_den)
+    if (limit is not None and n_regions + new_cn.size > limit.max_regions
+            and (remaining > 0 or n_regions > 1)):
+        raise RegionLimit(index, n_regions + new_cn.size,
+                          _split_points(state, new_cn, new_cd, region_of_cut, limit, remaining))
+    per_region = np.bincount(region_of_cut, minlength=n_regions)
+    cum = np.cumsum(per_region)
+    total = n_regions + new_cn.size
+    # old cut c sits after the new cuts of regions 0..c; new cut u of
+    # region r sits after r old cuts and u new ones
+    old_pos = np.arange(n_regions - 1) + cum[:-1]
+    new_pos = region_of_cut + np.arange(new_cn.size)
+    cn = _merge(state.cn, new_cn, old_pos, new_pos, total - 1)
+    cd = _merge(state.cd, new_cd, old_pos, new_pos, total - 1)
+    counts = per_region + 1
+    # each crossing flips its neuron's state for the rest of its region
+    first_row = np.repeat(np.arange(n_regions) + cum - per_region, counts)
+    flips = np.zeros((total, width, n_kinks), dtype=np.int32)
+    flips[flip_rows, cand_i_all, cand_j_all] = 1
+    flips = np.cumsum(flips, axis=0)
+    flips -= flips[first_row]
+    state_rep = np.repeat(states, counts, axis=0) ^ (flips > 0)
+    return _State(cn, cd, state.lo, state.hi), counts, state_rep.sum(axis=2)
 
 
 def _add_scalar(arr: np.ndarray, value: int) -> np.ndarray:
@@ -327,7 +332,7 @@ def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.nd
     return out
 
 
-def _new_cuts(state: _State, cand_r: list[np.ndarray], cand_i: list[np.ndarray],
+def _new_cuts(cand_r: list[np.ndarray], cand_i: list[np.ndarray],
               cand_j: list[np.ndarray], cand_num: list[np.ndarray], cand_den: list[np.ndarray]):
     """Sort and deduplicate the crossing points; each lies strictly inside its
     region, and regions are ordered, so sorting by value sorts by region too."""
@@ -377,21 +382,21 @@ def _exact_sort_runs(num, den, r, i, j, keys):
     return num[order], den[order], r[order], i[order], j[order]
 
 
-def _activate(za: np.ndarray, zc: np.ndarray, pieces: np.ndarray, layer: IntLayer,
-              zden: int) -> tuple[np.ndarray, np.ndarray]:
+def _activate(z: _Forms, pieces: np.ndarray, act: IntAct) -> _Forms:
     """Apply each neuron's activation piece to its pre-activation form."""
-    if layer.is_relu_like:
+    za, zc, zden = z.a, z.c, z.den
+    if act.is_relu:
         on = pieces.astype(bool)
         zero = np.zeros((), dtype=za.dtype)
-        return np.where(on, za, zero), np.where(on, zc, zero)
-    slope = np.array(layer.slope_num, dtype=object)[pieces]
-    icpt = np.array(layer.icpt_num, dtype=object)[pieces] * zden
-    small = (max(abs(v) for v in layer.slope_num) * max(maxabs(za), maxabs(zc))
-             + max(abs(v) for v in layer.icpt_num) * zden) < INT64_SAFE
+        return _Forms(np.where(on, za, zero), np.where(on, zc, zero), zden)
+    slope = np.array(act.slope_num, dtype=object)[pieces]
+    icpt = np.array(act.icpt_num, dtype=object)[pieces] * zden
+    small = (max(abs(v) for v in act.slope_num) * max(maxabs(za), maxabs(zc))
+             + max(abs(v) for v in act.icpt_num) * zden) < INT64_SAFE
     if small and not is_object(za, zc):
         slope64, icpt64 = slope.astype(np.int64), icpt.astype(np.int64)
-        return slope64 * za, slope64 * zc + icpt64
-    return slope * to_object(za), slope * to_object(zc) + icpt
+        return _Forms(slope64 * za, slope64 * zc + icpt64, zden * act.act_den)
+    return _Forms(slope * to_object(za), slope * to_object(zc) + icpt, zden * act.act_den)
 
 
 def _kappas(ha: np.ndarray, hc: np.ndarray) -> np.ndarray:
@@ -402,13 +407,13 @@ def _kappas(ha: np.ndarray, hc: np.ndarray) -> np.ndarray:
     return 1 + change.sum(axis=0).astype(np.int64)
 
 
-def _stats(index: int, before: _State, za: np.ndarray, zc: np.ndarray, after: _State) -> LayerStats:
+def _stats(index: int, z: _Forms, after: _Forms, regions: int) -> LayerStats:
     return LayerStats(
         index=index,
-        width=za.shape[1],
-        regions=after.regions,
-        kappa_pre=tuple(int(k) for k in _kappas(za, zc)),
-        kappa_post=tuple(int(k) for k in _kappas(after.ha, after.hc)),
+        width=z.a.shape[1],
+        regions=regions,
+        kappa_pre=tuple(int(k) for k in _kappas(z.a, z.c)),
+        kappa_post=tuple(int(k) for k in _kappas(after.a, after.c)),
     )
 
 
@@ -454,30 +459,146 @@ def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = Fals
     return _propagate(net, dom, per_layer, progress, limit)
 
 
+def _common(forms: list[_Forms]) -> list[_Forms]:
+    """The forms over one common denominator."""
+    den = lcm(*(f.den for f in forms))
+    return [f.over(den) for f in forms]
+
+
+def _sum(a: np.ndarray, b: np.ndarray, sign: int = 1) -> np.ndarray:
+    """Exact ``a + sign * b``, int64 when the result provably fits."""
+    if not is_object(a, b) and maxabs(a) + maxabs(b) < INT64_SAFE:
+        return a + b if sign > 0 else a - b
+    return to_object(a) + to_object(b) if sign > 0 else to_object(a) - to_object(b)
+
+
 def _propagate(net: Network, dom: object, per_layer: bool = False,
                progress: Optional[Callable[[int, int], None]] = None,
                limit: Optional[Limit] = None) -> Partition:
     """:func:`propagate` on a checked domain; internally a domain may also be
-    a half-line ``(None, hi)`` or ``(lo, None)``, as chunks of the line are."""
+    a half-line ``(None, hi)`` or ``(lo, None)``, as chunks of the line are.
+
+    Nodes run in topological order.  Every live node's forms are kept on the
+    current partition; when a nonlinearity cuts regions, all of them are
+    repeated onto the new regions, and a node's forms are dropped once its
+    last reader has run.
+    """
     state = _initial_state(dom)  # type: ignore[arg-type]
     stats: Optional[list[LayerStats]] = [] if per_layer else None
+    nodes = net.nodes
+    readers: dict[str, int] = {}
+    for node in nodes:
+        for name in node.inputs:
+            readers[name] = readers.get(name, 0) + 1
+    # nonlinear nodes after each node: sizes chunk splits; 0 marks the output
+    after = [sum(1 for n in nodes[k + 1:] if n.is_nonlinear) for k in range(len(nodes))]
+    live: dict[str, _Forms] = {}
     hidden_regions = 1
-    layers = net.layers
-    for k, layer in enumerate(layers):
-        state = _layer_step(state, _int_layer(layer), stats, k,
-                            limit, len(layers) - 1 - k)
-        if k < len(layers) - 1:
+
+    def refine(z: _Forms, act: IntAct, index: int,
+               carry: Sequence[_Forms] = ()) -> tuple[_Forms, np.ndarray, list[_Forms]]:
+        """Cut the partition where ``z`` crosses ``act``'s kinks; bring ``z``,
+        ``carry`` and every live node onto the new regions; return ``z`` and
+        ``carry`` there, and the activation pieces."""
+        nonlocal state
+        state, counts, pieces = _refine(state, z, act, index, limit, after[index])
+        carried = list(carry)
+        if counts is not None:
+            z = z.repeat(counts)
+            carried = [f.repeat(counts) for f in carried]
+            for key in list(live):
+                live[key] = live[key].repeat(counts)
+        return z, pieces, carried
+
+    def max2(a: _Forms, b: _Forms, index: int) -> _Forms:
+        """Elementwise ``max(a, b) = b + relu(a - b)``: one relu kink on ``a - b``."""
+        a, b = _common([a, b])
+        diff = _Forms(_sum(a.a, b.a, -1), _sum(a.c, b.c, -1), a.den)
+        _, pieces, (a, b) = refine(diff, _RELU, index, (a, b))
+        on = pieces.astype(bool)
+        return _Forms(_where(on, a.a, b.a), _where(on, a.c, b.c), a.den)
+
+    for index, node in enumerate(nodes):
+        if index == len(nodes) - 1:
             hidden_regions = state.regions
-        if progress is not None:
-            progress(k, state.regions)
+        ins = [live[name] for name in node.inputs]
+        for name in node.inputs:
+            readers[name] -= 1
+            if readers[name] == 0:
+                del live[name]
+        if node.op == "input":
+            out = _Forms(np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64), 1)
+        elif node.op in ("dense", "activation"):
+            if node.op == "dense":
+                assert node.layer is not None
+                z = _affine(ins[0], _int_affine(node.layer))
+                act = _int_act(node.layer.activation)
+            else:
+                assert node.activation is not None
+                z, act = ins[0], _int_act(node.activation)
+            before = z
+            if act.kink_num:
+                z, pieces, _ = refine(z, act, index)
+            else:
+                pieces = np.zeros(z.a.shape, dtype=np.int64)
+            out = _activate(z, pieces, act)
+            if stats is not None and node.op == "dense":
+                stats.append(_stats(len(stats), before, out, state.regions))
+        elif node.op == "add":
+            parts = _common(ins)
+            a, c = parts[0].a, parts[0].c
+            for f in parts[1:]:
+                a, c = _sum(a, f.a), _sum(c, f.c)
+            out = _Forms(a, c, parts[0].den)
+        elif node.op == "concat":
+            parts = _common(ins)
+            obj = any(is_object(f.a, f.c) for f in parts)
+            conv = to_object if obj else (lambda v: v)
+            out = _Forms(np.hstack([conv(f.a) for f in parts]),
+                         np.hstack([conv(f.c) for f in parts]), parts[0].den)
+        elif node.op == "max":
+            out = ins[0]
+            for other in ins[1:]:
+                out = max2(out, other, index)
+        else:  # maxgroup: a running maximum over each group, position by position
+            src = ins[0]
+            first = [g[0] for g in node.groups]
+            out = _Forms(src.a[:, first], src.c[:, first], src.den)
+            steps = max(len(g) for g in node.groups) - 1
+            for t in range(1, steps + 1):
+                cols = [k for k, g in enumerate(node.groups) if len(g) > t]
+                pick = [node.groups[k][t] for k in cols]
+                sub = _Forms(out.a[:, cols], out.c[:, cols], out.den)
+                cand = _Forms(src.a[:, pick], src.c[:, pick], src.den)
+                sub, cand = _common([sub, cand])
+                diff = _Forms(_sum(sub.a, cand.a, -1), _sum(sub.c, cand.c, -1), sub.den)
+                _, pieces, (sub, cand, out, src) = refine(diff, _RELU, index,
+                                                          (sub, cand, out.over(sub.den), src))
+                on = pieces.astype(bool)
+                a = out.a.astype(object) if is_object(sub.a, cand.a) else out.a.copy()
+                c = out.c.astype(object) if is_object(sub.c, cand.c) else out.c.copy()
+                a[:, cols] = _where(on, sub.a, cand.a)
+                c[:, cols] = _where(on, sub.c, cand.c)
+                out = _Forms(a, c, sub.den)
+        if readers.get(node.name, 0) > 0 or index == len(nodes) - 1:
+            live[node.name] = out
+        if progress is not None and node.op != "input":
+            progress(index - 1, state.regions)
+    result = live[nodes[-1].name]
     return Partition(
-        domain=dom,
+        domain=dom,  # type: ignore[arg-type]
         cut_num=state.cn,
         cut_den=state.cd,
-        slope_num=state.ha,
-        icpt_num=state.hc,
-        den=state.den,
+        slope_num=result.a,
+        icpt_num=result.c,
+        den=result.den,
         activation_regions=hidden_regions,
         layers=tuple(stats) if stats is not None else None,
         widths=net.widths,
     )
+
+
+def _where(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if is_object(a, b):
+        return np.where(cond, to_object(a), to_object(b))
+    return np.where(cond, a, b)
