@@ -65,15 +65,28 @@ class PWLGroup(click.Group):
             ctx.exit(1)
 
 
+_FORMAT: dict[str, Optional[str]] = {"format": None}
+
+
+def load_network(path: str) -> Any:
+    """Load a network file, in the format given by ``pwl --format`` if any."""
+    import pwl
+
+    return pwl.load(path, _FORMAT["format"])
+
+
 @click.group(cls=PWLGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pwl", prog_name="pwl")
-def cli() -> None:
+@click.option("--format", "file_format", default=None, metavar="FORMAT",
+              help="Format of network files (json, npz, onnx, torch); default: by suffix.")
+def cli(file_format: Optional[str]) -> None:
     """Exact piecewise-linear analysis of ReLU networks with one input.
 
     Every number printed is exact: breakpoints and distances are rationals,
     counts are integers.  Network files use the native JSON format
     (see the README).
     """
+    _FORMAT["format"] = file_format
 
 
 def progress_reporter(enabled: bool) -> Optional[Callable[[int, int], None]]:
@@ -167,7 +180,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     from pwl.parallel import parse_size
 
     budget = None if max_memory is None else parse_size(max_memory)
-    net = pwl.load(network)
+    net = load_network(network)
     report = progress_reporter(True)
     chunk_report = chunk_reporter()
     try:

@@ -10,7 +10,7 @@ import click
 
 from pwl.numbers import format_decimal, format_exact
 
-from .main import cli, domain_option, domain_text, emit_json, json_option, table
+from .main import cli, domain_option, domain_text, emit_json, json_option, load_network, table
 from .types import NETWORK, RATIONAL
 
 
@@ -71,7 +71,7 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     import pwl
     from pwl.bounds import check_bounds
 
-    net = pwl.load(network)
+    net = load_network(network)
     r = check_bounds(net, domain, output)
     violations = [{"layer": v.layer, "neuron": v.neuron, "lemma": v.lemma,
                    "lhs": v.lhs, "rhs": v.rhs} for v in r.violations]
@@ -124,7 +124,7 @@ def distance(f: str, g: str, domain: Optional[tuple[Fraction, Fraction]], metric
     import pwl
     from pwl.distances import distance as exact_distance
 
-    value = exact_distance(pwl.load(f), pwl.load(g), domain, metric, output)
+    value = exact_distance(load_network(f), load_network(g), domain, metric, output)
     payload = {"metric": metric, "value": format_exact(value), "decimal": format_decimal(value),
                "domain": None if domain is None else [format_exact(v) for v in domain]}
     if as_json:

@@ -486,15 +486,17 @@ def _layer_from_mapping(spec: Mapping[str, Any], where: str) -> Layer:
                       where=where, **params)
 
 
-def load(path: str | os.PathLike[str]) -> Network:
-    """Read a network file in the native JSON format.
+def load(path: str | os.PathLike[str], format: Optional[str] = None) -> Network:
+    """Read a network file: the native JSON format, or another format chosen
+    by ``format`` or the file's suffix (see :mod:`pwl.io.loaders`).
 
-    Numbers are read exactly: JSON decimals as the decimal they spell
+    Native numbers are read exactly: JSON decimals as the decimal they spell
     (``0.1`` is 1/10), strings ``"p/q"``.  NaN and infinities are refused.
-    Errors name the file and the place in it.
+    Binary formats store floats, taken at their exact binary value.  Errors
+    name the file and the place in it.
     """
-    from .io.native import read_native
+    from .io.loaders import load_any
 
-    return read_native(Path(path))
+    return load_any(path, format)
 
 

@@ -1,0 +1,42 @@
+"""Loading a network from any supported file, chosen by suffix or ``format``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..errors import NetworkFormatError
+from ..network import Network
+
+__all__ = ["load_any", "FORMATS"]
+
+
+def _native(path: Path) -> Network:
+    from .native import read_native
+
+    return read_native(path)
+
+
+#: format name -> (suffixes, loader)
+_LOADERS: dict[str, tuple[tuple[str, ...], Callable[[Path], Network]]] = {
+    "json": ((".json",), _native),
+}
+
+FORMATS = tuple(_LOADERS)
+
+
+def load_any(path: str | os.PathLike[str], format: Optional[str] = None) -> Network:
+    """Read a network file; the format comes from ``format`` or the suffix."""
+    p = Path(path)
+    if format is None:
+        suffix = p.suffix.lower()
+        for name, (suffixes, _) in _LOADERS.items():
+            if suffix in suffixes:
+                format = name
+                break
+        else:
+            format = "json"
+    if format not in _LOADERS:
+        raise NetworkFormatError(f"{p}: unknown format {format!r} (known: {', '.join(_LOADERS)})")
+    return _LOADERS[format][1](p)
