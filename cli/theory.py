@@ -68,7 +68,6 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     prod(n_d + 1), and checks kappa(relu(z)) <= 2 kappa(z) and
     kappa(z) <= sum of its inputs' kappas neuron by neuron.
     """
-    import pwl
     from pwl.bounds import check_bounds
 
     net = load_network(network)
@@ -121,7 +120,6 @@ def distance(f: str, g: str, domain: Optional[tuple[Fraction, Fraction]], metric
     On the whole line a distance exists only where it is finite; otherwise
     pwl says so and exits 1.
     """
-    import pwl
     from pwl.distances import distance as exact_distance
 
     value = exact_distance(load_network(f), load_network(g), domain, metric, output)

@@ -48,7 +48,7 @@ from .activations import Activation
 from .network import Layer, Network
 from .partition import LayerStats, Partition
 
-__all__ = ["propagate", "IntLayer"]
+__all__ = ["propagate", "RegionLimit", "Limit", "IntAffine", "IntAct"]
 
 
 @dataclass(frozen=True)
