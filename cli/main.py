@@ -61,8 +61,15 @@ class PWLGroup(click.Group):
             click.echo("pwl: interrupted", err=True)
             ctx.exit(130)
         except MemoryError:
-            click.echo("pwl: error: out of memory; try a smaller --domain", err=True)
+            click.echo("pwl: error: out of memory; try a smaller --domain or --max-memory",
+                       err=True)
             ctx.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: say so in one line, never a traceback
+            click.echo(f"pwl: internal error: {type(exc).__name__}: {exc} "
+                       "(please report this with the command that caused it)", err=True)
+            ctx.exit(3)
 
 
 _FORMAT: dict[str, Optional[str]] = {"format": None}
@@ -150,8 +157,12 @@ json_option = click.option("--json", "as_json", is_flag=True,
 @click.option("--breakpoints", is_flag=True, help="List the exact breakpoints of the output.")
 @click.option("--per-layer", is_flag=True,
               help="Activation regions and largest neuron kappa after each hidden layer.")
-@click.option("--output", "output", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Which output to count, numbered from 0.")
+@click.option("--output", "output", type=str, default="0", show_default=True,
+              help="Which output to count, numbered from 0, or 'all' (each output and "
+                   "all jointly).")
+@click.option("--line", nargs=2, type=str, default=None, metavar="A B",
+              help="For a network with many inputs: count t -> net(A + t (B - A)); A and B "
+                   "are JSON lists or .npy files (default --domain 0 1).")
 @click.option("--method", type=click.Choice(["auto", "enumerate", "compose"]), default="auto",
               show_default=True,
               help="enumerate lists every piece; compose counts through rank-1 layers "
@@ -164,8 +175,9 @@ json_option = click.option("--json", "as_json", is_flag=True,
 @click.option("--scheduler", type=str, default=None, metavar="ADDRESS",
               help="Run the chunks on a dask.distributed cluster (e.g. tcp://host:8786).")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
-          breakpoints: bool, per_layer: bool, output: int, method: str,
-          max_memory: Optional[str], workers: Optional[int], scheduler: Optional[str]) -> None:
+          breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
+          method: str, max_memory: Optional[str], workers: Optional[int],
+          scheduler: Optional[str]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -181,10 +193,26 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
 
     budget = None if max_memory is None else parse_size(max_memory)
     net = load_network(network)
+    if line is not None:
+        from pwl.line import restrict_to_line
+
+        net = restrict_to_line(net, read_point(line[0], "A"), read_point(line[1], "B"))
+        if domain is None:
+            domain = (Fraction(0), Fraction(1))
+    if output == "all":
+        count_all(network, net, domain, budget, as_json, line)
+        return
+    try:
+        output_index = int(output)
+    except ValueError:
+        raise click.BadParameter(f"{output!r} is neither an output number nor 'all'",
+                                 param_hint="'--output'") from None
+    if output_index < 0:
+        raise click.BadParameter(f"{output_index} is below 0", param_hint="'--output'")
     report = progress_reporter(True)
     chunk_report = chunk_reporter()
     try:
-        result = pwl.count(net, domain, output=output, breakpoints=breakpoints,
+        result = pwl.count(net, domain, output=output_index, breakpoints=breakpoints,
                            per_layer=per_layer, progress=report,
                            method=None if method == "auto" else method,
                            max_memory=budget, workers=workers, scheduler=scheduler,
@@ -204,6 +232,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
             "method": result.method,
             "chunks": result.chunks,
         }
+        if line is not None:
+            payload["line"] = list(line)
         if breakpoints:
             payload["breakpoints"] = exact_list(result.breakpoints or ())
         if per_layer:
@@ -236,6 +266,54 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
 
 from . import bench as _bench  # noqa: E402,F401  (registers its commands)
 from . import theory as _theory  # noqa: E402,F401
+
+
+def read_point(text: str, name: str) -> list[Any]:
+    """An input point: a JSON list of numbers, or a ``.npy`` file of floats
+    (taken at their exact binary value)."""
+    from pwl.errors import PWLValueError
+    from pwl.numbers import from_float_exact
+
+    if text.lower().endswith(".npy"):
+        import numpy as np
+
+        try:
+            arr = np.load(text, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise PWLValueError(f"--line {name}: cannot read {text}: {exc}") from None
+        flat = arr.reshape(-1)
+        if flat.dtype.kind == "f":
+            return [from_float_exact(v, f"{text}[{i}]") for i, v in enumerate(flat.tolist())]
+        if flat.dtype.kind in "iu":
+            return [int(v) for v in flat.tolist()]
+        raise PWLValueError(f"--line {name}: {text} holds {flat.dtype}, not numbers")
+    try:
+        value = json.loads(text, parse_float=str)
+    except json.JSONDecodeError:
+        raise PWLValueError(f"--line {name}: {text[:40]!r} is neither a JSON list nor a .npy file") from None
+    if not isinstance(value, list):
+        value = [value]
+    return value
+
+
+def count_all(network: str, net: Any, domain: Optional[tuple[Fraction, Fraction]],
+              budget: Optional[int], as_json: bool, line: Optional[tuple[str, str]]) -> None:
+    """``pwl count --output all``: each output's pieces and the joint pieces."""
+    from pwl.counting import count_outputs
+
+    r = count_outputs(net, domain, max_memory=budget)
+    if as_json:
+        emit_json({"network": network, "domain": None if r.domain is None else exact_list(r.domain),
+                   "line": list(line) if line else None, "depth": net.depth,
+                   "widths": list(net.widths), "output": "all", "pieces": list(r.pieces),
+                   "joint_pieces": r.joint_pieces, "activation_regions": r.activation_regions})
+        return
+    rows = [("network", network), ("domain", domain_text(r.domain))]
+    if line:
+        rows.append(("line", f"{line[0]} -> {line[1]}"))
+    rows += [(f"pieces of output {k}", p) for k, p in enumerate(r.pieces)]
+    rows += [("joint pieces", r.joint_pieces), ("activation regions", r.activation_regions)]
+    click.echo(table(rows))
 
 
 def main() -> None:

@@ -144,3 +144,38 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
                            **common)  # type: ignore[arg-type]
     return CountResult(pieces=part.pieces(output), activation_regions=part.activation_regions,
                        method="enumerate", **common)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class OutputsCount:
+    """Pieces of every output and of all of them jointly."""
+
+    domain: Domain
+    pieces: tuple[int, ...]
+    joint_pieces: int
+    activation_regions: int
+
+
+def count_outputs(net: Network, domain: DomainLike = None, *,
+                  max_memory: Optional[int] = None) -> OutputsCount:
+    """Pieces of each output, and joint pieces (the union of all outputs'
+    breakpoints), from one enumeration.
+
+    >>> net = Network.sequential([([[1], [-1]], [0, 0]), ([[1, 0], [1, -1]], [0, 0], "identity")])
+    >>> count_outputs(net).pieces, count_outputs(net).joint_pieces
+    ((2, 1), 2)
+    """
+    from .parallel import default_memory_budget, regions_for_memory
+    from .propagate import Limit, RegionLimit, _propagate
+
+    dom = as_domain(domain)
+    budget = default_memory_budget() if max_memory is None else max_memory
+    cap = regions_for_memory(net, budget, 1)
+    try:
+        part = _propagate(net, dom, False, None, Limit(cap, cap))
+    except RegionLimit as exc:
+        raise ResourceLimitError(
+            f"counting every output needs more than {cap} regions (layer {exc.layer + 1} "
+            f"makes {exc.regions}); count one output at a time, or raise --max-memory") from None
+    return OutputsCount(dom, tuple(part.pieces(k) for k in range(part.outputs)),
+                        part.joint_pieces(), part.activation_regions)

@@ -450,10 +450,6 @@ def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = Fals
     >>> p.activation_regions, p.pieces()
     (2, 1)
     """
-    if net.input_size != 1:
-        raise PWLValueError(
-            f"the network has {net.input_size} inputs; pwl analyses one input "
-            "(restrict it to a line through its input space)")
     dom = as_domain(domain)
     limit = None if max_regions is None else Limit(max_regions, max_regions)
     return _propagate(net, dom, per_layer, progress, limit)
@@ -483,6 +479,10 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
     repeated onto the new regions, and a node's forms are dropped once its
     last reader has run.
     """
+    if net.input_size != 1:
+        raise PWLValueError(
+            f"the network has {net.input_size} inputs; pwl analyses one input "
+            "(restrict it to a line through its input space: pwl count --line A B)")
     state = _initial_state(dom)  # type: ignore[arg-type]
     stats: Optional[list[LayerStats]] = [] if per_layer else None
     nodes = net.nodes

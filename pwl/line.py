@@ -1,0 +1,71 @@
+"""Networks with many inputs, restricted to a line through input space.
+
+For input points ``a`` and ``b``, the function ``t -> net(a + t (b - a))``
+is computed by a one-input network: every dense node that reads the input,
+``W x + c``, becomes ``(W (b - a)) t + (W a + c)``, exactly.  Counting its
+pieces on ``t`` in [0, 1] counts the linear regions the segment from ``a``
+to ``b`` crosses (Hanin and Rolnick 2019; Novak et al. 2018), here exactly.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Sequence
+
+from .activations import get_activation
+from .errors import PWLValueError
+from .network import Layer, Network, Node
+from .numbers import to_fraction
+
+__all__ = ["restrict_to_line"]
+
+
+def _point(values: Sequence[object], size: int, name: str) -> list[Fraction]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise PWLValueError(f"{name}: expected a list of {size} numbers")
+    if len(values) != size:
+        raise PWLValueError(f"{name}: expected {size} coordinates (the network's inputs), "
+                            f"got {len(values)}")
+    return [to_fraction(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> Network:
+    """The one-input network ``t -> net(a + t (b - a))``.
+
+    >>> net = Network.sequential([([[1, 1], [1, -1]], [0, 0]), ([[1, 1]], [0], "identity")])
+    >>> line = restrict_to_line(net, [0, 0], [1, 2])
+    >>> line.evaluate("1/2") == net.evaluate(["1/2", 1])
+    True
+    """
+    n0 = net.input_size
+    pa = _point(a, n0, "a")
+    pb = _point(b, n0, "b")
+    if pa == pb:
+        raise PWLValueError("a and b are the same point: the line needs two distinct points")
+    direction = [q - p for p, q in zip(pa, pb)]
+    source = net.nodes[0]
+    nodes: list[Node] = [Node(source.name, "input", (), 1)]
+    helper = f"{source.name}.line"
+    need_helper = False
+    for node in net.nodes[1:]:
+        if source.name not in node.inputs:
+            nodes.append(node)
+            continue
+        if node.op == "dense" and node.inputs == (source.name,):
+            layer = node.layer
+            assert layer is not None
+            weights = tuple((sum((w * d for w, d in zip(row, direction)), Fraction(0)),)
+                            for row in layer.weights)
+            bias = tuple(sum((w * p for w, p in zip(row, pa)), c)
+                         for row, c in zip(layer.weights, layer.bias))
+            nodes.append(Node(node.name, "dense", (source.name,), node.size,
+                              layer=Layer(weights, bias, layer.activation)))
+        else:
+            need_helper = True
+            inputs = tuple(helper if i == source.name else i for i in node.inputs)
+            nodes.append(Node(node.name, node.op, inputs, node.size, node.layer,
+                              node.activation, node.groups))
+    if need_helper:
+        point = Layer(tuple((d,) for d in direction), tuple(pa), get_activation("identity"))
+        nodes.insert(1, Node(helper, "dense", (source.name,), n0, layer=point))
+    return Network(nodes, nodes[-1].name)
