@@ -42,6 +42,8 @@ __all__ = [
 INT64_SAFE = 2**62
 _FLOAT_EXACT = 2**53
 _REL_ERR = 2.0**-48
+#: Up to this many inputs per neuron, products are column sums, not BLAS.
+_SMALL_INNER = 8
 
 IntArray = np.ndarray
 Scalar = Union[int, np.integer]
@@ -89,6 +91,12 @@ def matmul_exact(h: np.ndarray, a: np.ndarray, a_rowsum: int) -> np.ndarray:
         return to_object(h) @ to_object(a).T
     bound = maxabs(h) * a_rowsum
     if bound < _FLOAT_EXACT:
+        if a.shape[1] <= _SMALL_INNER:
+            # a few columns: a sum of scaled columns beats BLAS (and its threads)
+            out = h[:, 0:1] * a[:, 0]
+            for j in range(1, a.shape[1]):
+                out += h[:, j:j + 1] * a[:, j]
+            return out
         out = h.astype(np.float64) @ a.astype(np.float64).T
         return out.astype(np.int64)
     if bound < INT64_SAFE:
@@ -105,6 +113,12 @@ def sign_of_sum(terms: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """
     if any(is_object(a, b) for a, b in terms):
         total = sum(to_object(a) * to_object(b) for a, b in terms)
+        return np.sign(total).astype(np.int8)
+    if sum(maxabs(a) * maxabs(b) for a, b in terms) < INT64_SAFE:
+        # every partial sum fits: plain int64 arithmetic is exact
+        total = None
+        for a, b in terms:
+            total = a * b if total is None else total + a * b
         return np.sign(total).astype(np.int8)
     est = None
     mag = None

@@ -184,7 +184,7 @@ class Network:
     2
     """
 
-    __slots__ = ("_nodes", "_output", "_layers", "_graph")
+    __slots__ = ("_nodes", "_output", "_layers", "_graph", "cache")
 
     def __init__(self, nodes: Sequence[Node], output: str):
         """Wrap nodes already validated, in topological order; use the class
@@ -192,6 +192,8 @@ class Network:
         self._nodes = tuple(nodes)
         self._output = output
         self._graph: Optional[nx.DiGraph] = None
+        #: derived data the engine computes once per network (integer layers)
+        self.cache: dict[str, Any] = {}
         chain = [n for n in self._nodes if n.op == "dense"]
         is_chain = (len(self._nodes) == len(chain) + 1 and self._nodes[0].op == "input"
                     and all(n.inputs == (p.name,) for p, n in zip(self._nodes, self._nodes[1:])))

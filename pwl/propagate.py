@@ -25,7 +25,6 @@ sign per cut serves both neighbouring regions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from fractions import Fraction
 from math import lcm
 from typing import Callable, Optional, Sequence
@@ -100,14 +99,24 @@ class IntAffine:
                    a_rowsum=max(sum(abs(w) for w in row) for row in a_int))
 
 
-@lru_cache(maxsize=1024)
-def _int_affine(layer: Layer) -> IntAffine:
-    return IntAffine.of(layer)
-
-
-@lru_cache(maxsize=256)
-def _int_act(act: Activation) -> IntAct:
-    return IntAct.of(act)
+def _compiled(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]]:
+    """Each node's integer affine map and activation, computed once per network."""
+    plan = net.cache.get("engine")
+    if plan is None:
+        affines: dict[Layer, IntAffine] = {}
+        acts: dict[Activation, IntAct] = {}
+        plan = []
+        for node in net.nodes:
+            act = node.layer.activation if node.layer is not None else node.activation
+            aff = None
+            if node.layer is not None:
+                key = node.layer
+                aff = affines.get(key) if len(affines) < 64 else None
+                if aff is None:
+                    aff = affines.setdefault(key, IntAffine.of(key))
+            plan.append((aff, None if act is None else acts.setdefault(act, IntAct.of(act))))
+        net.cache["engine"] = plan
+    return plan  # type: ignore[no-any-return]
 
 
 class _State:
@@ -518,6 +527,7 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         on = pieces.astype(bool)
         return _Forms(_where(on, a.a, b.a), _where(on, a.c, b.c), a.den)
 
+    plan = _compiled(net)
     for index, node in enumerate(nodes):
         if index == len(nodes) - 1:
             hidden_regions = state.regions
@@ -529,13 +539,9 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         if node.op == "input":
             out = _Forms(np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64), 1)
         elif node.op in ("dense", "activation"):
-            if node.op == "dense":
-                assert node.layer is not None
-                z = _affine(ins[0], _int_affine(node.layer))
-                act = _int_act(node.layer.activation)
-            else:
-                assert node.activation is not None
-                z, act = ins[0], _int_act(node.activation)
+            aff, act = plan[index]
+            assert act is not None
+            z = ins[0] if aff is None else _affine(ins[0], aff)
             before = z
             if act.kink_num:
                 z, pieces, _ = refine(z, act, index)
