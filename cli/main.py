@@ -174,10 +174,12 @@ json_option = click.option("--json", "as_json", is_flag=True,
               help="Local processes for chunked counting (default: all cores).")
 @click.option("--scheduler", type=str, default=None, metavar="ADDRESS",
               help="Run the chunks on a dask.distributed cluster (e.g. tcp://host:8786).")
+@click.option("--max-pieces", type=click.IntRange(min=1), default=None,
+              help="Stop enumerating past this many regions (default 2^33, about an hour).")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
           method: str, max_memory: Optional[str], workers: Optional[int],
-          scheduler: Optional[str]) -> None:
+          scheduler: Optional[str], max_pieces: Optional[int]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -216,7 +218,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
                            per_layer=per_layer, progress=report,
                            method=None if method == "auto" else method,
                            max_memory=budget, workers=workers, scheduler=scheduler,
-                           chunk_progress=chunk_report)
+                           chunk_progress=chunk_report,
+                           **({} if max_pieces is None else {"max_pieces": max_pieces}))
     finally:
         end_progress(report)
     hidden = [s for s in (result.layers or ()) if s.index < net.depth]

@@ -46,6 +46,10 @@ class CountResult:
     chunks: int = 1
 
 
+#: Enumeration stops past this many regions unless told otherwise: about an
+#: hour of counting on one core of a small machine.
+DEFAULT_MAX_PIECES = 2**33
+
 #: Regions the first, single-process attempt may reach before the work is
 #: split into chunks for the workers.
 PILOT_REGIONS = 2**18
@@ -56,7 +60,8 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
           per_layer: bool = False, max_memory: Optional[int] = None,
           workers: Optional[int] = None, scheduler: Optional[str] = None,
           progress: Optional[Callable[[int, int], None]] = None,
-          chunk_progress: Optional[Callable[[int, int, int], None]] = None) -> CountResult:
+          chunk_progress: Optional[Callable[[int, int, int], None]] = None,
+          max_pieces: Optional[int] = DEFAULT_MAX_PIECES) -> CountResult:
     """Count the pieces of output ``output`` and the activation regions.
 
     Parameters
@@ -75,6 +80,10 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
         Local processes for chunked counting (default: the machine's cores).
     scheduler : str, optional
         Address of a dask.distributed scheduler to run the chunks on.
+    max_pieces : int, optional
+        Enumeration stops with :class:`ResourceLimitError` once it has
+        counted more regions than this (only possible when the one-input
+        bound ``prod(n_d + 1)`` exceeds it).  ``None`` removes the limit.
 
     Examples
     --------
@@ -138,7 +147,7 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
     except RegionLimit as exc:
         chunked = count_chunked(net, dom, output=output, max_regions=cap, workers=n_workers,
                                 scheduler=scheduler, progress=chunk_progress,
-                                splits=exc.boundaries)
+                                splits=exc.boundaries, max_pieces=max_pieces)
         return CountResult(pieces=chunked.pieces, activation_regions=chunked.activation_regions,
                            method="enumerate", chunks=chunked.chunks,
                            **common)  # type: ignore[arg-type]

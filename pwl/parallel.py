@@ -122,7 +122,8 @@ def _key(interval: Interval) -> tuple[int, Fraction]:
 def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions: int,
                   workers: int = 1, scheduler: Optional[str] = None,
                   progress: Optional[Callable[[int, int, int], None]] = None,
-                  splits: Sequence[Fraction] = ()) -> ChunkedCount:
+                  splits: Sequence[Fraction] = (),
+                  max_pieces: Optional[int] = None) -> ChunkedCount:
     """Exact pieces and activation regions, counted in chunks of at most
     ``max_regions`` regions each.
 
@@ -130,7 +131,9 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
     as ``tcp://host:8786``) a dask.distributed cluster.  ``progress`` is
     called as ``progress(done, pending, pieces_so_far)``.  ``splits`` are
     cut points of the partition to start from (from a
-    :class:`~pwl.propagate.RegionLimit`).
+    :class:`~pwl.propagate.RegionLimit`).  Counting stops with
+    :class:`~pwl.errors.ResourceLimitError` once more than ``max_pieces``
+    regions have been counted.
 
     >>> from pwl.constructions import telgarsky
     >>> r = count_chunked(telgarsky(12), (Fraction(0), Fraction(1)), max_regions=1024)
@@ -146,6 +149,7 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
     ends = [start[0], *splits, start[1]]
     pending: deque[Interval] = deque(zip(ends[:-1], ends[1:]))
     pieces_so_far = 0
+    regions_so_far = 0
     try:
         while pending or executor.busy:
             while pending and executor.can_submit:
@@ -159,6 +163,12 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
             else:
                 done[_key((result[1], result[2]))] = result
                 pieces_so_far += result[3]
+                regions_so_far += result[4]
+                if max_pieces is not None and regions_so_far > max_pieces:
+                    raise ResourceLimitError(
+                        f"stopped after counting more than {max_pieces} regions "
+                        f"({len(done)} chunks done, {len(pending) + executor.in_flight} to go); "
+                        "raise --max-pieces to go on")
             if progress is not None:
                 progress(len(done), len(pending) + executor.in_flight, pieces_so_far)
     finally:
