@@ -60,13 +60,15 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
     if not as_json:
         click.echo(f"{'depth':>5} {'pieces':>20} {'regions':>20} {'2^D prod n':>14} "
                    f"{'prod(n+1)':>14} {'seconds':>8} {'peak MB':>8}")
-    with click.progressbar(length=max_depth - min_depth + 1, label="depth", file=click.get_text_stream("stderr")) as bar:
+    stderr = click.get_text_stream("stderr")
+    with click.progressbar(length=max_depth - min_depth + 1, label="depth", file=stderr,
+                           hidden=not stderr.isatty()) as bar:
         for r in run(family, max_depth, width, domain, seed,
                      None if method == "auto" else method, min_depth):
             rows.append(r)
             bar.update(1)
             if not as_json:
-                click.echo(f"\r{r.depth:>5} {_short(r.pieces):>20} {_short(r.activation_regions):>20} "
+                click.echo(f"{r.depth:>5} {_short(r.pieces):>20} {_short(r.activation_regions):>20} "
                            f"{_short(r.bound_lecture):>14} {_short(r.bound_one_input):>14} "
                            f"{r.seconds:>8.3f} {r.peak_bytes / 2**20:>8.1f}")
     if csv_path:

@@ -16,7 +16,7 @@ import click
 from pwl.errors import PWLError
 from pwl.numbers import format_exact
 
-from .types import NETWORK, RATIONAL
+from .types import NETWORK, RATIONAL, SIZE
 
 __all__ = ["main", "cli"]
 
@@ -167,7 +167,7 @@ json_option = click.option("--json", "as_json", is_flag=True,
               show_default=True,
               help="enumerate lists every piece; compose counts through rank-1 layers "
                    "without listing; auto picks compose when it applies.")
-@click.option("--max-memory", type=str, default=None, metavar="SIZE",
+@click.option("--max-memory", type=SIZE, default=None, metavar="SIZE",
               help="Memory budget, e.g. 2G or 512M (default: a quarter of RAM); larger "
                    "jobs are counted in chunks joined exactly at the seams.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -178,7 +178,7 @@ json_option = click.option("--json", "as_json", is_flag=True,
               help="Stop enumerating past this many regions (default 2^33, about an hour).")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
-          method: str, max_memory: Optional[str], workers: Optional[int],
+          method: str, max_memory: Optional[int], workers: Optional[int],
           scheduler: Optional[str], max_pieces: Optional[int]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
@@ -191,9 +191,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     """
     import pwl
 
-    from pwl.parallel import parse_size
-
-    budget = None if max_memory is None else parse_size(max_memory)
+    budget = max_memory
     net = load_network(network)
     if line is not None:
         from pwl.line import restrict_to_line
@@ -268,6 +266,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
 
 
 from . import bench as _bench  # noqa: E402,F401  (registers its commands)
+from . import figures as _figures  # noqa: E402,F401
+from . import export as _export  # noqa: E402,F401
 from . import theory as _theory  # noqa: E402,F401
 
 

@@ -10,7 +10,7 @@ import click
 from pwl.errors import PWLError
 from pwl.numbers import to_fraction
 
-__all__ = ["RATIONAL", "NETWORK"]
+__all__ = ["RATIONAL", "NETWORK", "SIZE"]
 
 
 class RationalType(click.ParamType):
@@ -36,5 +36,23 @@ class NetworkPathType(click.Path):
         super().__init__(exists=True, dir_okay=False, readable=True)
 
 
+class SizeType(click.ParamType):
+    """A memory size: ``512M``, ``2G``, ``1.5GiB``, ``1000000`` (bytes)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: Optional[click.Parameter],
+                ctx: Optional[click.Context]) -> int:
+        if isinstance(value, int):
+            return value
+        from pwl.parallel import parse_size
+
+        try:
+            return parse_size(str(value))
+        except PWLError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 RATIONAL = RationalType()
+SIZE = SizeType()
 NETWORK = NetworkPathType()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -65,7 +66,7 @@ _BOUNDS: dict[str, tuple[Fraction, str]] = {
 }
 
 #: Deepest chain :func:`check_chain` builds (the expression grows as D^2).
-MAX_DEPTH = 100
+MAX_DEPTH = 50
 
 
 def _check_activation(name: str) -> str:
@@ -83,6 +84,36 @@ def derivative_bound(name: str) -> Fraction:
     return _BOUNDS[_check_activation(name)][0]
 
 
+@lru_cache(maxsize=None)
+def _piecewise_linear_function(name: str) -> tuple[Any, Any]:
+    """sympy functions ``relu``/``leaky_relu`` and their derivatives, kept
+    unevaluated on symbols (a nested ``Piecewise`` grows without bound) and
+    exact on numbers.  ``relu'(0) = 0``: the kink belongs to the piece below,
+    as everywhere in pwl."""
+    import sympy
+
+    low = sympy.Integer(0) if name == "relu" else sympy.Rational(LEAKY_ALPHA.numerator,
+                                                                  LEAKY_ALPHA.denominator)
+
+    def slope_eval(cls: Any, z: Any) -> Any:
+        if z.is_Number:
+            return low if z <= 0 else sympy.Integer(1)
+        return None
+
+    def value_eval(cls: Any, z: Any) -> Any:
+        if z.is_Number:
+            return low * z if z <= 0 else z
+        return None
+
+    slope = type(f"{name}_prime", (sympy.Function,), {"eval": classmethod(slope_eval)})
+
+    def fdiff(self: Any, argindex: int = 1) -> Any:
+        return slope(self.args[0])
+
+    value = type(name, (sympy.Function,), {"eval": classmethod(value_eval), "fdiff": fdiff})
+    return value, slope
+
+
 def _activation(name: str) -> Callable[["sympy.Expr"], "sympy.Expr"]:
     import sympy
 
@@ -90,10 +121,7 @@ def _activation(name: str) -> Callable[["sympy.Expr"], "sympy.Expr"]:
         return lambda z: 1 / (1 + sympy.exp(-z))
     if name == "tanh":
         return sympy.tanh
-    alpha = sympy.Rational(LEAKY_ALPHA.numerator, LEAKY_ALPHA.denominator)
-    low = 0 if name == "relu" else alpha
-    # relu'(0) = 0: the kink belongs to the piece below, as everywhere in pwl
-    return lambda z: sympy.Piecewise((low * z, z <= 0), (z, True))
+    return _piecewise_linear_function(name)[0]  # type: ignore[no-any-return]
 
 
 def chain(name: str, depth: int) -> tuple["sympy.Expr", "sympy.Symbol", tuple["sympy.Symbol", ...]]:
@@ -147,10 +175,12 @@ def _bound_identity_holds(name: str) -> bool:
                 and sympy.expand(sympy.Rational(1, 4) - s * (1 - s) - (s - sympy.Rational(1, 2))**2) == 0)
     if name == "tanh":
         return sympy.simplify(sympy.diff(sympy.tanh(z), z) - (1 - sympy.tanh(z) ** 2)) == 0
-    slopes = sympy.diff(_activation(name)(z), z)
-    pieces = {p[0] for p in slopes.args}
-    low = 0 if name == "relu" else sympy.Rational(LEAKY_ALPHA.numerator, LEAKY_ALPHA.denominator)
-    return pieces == {sympy.Integer(low), sympy.Integer(1)} or pieces == {low, 1}
+    # s' is the step function: check it is s's derivative and takes two values
+    value, slope = _piecewise_linear_function(name)
+    low = sympy.Rational(LEAKY_ALPHA.numerator, LEAKY_ALPHA.denominator) if name != "relu" else 0
+    return (sympy.diff(value(z), z) == slope(z)
+            and {slope(-1), slope(0), slope(1)} == {sympy.sympify(low), sympy.Integer(1)}
+            and value(-2) == -2 * low and value(0) == 0 and value(3) == 3)
 
 
 @dataclass(frozen=True)
@@ -207,18 +237,60 @@ def _sample_points(depth: int, count: int, seed: int) -> list[tuple[Fraction, tu
     return points
 
 
-def _evaluator(name: str, derivative: "sympy.Expr", x: "sympy.Symbol",
-               w: tuple["sympy.Symbol", ...]) -> Callable[[Fraction, tuple[Fraction, ...]], Enclosure]:
+def _walk(expr: "sympy.Expr", leaves: dict[Any, Any], number: Callable[[Fraction], Any],
+          functions: dict[str, Callable[[Any], Any]]) -> Any:
+    """Evaluate a sympy expression tree in another arithmetic (Fractions or
+    intervals): symbols from ``leaves``, rationals through ``number``, named
+    functions from ``functions``.  Shared subtrees are evaluated once."""
     import sympy
 
+    memo: dict[Any, Any] = {}
+
+    def go(e: Any) -> Any:
+        if e in memo:
+            return memo[e]
+        if e.is_Symbol:
+            v = leaves[e]
+        elif e.is_Rational:
+            v = number(Fraction(int(e.p), int(e.q)))
+        elif e.is_Add:
+            terms = [go(a) for a in e.args]
+            v = terms[0]
+            for t in terms[1:]:
+                v = v + t
+        elif e.is_Mul:
+            factors = [go(a) for a in e.args]
+            v = factors[0]
+            for f in factors[1:]:
+                v = v * f
+        elif e.is_Pow and e.exp.is_Integer:
+            base, k = go(e.base), int(e.exp)
+            v = base**k if k >= 0 else 1 / base**-k
+        elif isinstance(e, sympy.Function) and e.func.__name__ in functions:
+            (arg,) = e.args
+            v = functions[e.func.__name__](go(arg))
+        else:  # pragma: no cover - the chains use nothing else
+            raise PWLValueError(f"cannot evaluate {type(e).__name__} in {str(expr)[:60]}")
+        memo[e] = v
+        return v
+
+    return go(expr)
+
+
+def _evaluator(name: str, derivative: "sympy.Expr", x: "sympy.Symbol",
+               w: tuple["sympy.Symbol", ...]) -> Callable[[Fraction, tuple[Fraction, ...]], Enclosure]:
+    """Exact values (relu, leaky relu) or rigorous enclosures (sigmoid, tanh)
+    of ``derivative`` at rational points."""
+    symbols = (x, *w)
     if name in ("relu", "leaky_relu"):
+        low = Fraction(0) if name == "relu" else LEAKY_ALPHA
+        functions: dict[str, Callable[[Any], Any]] = {
+            name: lambda z: low * z if z <= 0 else z,
+            f"{name}_prime": lambda z: low if z <= 0 else Fraction(1),
+        }
+
         def exact(xv: Fraction, wv: tuple[Fraction, ...]) -> Enclosure:
-            subs = {x: sympy.Rational(xv.numerator, xv.denominator)}
-            subs.update({wi: sympy.Rational(v.numerator, v.denominator) for wi, v in zip(w, wv)})
-            value = derivative.subs(subs)
-            if not value.is_Rational:  # pragma: no cover - Piecewise of rationals is rational
-                raise PWLValueError(f"derivative at a rational point is not rational: {value}")
-            q = Fraction(int(value.p), int(value.q))
+            q = _walk(derivative, dict(zip(symbols, (xv, *wv))), lambda v: v, functions)
             return Enclosure(q, q)
         return exact
 
@@ -228,15 +300,15 @@ def _evaluator(name: str, derivative: "sympy.Expr", x: "sympy.Symbol",
     iv = MPIntervalContext()
     iv.prec = 128
 
-    def tanh(v: Any) -> Any:
-        return 1 - 2 / (iv.exp(2 * v) + 1)
+    def number(v: Fraction) -> Any:
+        return iv.mpf(v.numerator) / iv.mpf(v.denominator)
 
-    fn = sympy.lambdify([x, *w], derivative,
-                        modules=[{"exp": iv.exp, "tanh": tanh, "mpf": iv.mpf}])
+    # tanh(z) = 1 - 2/(exp(2z) + 1): the interval context has exp, not tanh
+    functions = {"exp": iv.exp, "tanh": lambda z: 1 - 2 / (iv.exp(2 * z) + 1)}
 
     def interval(xv: Fraction, wv: tuple[Fraction, ...]) -> Enclosure:
-        args = [iv.mpf(v.numerator) / iv.mpf(v.denominator) for v in (xv, *wv)]
-        lo, hi = fn(*args)._mpi_
+        value = _walk(derivative, dict(zip(symbols, map(number, (xv, *wv)))), number, functions)
+        lo, hi = value._mpi_
         return Enclosure(Fraction(*to_rational(lo)), Fraction(*to_rational(hi)))
     return interval
 
@@ -279,8 +351,13 @@ def check_chain(name: str, depth: int, samples: int = 8, seed: int = 0) -> Chain
 # -- the float illustration ------------------------------------------------------------
 @dataclass(frozen=True)
 class LayerGradients:
-    """``|dL/dW_l|`` entries per hidden layer ``l = 1..D`` (float64), gathered
-    over ``seeds`` random initialisations: an illustration, not exact."""
+    """Gradient magnitudes per hidden layer ``l = 1..D`` (float64), gathered
+    over ``seeds`` random initialisations: an illustration, not exact.
+
+    ``backprop[l]`` holds ``|dL/dz_l|`` for every unit and input of the batch
+    (the back-propagated gradients of Glorot and Bengio's histograms);
+    ``weights[l]`` holds ``|dL/dW_l|`` for every weight.
+    """
 
     activation: str
     depth: int
@@ -288,12 +365,18 @@ class LayerGradients:
     init: str
     seeds: int
     batch: int
-    magnitudes: tuple["np.ndarray", ...]
+    backprop: tuple["np.ndarray", ...]
+    weights: tuple["np.ndarray", ...]
 
-    def medians(self) -> list[float]:
-        import numpy as np
+    def mean_backprop(self) -> list[float]:
+        return [float(m.mean()) for m in self.backprop]
 
-        return [float(np.median(m)) for m in self.magnitudes]
+    def mean_weights(self) -> list[float]:
+        return [float(m.mean()) for m in self.weights]
+
+    def zero_share(self) -> list[float]:
+        """Share of exactly-zero back-propagated gradients (dead relu units)."""
+        return [float((m == 0).mean()) for m in self.backprop]
 
 
 def _act_np(name: str) -> tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]:
@@ -312,7 +395,8 @@ def _act_np(name: str) -> tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]
 
 def layer_gradients(name: str, depth: int, width: int = 32, init: str = "standard",
                     seeds: int = 10, batch: int = 256, seed: int = 0) -> LayerGradients:
-    """Back-propagated gradients of a ``1 -> width^depth -> 1`` network.
+    """Back-propagated gradients ``dL/dz_l`` and weight gradients ``dL/dW_l``
+    of a ``1 -> width^depth -> 1`` network.
 
     Weights are drawn by ``init``: ``standard`` is Glorot and Bengio's
     ``U[-1/sqrt(fan_in), 1/sqrt(fan_in)]``, ``glorot`` their normalised
@@ -321,7 +405,7 @@ def layer_gradients(name: str, depth: int, width: int = 32, init: str = "standar
     the mean squared error.
 
     >>> g = layer_gradients("sigmoid", 4, width=16, seeds=2, batch=32)
-    >>> m = g.medians()
+    >>> m = g.mean_backprop()
     >>> len(m), m[0] < m[-1]
     (4, True)
     """
@@ -335,7 +419,8 @@ def layer_gradients(name: str, depth: int, width: int = 32, init: str = "standar
             raise PWLValueError(f"{what} must be an integer >= 1, got {value!r}")
     act, dact = _act_np(name)
     sizes = [1] + [width] * depth + [1]
-    collected: list[list[Any]] = [[] for _ in range(depth)]
+    deltas: list[list[Any]] = [[] for _ in range(depth)]
+    grads: list[list[Any]] = [[] for _ in range(depth)]
     for k in range(seeds):
         rng = np.random.default_rng(seed + k)
         weights = []
@@ -362,11 +447,13 @@ def layer_gradients(name: str, depth: int, width: int = 32, init: str = "standar
         back = weights[-1].T @ delta
         for layer in range(depth - 1, -1, -1):
             dz = back * dact(zs[layer], hs[layer + 1])
-            collected[layer].append(np.abs(dz @ hs[layer].T).ravel())
+            deltas[layer].append(np.abs(dz).ravel())
+            grads[layer].append(np.abs(dz @ hs[layer].T).ravel())
             back = weights[layer].T @ dz
     return LayerGradients(activation=name, depth=depth, width=width, init=init, seeds=seeds,
                           batch=batch,
-                          magnitudes=tuple(np.concatenate(c) for c in collected))
+                          backprop=tuple(np.concatenate(c) for c in deltas),
+                          weights=tuple(np.concatenate(c) for c in grads))
 
 
 def describe_samples(report: ChainReport) -> list[dict[str, object]]:

@@ -47,9 +47,10 @@ def parse_size(text: str) -> int:
     except (ValueError, ZeroDivisionError):
         raise PWLValueError(f"size {text!r}: expected a number with an optional unit "
                             "K, M, G or T") from None
-    if value <= 0:
-        raise PWLValueError(f"size {text!r} must be positive")
-    return int(value * units[unit])
+    size = int(value * units[unit])
+    if size < 1:
+        raise PWLValueError(f"size {text!r} must be at least one byte")
+    return size
 
 
 def default_memory_budget() -> int:

@@ -89,14 +89,18 @@ class IntAffine:
     b: list[int]           # n_out Python ints
     scale: int
     a_rowsum: int
+    b_array: np.ndarray    # b as an integer array
+    b_max: int             # max |b|
 
     @classmethod
     def of(cls, layer: Layer) -> "IntAffine":
         entries = [w for row in layer.weights for w in row] + list(layer.bias)
         scale = lcm(*(f.denominator for f in entries))
         a_int = [[int(w * scale) for w in row] for row in layer.weights]
-        return cls(a=int_array(a_int), b=[int(v * scale) for v in layer.bias], scale=scale,
-                   a_rowsum=max(sum(abs(w) for w in row) for row in a_int))
+        b_int = [int(v * scale) for v in layer.bias]
+        return cls(a=int_array(a_int), b=b_int, scale=scale,
+                   a_rowsum=max(sum(abs(w) for w in row) for row in a_int),
+                   b_array=int_array(b_int), b_max=max(abs(v) for v in b_int))
 
 
 def _compiled(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]]:
@@ -163,12 +167,14 @@ def _affine(h: _Forms, layer: IntAffine) -> _Forms:
     """Pre-activation forms over ``h.den * scale``."""
     za = matmul_exact(h.a, layer.a, layer.a_rowsum)
     zc = matmul_exact(h.c, layer.a, layer.a_rowsum)
-    shift = [h.den * v for v in layer.b]
-    if any(shift):
-        if is_object(zc) or maxabs(zc) + max(abs(v) for v in shift) >= INT64_SAFE:
-            zc = to_object(zc) + np.array(shift, dtype=object)
+    if layer.b_max:
+        if (is_object(zc, layer.b_array)
+                or maxabs(zc) + h.den * layer.b_max >= INT64_SAFE):
+            zc = to_object(zc) + np.array([h.den * v for v in layer.b], dtype=object)
+        elif h.den == 1:
+            zc = zc + layer.b_array
         else:
-            zc = zc + np.array(shift, dtype=np.int64)
+            zc = zc + layer.b_array * np.int64(h.den)
     return _Forms(za, zc, h.den * layer.scale)
 
 
@@ -228,16 +234,17 @@ class Limit:
 
 
 def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
-                  region_of_cut: np.ndarray, limit: Limit, remaining: int) -> list[Fraction]:
+                  region_of_cut: np.ndarray, limit: Limit, remaining: int,
+                  is_output: bool) -> list[Fraction]:
     """Every ``step``-th cut of the merged partition, with ``step`` sized so that
     each part should stay under ``split_regions / 2`` after the remaining
     layers, if they keep multiplying the regions as this layer did.
 
-    At the output layer (``remaining == 0``) its own cuts are kinks of the
+    At the output layer (``is_output``) its own cuts are kinks of the
     output, not activation-region boundaries, so only earlier cuts are used."""
     n_regions = state.regions
     total = n_regions + new_cn.size
-    if remaining == 0:
+    if is_output:
         per_old = total / n_regions
         step = int(limit.split_regions / 2 / per_old)
         step = max(step, 1, -(-n_regions // MAX_PARTS))
@@ -260,7 +267,8 @@ def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
 
 
 def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[Limit],
-            remaining: int) -> tuple[_State, Optional[np.ndarray], np.ndarray]:
+            remaining: int, is_output: bool = False
+            ) -> tuple[_State, Optional[np.ndarray], np.ndarray]:
     """Cut the partition where the pre-activations ``z`` cross the kinks.
 
     Returns the new partition, the number of new regions each old region
@@ -303,9 +311,10 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
         cand_r, cand_i, cand_j, cand_num, cand_den)
     if (limit is not None and n_regions + new_cn.size > limit.max_regions
-            and (remaining > 0 or n_regions > 1)):
+            and (not is_output or n_regions > 1)):
         raise RegionLimit(index, n_regions + new_cn.size,
-                          _split_points(state, new_cn, new_cd, region_of_cut, limit, remaining))
+                          _split_points(state, new_cn, new_cd, region_of_cut, limit, remaining,
+                                        is_output))
     per_region = np.bincount(region_of_cut, minlength=n_regions)
     cum = np.cumsum(per_region)
     total = n_regions + new_cn.size
@@ -500,7 +509,10 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         for name in node.inputs:
             readers[name] = readers.get(name, 0) + 1
     # nonlinear nodes after each node: sizes chunk splits; 0 marks the output
-    after = [sum(1 for n in nodes[k + 1:] if n.is_nonlinear) for k in range(len(nodes))]
+    after = net.cache.get("after")
+    if after is None:
+        flags = [n.is_nonlinear for n in nodes]
+        after = net.cache["after"] = [sum(flags[k + 1:]) for k in range(len(nodes))]
     live: dict[str, _Forms] = {}
     hidden_regions = 1
 
@@ -510,7 +522,8 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         ``carry`` and every live node onto the new regions; return ``z`` and
         ``carry`` there, and the activation pieces."""
         nonlocal state
-        state, counts, pieces = _refine(state, z, act, index, limit, after[index])
+        state, counts, pieces = _refine(state, z, act, index, limit, after[index],
+                                        index == len(nodes) - 1)
         carried = list(carry)
         if counts is not None:
             z = z.repeat(counts)

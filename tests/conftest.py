@@ -31,3 +31,15 @@ settings.register_profile(
     max_examples=2000,
 )
 settings.load_profile(os.environ.get("PWL_HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """Tests marked ``slow`` run only when asked for: ``-m slow`` or PWL_SLOW=1."""
+    import pytest
+
+    if "slow" in (config.getoption("markexpr") or "") or os.environ.get("PWL_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="slow: select with -m slow or PWL_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

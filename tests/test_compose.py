@@ -147,7 +147,7 @@ def test_sawtooth(depth: int, n: int) -> None:
 # -- random networks with rank-1 layers ------------------------------------------
 
 
-@settings(max_examples=250)
+@settings(max_examples=150)
 @given(rank1_specs(), st.data())
 def test_random_rank1_networks(spec: list, data: st.DataObject) -> None:
     net = pwl.Network.sequential(spec)

@@ -18,9 +18,30 @@ def _native(path: Path) -> Network:
     return read_native(path)
 
 
+def _npz(path: Path) -> Network:
+    from .npz import read_npz
+
+    return read_npz(path)
+
+
+def _onnx(path: Path) -> Network:
+    from .onnx_io import read_onnx
+
+    return read_onnx(path)
+
+
+def _torch(path: Path) -> Network:
+    from .torch_io import read_torch
+
+    return read_torch(path)
+
+
 #: format name -> (suffixes, loader)
 _LOADERS: dict[str, tuple[tuple[str, ...], Callable[[Path], Network]]] = {
     "json": ((".json",), _native),
+    "npz": ((".npz",), _npz),
+    "onnx": ((".onnx",), _onnx),
+    "torch": ((".pt", ".pth"), _torch),
 }
 
 FORMATS = tuple(_LOADERS)

@@ -80,7 +80,7 @@ def exact_array(array: Any, name: str) -> list[Any]:
         return flat[0]  # type: ignore[return-value]
     out = np.empty(len(flat), dtype=object)
     out[:] = flat
-    return out.reshape(arr.shape).tolist()  # type: ignore[no-any-return]
+    return out.reshape(arr.shape).tolist()
 
 
 def parse_activation(text: str, where: str) -> Activation:
@@ -173,9 +173,10 @@ def read_npz(path: str | os.PathLike[str]) -> Network:
         if size > MAX_FILE_BYTES:
             raise NetworkFormatError(f"{p}: file is {size} bytes, over the limit of "
                                      f"{MAX_FILE_BYTES}")
-        with np.load(p, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise NetworkFormatError(f"{p}: a single .npy array, not an .npz archive")
+        data = np.load(p, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise NetworkFormatError(f"{p}: a single .npy array, not an .npz archive")
+        with data:
             arrays = {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise NetworkFormatError(f"{p}: no such file") from None
@@ -183,8 +184,6 @@ def read_npz(path: str | os.PathLike[str]) -> Network:
         raise NetworkFormatError(f"{p}: is a directory") from None
     except PWLError:
         raise
-    except AttributeError:  # np.load returned a plain array (.npy)
-        raise NetworkFormatError(f"{p}: a single .npy array, not an .npz archive") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise NetworkFormatError(f"{p}: not a readable .npz archive ({text:.100})") from None

@@ -210,7 +210,7 @@ def batchnorm_affine(mean: Any, var: Any, gamma: Optional[Any], beta: Optional[A
     if bad.any():
         i = int(np.argwhere(bad)[0][0])
         raise NetworkFormatError(f"{where}: running_var[{i}] + eps = "
-                                 f"{values['running_var'][i] + eps!r} is not positive")
+                                 f"{float(values['running_var'][i]) + eps!r} is not positive")
     s = exact_array(scale, f"{where}.scale")
     m = exact_array(values["running_mean"], f"{where}.running_mean")
     b = (exact_array(values["bias"], f"{where}.bias") if "bias" in values
@@ -258,7 +258,7 @@ def _array(tensor: Any, torch: Any) -> np.ndarray:
     t = tensor.detach().cpu()
     if t.is_floating_point():
         t = t.to(torch.float64)  # half, bfloat16 and single widen exactly
-    return t.numpy()  # type: ignore[no-any-return]
+    return t.numpy()
 
 
 def _walk(module: Any, where: str, chain: _Chain, torch: Any) -> None:
@@ -311,15 +311,14 @@ def from_torch(module: Any, input_size: Optional[int] = None) -> Network:
     float64 (see the module's notes).  ``input_size`` is needed only when
     the first module is an activation.
 
-    >>> import torch
-    >>> model = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.ReLU(),
-    ...                             torch.nn.Linear(2, 1))
-    >>> from_torch(model).widths
-    (2,)
-    >>> from_torch(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 1)))
-    Traceback (most recent call last):
-    ...
-    pwl.errors.NetworkFormatError: model.0: unsupported module Conv1d
+    Example (torch is an optional extra, so this is shown, not run; the
+    tests run it)::
+
+        model = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.ReLU(),
+                                    torch.nn.Linear(2, 1))
+        from_torch(model).widths          # (2,)
+        from_torch(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 1)))
+        # NetworkFormatError: model.0: unsupported module Conv1d
     """
     torch = _import_torch()
     chain = _Chain(input_size)
@@ -505,12 +504,12 @@ def read_torch(path: str | os.PathLike[str]) -> Network:
             return from_torch(module)
         try:
             obj = torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as exc:
+        except Exception:  # torch raises many kinds, with multi-line texts
             raise NetworkFormatError(
-                "torch.load(weights_only=True) could not read it "
-                f"({_first_line(exc)}); pwl reads TorchScript files and "
-                "{'architecture': [...], 'state_dict': ...} dicts "
-                "(pwl.io.torch_io.save_torch)") from None
+                "torch.load(weights_only=True) cannot read it (not a torch.save file, or "
+                "one that pickles more than tensors, such as a whole nn.Module); pwl reads "
+                "TorchScript files and {'architecture': [...], 'state_dict': ...} dicts "
+                "(see pwl.io.torch_io.save_torch)") from None
         if not isinstance(obj, Mapping) or "architecture" not in obj or "state_dict" not in obj:
             what = (f"a dict with keys {sorted(map(str, obj))[:4]}" if isinstance(obj, Mapping)
                     else type(obj).__name__)

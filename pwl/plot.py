@@ -1,0 +1,532 @@
+"""Figures (matplotlib, the optional extra ``plot``).
+
+Every function draws one figure, writes it to ``path`` (PNG or SVG, chosen
+by the suffix) atomically, and returns the :class:`matplotlib.figure.Figure`
+so that callers and tests can read what was drawn.  matplotlib is imported
+inside the functions, never when pwl is imported, and only through its
+object-oriented API on an Agg canvas: no pyplot, no global backend.
+
+Exact values become floats only to be drawn; every number written in a
+title or label is exact (an integer, a rational, or a decimal bound rounded
+outward).  Artists carry a ``gid`` (``"function"``, ``"breakpoints"``,
+``"pieces"``, ...), which SVG output keeps as the ``id`` of their group.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+
+from .domain import DomainLike, as_domain
+from .errors import PWLError, PWLTypeError, PWLValueError
+from .function import PiecewiseLinear
+from .network import Layer, Network
+from .numbers import format_exact
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .approx import BarronRow, BudgetRow, SineRow
+    from .gradients import LayerGradients
+    from .growth import GrowthRow
+    from .interpolation import InterpolationReport
+    from .separation import SeparationReport
+
+__all__ = [
+    "FORMATS",
+    "figure_format",
+    "plot_function",
+    "plot_relu",
+    "plot_layers",
+    "plot_growth",
+    "plot_separation",
+    "plot_sine",
+    "plot_barron",
+    "plot_budget",
+    "plot_interpolation",
+    "plot_gradients",
+]
+
+FORMATS = ("png", "svg")
+
+#: Neurons drawn per layer by :func:`plot_layers`; wider layers show the first ones.
+MAX_NEURONS = 8
+
+_KAPPA = "\u03ba"
+
+
+# -- files and figures --------------------------------------------------------------
+def figure_format(path: str | os.PathLike[str]) -> str:
+    """``"png"`` or ``"svg"`` from the suffix of ``path``; anything else is refused.
+
+    >>> figure_format("f.SVG")
+    'svg'
+    >>> figure_format("f.jpg")
+    Traceback (most recent call last):
+    ...
+    pwl.errors.PWLValueError: f.jpg: unsupported figure format '.jpg' (use .png or .svg)
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix.lstrip(".") not in FORMATS:
+        raise PWLValueError(f"{path}: unsupported figure format {suffix or '(none)'!r} "
+                            "(use .png or .svg)")
+    folder = Path(path).parent
+    if str(folder) and not folder.is_dir():
+        raise PWLValueError(f"{path}: the folder {str(folder)!r} does not exist")
+    return suffix[1:]
+
+
+def _new_figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = (7.0, 4.2),
+                **subplot_kw: Any) -> tuple["Figure", Any]:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PWLError("figures need matplotlib: pip install 'pwl[plot]'") from None
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False, **subplot_kw)
+    return fig, axes
+
+
+def _save(fig: "Figure", path: str | os.PathLike[str]) -> None:
+    """Render to memory, then write atomically (temporary file, rename)."""
+    import matplotlib
+
+    from .io.files import write_bytes_atomic
+
+    fmt = figure_format(path)
+    buf = io.BytesIO()
+    # fixed ids and no date: the same figure gives the same SVG bytes
+    with matplotlib.rc_context({"svg.hashsalt": "pwl", "svg.fonttype": "path"}):
+        fig.savefig(buf, format=fmt, dpi=120,
+                    metadata={"Date": None} if fmt == "svg" else {"Software": None})
+    try:
+        write_bytes_atomic(path, buf.getvalue())
+    except OSError as exc:
+        raise PWLValueError(f"{path}: cannot write the figure: {exc.strerror or exc}") from None
+
+
+def _floats(values: Iterable[Fraction]) -> list[float]:
+    return [float(v) for v in values]
+
+
+def _window(functions: Sequence[PiecewiseLinear], domain: DomainLike = None
+            ) -> tuple[Fraction, Fraction]:
+    """The interval to draw: ``domain``, the functions' common domain, or on
+    the whole line one that shows every breakpoint with a margin."""
+    dom = as_domain(domain)
+    if dom is not None:
+        return dom
+    bounded = [f.domain for f in functions if f.domain is not None]
+    if bounded:
+        return max(d[0] for d in bounded), min(d[1] for d in bounded)
+    kinks = [b for f in functions for b in f.breakpoints]
+    if not kinks:
+        return Fraction(-1), Fraction(1)
+    lo, hi = min(kinks), max(kinks)
+    pad = (hi - lo) / 4 if hi > lo else Fraction(1)
+    return lo - pad, hi + pad
+
+
+def _on(f: PiecewiseLinear, window: tuple[Fraction, Fraction]) -> PiecewiseLinear:
+    if f.domain == window:
+        return f
+    return f.restrict(*window)
+
+
+def _draw(ax: "Axes", f: PiecewiseLinear, breakpoints: bool = True, gid: str = "function",
+          **style: Any) -> None:
+    """The polyline through the domain ends and breakpoints (exact vertices)."""
+    assert f.domain is not None
+    xs = [f.domain[0], *f.breakpoints, f.domain[1]]
+    ax.plot(_floats(xs), _floats(f(x) for x in xs), gid=gid, **style)
+    if breakpoints and f.breakpoints:
+        ax.plot(_floats(f.breakpoints), _floats(f(b) for b in f.breakpoints), linestyle="none",
+                marker="o", markersize=3.5, color="C3", gid="breakpoints")
+
+
+def _as_function(f: object, where: str) -> PiecewiseLinear:
+    if not isinstance(f, PiecewiseLinear):
+        raise PWLTypeError(f"{where}: expected a PiecewiseLinear, got {f!r:.60}")
+    return f
+
+
+def _domain_text(window: tuple[Fraction, Fraction]) -> str:
+    return f"[{format_exact(window[0])}, {format_exact(window[1])}]"
+
+
+# -- functions and networks -----------------------------------------------------------
+def plot_function(f: PiecewiseLinear, path: str | os.PathLike[str], title: Optional[str] = None,
+                  breakpoints: bool = True, domain: DomainLike = None) -> "Figure":
+    """``f`` with its breakpoints marked and ``kappa(f)`` in the title.
+
+    On the whole line the window shows every breakpoint (``domain`` chooses
+    another).  kappa is that of ``f`` on its own domain.
+
+    >>> import tempfile, os
+    >>> from pwl.constructions import telgarsky
+    >>> f = telgarsky(3).function((0, 1))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fig = plot_function(f, os.path.join(d, "tri3.svg"))
+    >>> fig.axes[0].get_title()
+    'κ(f) = 8 pieces on [0, 1]'
+    """
+    f = _as_function(f, "plot_function")
+    figure_format(path)
+    window = _window([f], domain)
+    fig, axes = _new_figure()
+    ax = axes[0][0]
+    _draw(ax, _on(f, window), breakpoints, color="C0", linewidth=1.4)
+    where = "the whole line" if f.domain is None else _domain_text(f.domain)
+    info = f"{_KAPPA}(f) = {f.num_pieces} piece{'s' if f.num_pieces != 1 else ''} on {where}"
+    ax.set_title(info if title is None else f"{title}\n{info}")
+    ax.set_xlabel("x")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
+def plot_relu(f: PiecewiseLinear, path: str | os.PathLike[str], domain: DomainLike = None
+              ) -> "Figure":
+    """``f`` and ``relu(f)`` side by side, each with its kappa (lecture 001's
+    illustration of ``kappa(relu(f)) <= 2 kappa(f)``).
+
+    >>> import tempfile, os
+    >>> f = PiecewiseLinear.from_points([0, 1, 2, 3], [1, -1, 1, -1])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fig = plot_relu(f, os.path.join(d, "relu.png"))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['κ(f) = 3', 'κ(relu(f)) = 5']
+    """
+    f = _as_function(f, "plot_relu")
+    figure_format(path)
+    g = f.relu()
+    window = _window([f, g], domain)
+    fig, axes = _new_figure(1, 2, size=(10.0, 3.8), sharey=True)
+    for ax, h, name in ((axes[0][0], f, "f"), (axes[0][1], g, "relu(f)")):
+        _draw(ax, _on(h, window), color="C0" if h is f else "C2", linewidth=1.4)
+        ax.axhline(0.0, color="0.5", linewidth=0.6)
+        ax.set_title(f"{_KAPPA}({name}) = {h.num_pieces}")
+        ax.set_xlabel("x")
+        ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
+def neuron_functions(net: Network, domain: DomainLike = None
+                     ) -> list[list[tuple[PiecewiseLinear, PiecewiseLinear]]]:
+    """For each layer (the output layer last), each neuron's pre-activation and
+    activation as exact functions, computed by the engine on truncated networks.
+
+    >>> from pwl.constructions import telgarsky
+    >>> layers = neuron_functions(telgarsky(2), (0, 1))
+    >>> [[(z.num_pieces, h.num_pieces) for z, h in layer] for layer in layers]
+    [[(1, 1), (1, 2)], [(2, 2), (2, 4)], [(4, 4)]]
+    """
+    from .activations import get_activation
+
+    dom = as_domain(domain)
+    identity = get_activation("identity")
+    out = []
+    for k, layer in enumerate(net.layers):
+        pre = Network.sequential(list(net.layers[:k]) + [
+            Layer(layer.weights, layer.bias, identity)])
+        part = pre.partition(dom)
+        row = []
+        for i in range(layer.n_out):
+            z = part.function(i)
+            row.append((z, z.apply(layer.activation)))
+        out.append(row)
+    return out
+
+
+def plot_layers(net: Network, path: str | os.PathLike[str], domain: DomainLike = None
+                ) -> "Figure":
+    """Each neuron's pre-activation ``z`` (dashed) and activation ``act(z)``
+    (solid), layer by layer, with ``kappa`` of both in each panel's title.
+
+    One row per layer (the output layer last), at most :data:`MAX_NEURONS`
+    panels per row.
+
+    >>> import tempfile, os
+    >>> from pwl.constructions import telgarsky
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fig = plot_layers(telgarsky(2), os.path.join(d, "layers.png"), (0, 1))
+    >>> [ax.get_title() for ax in fig.axes if ax.get_visible()][2:4]
+    ['layer 2, unit 1\\nκ(z) = 2, κ(relu) = 2', 'layer 2, unit 2\\nκ(z) = 2, κ(relu) = 4']
+    """
+    if not isinstance(net, Network):
+        raise PWLTypeError(f"plot_layers: expected a Network, got {net!r:.60}")
+    figure_format(path)
+    layers = neuron_functions(net, domain)
+    window = _window([f for row in layers for pair in row for f in pair], domain)
+    cols = min(MAX_NEURONS, max(len(row) for row in layers))
+    fig, axes = _new_figure(len(layers), cols, size=(2.6 * cols + 1.0, 2.2 * len(layers) + 0.6))
+    for r, (row, layer) in enumerate(zip(layers, net.layers)):
+        name = layer.activation.name
+        kind = "output" if r == len(layers) - 1 else f"layer {r + 1}"
+        for c in range(cols):
+            ax = axes[r][c]
+            if c >= len(row):
+                ax.set_visible(False)
+                continue
+            z, h = row[c]
+            if layer.activation.is_identity:
+                _draw(ax, _on(h, window), color="C0", linewidth=1.2, gid=f"h-{r + 1}-{c + 1}")
+                ax.set_title(f"{kind}, unit {c + 1}\n{_KAPPA} = {h.num_pieces}", fontsize=8)
+            else:
+                _draw(ax, _on(z, window), False, color="0.55", linestyle="--", linewidth=1.0,
+                      gid=f"z-{r + 1}-{c + 1}")
+                _draw(ax, _on(h, window), color="C0", linewidth=1.3, gid=f"h-{r + 1}-{c + 1}")
+                ax.set_title(f"{kind}, unit {c + 1}\n{_KAPPA}(z) = {z.num_pieces}, "
+                             f"{_KAPPA}({name}) = {h.num_pieces}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    hidden = len(layers) - 1
+    widest = max(len(row) for row in layers)
+    note = f" (first {cols} of {widest} units per layer)" if widest > cols else ""
+    fig.suptitle(f"{hidden} hidden layer{'s' if hidden != 1 else ''} on "
+                 f"{_domain_text(window)}: dashed z, solid act(z){note}", fontsize=10)
+    _save(fig, path)
+    return fig
+
+
+# -- the lectures' tables as figures ----------------------------------------------------
+def _log2(n: int) -> float:
+    return math.log2(n) if n > 0 else float("nan")
+
+
+def plot_growth(rows: Sequence["GrowthRow"], path: str | os.PathLike[str],
+                title: Optional[str] = None) -> "Figure":
+    """log2 of the pieces against depth, with the bounds ``2^D prod n_d`` and
+    ``prod(n_d + 1)``.
+
+    >>> import tempfile, os
+    >>> from pwl.growth import growth
+    >>> rows = list(growth("triangle", 6, 2, (0, 1)))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fig = plot_growth(rows, os.path.join(d, "growth.png"))
+    >>> [line.get_gid() for line in fig.axes[0].get_lines()]
+    ['pieces', 'bound_lecture', 'bound_one_input']
+    """
+    rows = list(rows)
+    if not rows:
+        raise PWLValueError("plot_growth: no rows")
+    figure_format(path)
+    fig, axes = _new_figure()
+    ax = axes[0][0]
+    depths = [r.depth for r in rows]
+    ax.plot(depths, [_log2(r.pieces) for r in rows], marker="o", gid="pieces",
+            label="pieces (exact count)")
+    ax.plot(depths, [_log2(r.bound_lecture) for r in rows], linestyle="--", gid="bound_lecture",
+            label="2^D prod n_d (lecture)")
+    ax.plot(depths, [_log2(r.bound_one_input) for r in rows], linestyle=":",
+            gid="bound_one_input", label="prod(n_d + 1) (one input)")
+    ax.set_xlabel("depth D (hidden layers)")
+    ax.set_ylabel("log2")
+    widths = sorted({r.width for r in rows})
+    last = rows[-1]
+    info = (f"width {', '.join(map(str, widths))}; depth {last.depth}: "
+            f"{last.pieces} pieces")
+    ax.set_title(info if title is None else f"{title}\n{info}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
+def plot_separation(reports: Sequence["SeparationReport"], path: str | os.PathLike[str],
+                    title: Optional[str] = None) -> "Figure":
+    """The exact L1 distance from ``16 tri^D`` against the competitor's width,
+    with the lower bounds of lecture 001.
+
+    >>> import tempfile, os
+    >>> from pwl.separation import separation
+    >>> reports = [separation(5, n) for n in (1, 2, 4, 8)]
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fig = plot_separation(reports, os.path.join(d, "sep.svg"))
+    >>> fig.axes[0].get_title()
+    'f = 16 tri^5 on [0, 1], competitor interp, 1 hidden layer(s)'
+    """
+    reports = sorted(reports, key=lambda r: r.width)
+    if not reports:
+        raise PWLValueError("plot_separation: no reports")
+    figure_format(path)
+    fig, axes = _new_figure()
+    ax = axes[0][0]
+    widths = [r.width for r in reports]
+    ax.plot(widths, _floats(r.l1 for r in reports), marker="o", gid="l1",
+            label="int |f - g| (exact)")
+    for attr, style, label in (
+            ("bound_sharp", "--", "2 (1 - kappa(g)/2^D)"),
+            ("bound_lecture", "-.", "1 - kappa(g)/2^D (lecture)"),
+            ("bound_arch_lecture", ":", "1 - 2^k prod n / 2^D"),
+            ("bound_arch_one_input", (0, (1, 3)), "1 - prod(n+1) / 2^D")):
+        ax.plot(widths, _floats(getattr(r, attr) for r in reports), linestyle=style, gid=attr,
+                label=label)
+    ax.axhline(0.0, color="0.5", linewidth=0.6)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("width n of g")
+    ax.set_ylabel("L1 distance")
+    depths = sorted({r.depth for r in reports})
+    layers = sorted({r.layers for r in reports})
+    names = sorted({r.competitor for r in reports})
+    info = (f"f = 16 tri^{', '.join(map(str, depths))} on [0, 1], competitor "
+            f"{', '.join(names)}, {', '.join(map(str, layers))} hidden layer(s)")
+    ax.set_title(info if title is None else f"{title}\n{info}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
+def plot_sine(rows: Sequence["SineRow"], path: str | os.PathLike[str]) -> "Figure":
+    """The slides' sine approximations, one panel each, with pieces and the
+    rigorous L1 enclosure in the titles."""
+    import numpy as np
+
+    rows = list(rows)
+    if not rows:
+        raise PWLValueError("plot_sine: no rows")
+    figure_format(path)
+    cols = min(2, len(rows))
+    nrows = -(-len(rows) // cols)
+    fig, axes = _new_figure(nrows, cols, size=(5.2 * cols, 3.4 * nrows))
+    for k, row in enumerate(rows):
+        ax = axes[k // cols][k % cols]
+        f = row.function
+        assert f.domain is not None
+        z = np.linspace(float(f.domain[0]), float(f.domain[1]), 1001)
+        ax.plot(z, np.sin(z), color="0.6", linewidth=1.0, gid="sin", label="sin")
+        _draw(ax, f, False, color="C0", linewidth=1.2, gid=f"g-{row.n}", label="network")
+        ax.set_title(f"N = {row.n}: {row.rects} rects, {_KAPPA} = {row.pieces}\n"
+                     f"L1 error in {row.l1.text(5)}", fontsize=9)
+        ax.grid(alpha=0.3)
+    for k in range(len(rows), nrows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    _save(fig, path)
+    return fig
+
+
+def plot_barron(rows: Sequence["BarronRow"], path: str | os.PathLike[str]) -> "Figure":
+    """The interpolant's mean squared error against ``q`` (log-log) beside
+    Barron's ``C_f^2 / q``."""
+    rows = list(rows)
+    if not rows:
+        raise PWLValueError("plot_barron: no rows")
+    figure_format(path)
+    fig, axes = _new_figure()
+    ax = axes[0][0]
+    qs = [r.q for r in rows]
+    ax.plot(qs, _floats(r.mise.hi for r in rows), marker="o", gid="mise",
+            label="(1/5) int (sin - g)^2 (upper end of the enclosure)")
+    ax.plot(qs, _floats(r.barron for r in rows), linestyle="--", gid="barron",
+            label="C_f^2 / q, C_f = 1")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("q hidden units")
+    ax.set_title("sin on [0, 5], one hidden layer (interpolant at q + 1 knots)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
+def plot_budget(rows: Sequence["BudgetRow"], path: str | os.PathLike[str],
+                budget: Optional[int] = None) -> "Figure":
+    """log2 pieces against depth for networks within one parameter budget."""
+    rows = list(rows)
+    if not rows:
+        raise PWLValueError("plot_budget: no rows")
+    figure_format(path)
+    fig, axes = _new_figure()
+    ax = axes[0][0]
+    depths = [r.depth for r in rows]
+    ax.plot(depths, [_log2(r.prod_n_plus_1) for r in rows], linewidth=7, alpha=0.25,
+            color="C2", gid="prod", label="prod(n_d + 1), the one-input bound")
+    ax.plot(depths, [_log2(r.pieces) for r in rows], marker="o", color="C0", gid="zigzag",
+            label="zigzag, whole line (counted)")
+    ax.plot(depths, [_log2(r.sawtooth_pieces) for r in rows], marker="s", color="C1",
+            gid="sawtooth", label="sawtooth n^D on [0, 1] (counted)")
+    for r in rows:
+        ax.annotate(f"{r.width}", (r.depth, _log2(r.pieces)), textcoords="offset points",
+                    xytext=(0, 6), ha="center", fontsize=7)
+    ax.set_xlabel("depth D (width written above each point)")
+    ax.set_ylabel("log2 pieces")
+    limit = budget if budget is not None else max(r.parameters for r in rows)
+    ax.set_title(f"at most {limit} parameters: deeper is better")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
+def plot_interpolation(report: "InterpolationReport", path: str | os.PathLike[str]) -> "Figure":
+    """The points and the network through them."""
+    figure_format(path)
+    xs = report.xs
+    lo, hi = xs[0], xs[-1]
+    pad = (hi - lo) / 8 if hi > lo else Fraction(1)
+    f = report.network.function((lo - pad, hi + pad))
+    fig, axes = _new_figure()
+    ax = axes[0][0]
+    _draw(ax, f, False, color="C0", linewidth=1.3, label="network")
+    ax.plot(_floats(xs), _floats(report.ys), linestyle="none", marker="o", color="C3",
+            gid="points", label="points")
+    ax.set_title(f"{report.points} points, depth {report.depth}, widths "
+                 f"{', '.join(map(str, report.widths))}; Zhang's 2N + 1 = "
+                 f"{report.zhang_parameters} parameters\nexact at "
+                 f"{report.points - len(report.mismatches)} of {report.points} points",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
+def plot_gradients(g: "LayerGradients", path: str | os.PathLike[str]) -> "Figure":
+    """Histograms of the back-propagated gradients ``log10 |dL/dz_l|`` per
+    layer, and the mean magnitudes per layer (float64: an illustration in
+    the manner of Glorot and Bengio 2010)."""
+    import numpy as np
+
+    figure_format(path)
+    fig, axes = _new_figure(1, 2, size=(11.0, 4.0))
+    hist, trend = axes[0][0], axes[0][1]
+    logs = [np.log10(m[m > 0]) for m in g.backprop]
+    present = [v for v in logs if v.size]
+    if present:
+        values = np.concatenate(present)
+        bins = np.linspace(float(values.min()), float(values.max()), 60)
+        colors = _colormap(g.depth)
+        for layer, v in enumerate(logs):
+            hist.hist(v, bins=bins, histtype="step", density=True, color=colors[layer],
+                      gid=f"layer-{layer + 1}", label=f"layer {layer + 1}")
+    hist.set_xlabel("log10 |dL/dz| (back-propagated, nonzero ones)")
+    hist.set_ylabel("density")
+    hist.legend(fontsize=7, ncol=2)
+    layers = range(1, g.depth + 1)
+    trend.plot(layers, g.mean_backprop(), marker="o", gid="mean-backprop", label="mean |dL/dz|")
+    trend.plot(layers, g.mean_weights(), marker="s", gid="mean-weights", label="mean |dL/dW|")
+    trend.set_yscale("log")
+    trend.set_xlabel("layer (1 = next to the input)")
+    trend.legend(fontsize=8)
+    for ax in (hist, trend):
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{g.activation}: {g.depth} layers of {g.width}, {g.init} init, "
+                 f"{g.seeds} seeds (float64 illustration)", fontsize=10)
+    _save(fig, path)
+    return fig
+
+
+def _colormap(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(k / max(1, n - 1)) for k in range(n)]
