@@ -93,7 +93,7 @@ class Enclosure:
                                 f"hi = {format_exact(self.hi)}")
 
     def __contains__(self, value: object) -> bool:
-        return self.lo <= to_fraction(value, "value") <= self.hi  # type: ignore[operator]
+        return self.lo <= to_fraction(value, "value") <= self.hi
 
     @property
     def width(self) -> Fraction:
@@ -456,7 +456,8 @@ def _concave_roots(d: _SinMinusAffine, a: Fraction, b: Fraction, sigma: int
     * opposite signs: one root;
     * both positive: none;
     * both negative: two roots if ``e(m) > 0`` at some ``m``, none if the
-      tangent bound ``e(x) <= e(m) + e'(m)(x - m)`` stays below 0.
+      tangent bound ``e(x) <= e(m) + e'(m)(x - m)`` stays below 0 at both
+      ends (``m`` near the maximiser, so the bound is tight).
     * ``e(a) = 0`` (only at ``a = 0``): ``e`` leaves 0 with the sign of
       ``e'(a)``, which decides as above.
     """
@@ -485,11 +486,13 @@ def _concave_roots(d: _SinMinusAffine, a: Fraction, b: Fraction, sigma: int
             roots.append(_isolate(d, a, m, sigma * ea))
             roots.append(_isolate(d, m, b, -sigma * ea))
         else:
-            slope = ctx.iv.cos(ctx.q(m)) - ctx.q(d.s)
-            reach = ctx.q(max(m - a, b - m))
-            bound = sigma * d.at(m) + abs(slope) * reach
-            if ctx.sign(bound) >= 0:
-                raise _Undecided
+            # e lies below its tangent at m, a line: its largest value on
+            # [a, b] is at a or at b
+            value = sigma * d.at(m)
+            slope = (ctx.iv.cos(ctx.q(m)) - ctx.q(d.s)) * sigma
+            for end in (a, b):
+                if ctx.sign(value + slope * ctx.q(end - m)) >= 0:
+                    raise _Undecided
     return roots, sigma * ea
 
 
@@ -532,6 +535,15 @@ def _piece_l1(ctx: _Intervals, lo: Fraction, hi: Fraction, s: Fraction, c: Fract
               ) -> tuple[Fraction, Fraction]:
     """Enclosure of ``int_lo^hi |sin x - (s x + c)| dx`` at this precision."""
     d = _SinMinusAffine(ctx, s, c)
+    if s == 0 and abs(c) >= 1:
+        # sin - c keeps the sign of -c; it touches 0 where sin = c = +-1, the
+        # one exact tangency a rational line can have with sin (any other
+        # would make c = sin t - s arccos(s) rational, which Lindemann's
+        # theorem forbids)
+        part = (d.antiderivative(_Point(hi, hi)) - d.antiderivative(_Point(lo, lo))) * (
+            -1 if c > 0 else 1)
+        p_lo, p_hi = ctx.bounds(part)
+        return max(p_lo, Fraction(0)), max(p_hi, Fraction(0))
     total_lo = total_hi = Fraction(0)
     splits = _pi_splits(ctx, lo, hi)
     edges = [lo] + [e for p in splits for e in (p.lo, p.hi)] + [hi]

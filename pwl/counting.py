@@ -107,8 +107,9 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
         raise PWLValueError("the compose method counts without listing: breakpoints and "
                             "per-layer statistics need --method enumerate")
     if method == "compose" and not compose.applies(net):
-        raise PWLValueError("the compose method needs a hidden layer after the first "
-                            "whose weight matrix has rank 1")
+        raise PWLValueError("the compose method needs a chain of layers with a hidden "
+                            "layer after the first whose weight matrix has rank 1"
+                            + ("" if net.is_chain else "; this network is a graph"))
     common = dict(domain=dom, depth=net.depth, widths=net.widths, output=output)
     if method == "compose" or (method is None and not wants_listing and compose.applies(net)):
         try:

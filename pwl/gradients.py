@@ -121,7 +121,7 @@ def _activation(name: str) -> Callable[["sympy.Expr"], "sympy.Expr"]:
         return lambda z: 1 / (1 + sympy.exp(-z))
     if name == "tanh":
         return sympy.tanh
-    return _piecewise_linear_function(name)[0]  # type: ignore[no-any-return]
+    return _piecewise_linear_function(name)[0]
 
 
 def chain(name: str, depth: int) -> tuple["sympy.Expr", "sympy.Symbol", tuple["sympy.Symbol", ...]]:

@@ -67,7 +67,7 @@ def regions_for_memory(net: Network, budget: int, workers: int = 1) -> int:
     Measured peak memory per region is about ``100 + 120 n`` bytes for width
     ``n`` (forms, cut points and the temporaries of one layer step).
     """
-    width = max((layer.n_out for layer in net.layers), default=1)
+    width = max((node.size for node in net.nodes), default=1)
     per_region = 100 + 120 * width
     return max(1024, budget // max(1, workers) // per_region)
 

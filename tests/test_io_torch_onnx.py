@@ -383,6 +383,8 @@ B = np.array([0.5, 0.25])
     pytest.param(_graph([helper.make_node("Identity", ["w"], ["y"])], {"w": B}),
                  r"^output 'y': expected a value computed from the network's input",
                  id="constant-output"),
+    pytest.param(_graph([helper.make_node("Sub", ["x"], ["y"], name="s")], {}),
+                 r"^node 's' \(Sub\): malformed node \(inputs \['x'\]\)$", id="malformed"),
     pytest.param(_graph([helper.make_node("Relu", ["x"], ["y"], domain="com.example")], {}),
                  r"unsupported operator \(domain 'com.example'\)", id="custom-domain"),
 ])
@@ -403,6 +405,41 @@ def test_onnx_opset10_clip_attributes_and_one_sided_clips() -> None:
                               Fraction(-1, 4)), Fraction(1, 2))
                   for w, b in zip((1, -2), (Fraction(1, 2), Fraction(1, 4)))]
         assert list(net.evaluate(x)) == expect
+
+
+def test_onnx_constant_folding_and_fused_concat() -> None:
+    """Transpose, Cast and Constant on constants; Sum, PRelu, Neg, a Concat of
+    two maps of one node (fused into one map), Max and Min with constants,
+    MatMul by a vector: against the function written out by hand."""
+    nodes = [
+        helper.make_node("Transpose", ["wt"], ["w"], perm=[1, 0]),
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        helper.make_node("Sum", ["h", "h", "b"], ["s"]),
+        helper.make_node("PRelu", ["s", "slope"], ["p"]),
+        helper.make_node("Neg", ["p"], ["np"]),
+        helper.make_node("Concat", ["p", "np"], ["c"], axis=-1),
+        helper.make_node("Constant", [], ["lo"], value_floats=[0.125]),
+        helper.make_node("Max", ["c", "lo"], ["m"]),
+        helper.make_node("Constant", [], ["three"], value_int=3),
+        helper.make_node("Cast", ["three"], ["hi"], to=TensorProto.DOUBLE),
+        helper.make_node("Min", ["m", "hi"], ["n"]),
+        helper.make_node("MatMul", ["n", "ones"], ["y"]),
+    ]
+    model = _graph(nodes, {"wt": np.array([[1.0], [-2.0], [0.5]]),
+                           "b": np.array([0.25, 0.0, -1.0]), "slope": np.array([0.5]),
+                           "ones": np.ones(6)})
+    net = from_onnx(model)
+    assert sum(1 for n in net.nodes if n.op == "concat") == 0  # fused into one map
+
+    def expect(x: Fraction) -> Fraction:
+        s = [2 * w * x + b for w, b in zip((1, -2, Fraction(1, 2)), (Fraction(1, 4), 0, -1))]
+        p = [v if v > 0 else v / 2 for v in s]
+        c = p + [-v for v in p]
+        return sum((min(max(v, Fraction(1, 8)), Fraction(3)) for v in c), Fraction(0))
+
+    f = net.function()
+    for x in random_points(2, 25, 3) + list(f.breakpoints):
+        assert net.evaluate(x)[0] == expect(x) == f(x)
 
 
 def test_onnx_identity_network_and_hardsigmoid() -> None:
@@ -458,8 +495,6 @@ def test_cli_counts_every_format(mixed: dict[str, Any]) -> None:
     assert result.exit_code == 0 and f'"pieces": {pieces},' in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="pwl.count on a graph network: "
-                   "parallel.regions_for_memory reads net.layers, which graphs refuse")
 def test_cli_counts_an_onnx_graph(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

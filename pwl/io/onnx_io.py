@@ -268,7 +268,13 @@ class _Converter:
                 handler = _OPS.get(node.op_type)
                 if handler is None:
                     raise NetworkFormatError(f"{self.where}: unsupported operator")
-                out = handler(self, name, ins, attrs)
+                try:
+                    out = handler(self, name, ins, attrs)
+                except PWLError:
+                    raise
+                except (IndexError, ValueError, TypeError):  # wrong number of inputs, ...
+                    raise NetworkFormatError(f"{self.where}: malformed node (inputs "
+                                             f"{ins[:4]})") from None
             if not node.output:
                 raise NetworkFormatError(f"{self.where}: the node has no output")
             self.values[node.output[0]] = out
