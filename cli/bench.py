@@ -35,9 +35,11 @@ def bench() -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the rows to this CSV file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw log2(pieces) against depth with both bounds (.png or .svg).")
 def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optional[int],
            domain: Optional[tuple], seed: int, method: str, csv_path: Optional[str],
-           as_json: bool) -> None:
+           as_json: bool, plot_path: Optional[str]) -> None:
     """One row per depth: pieces, activation regions, both bounds, time, memory.
 
     Counts are exact.  Time and peak memory (traced allocations) are those of
@@ -46,6 +48,10 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
     from pwl.growth import growth as run
     from pwl.io.files import write_text_atomic
 
+    if plot_path is not None:
+        from pwl.plot import figure_format
+
+        figure_format(plot_path)
     if max_depth is None:
         max_depth = 8 if family == "random" else 20
     if min_depth > max_depth:
@@ -71,6 +77,10 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
                 click.echo(f"{r.depth:>5} {_short(r.pieces):>20} {_short(r.activation_regions):>20} "
                            f"{_short(r.bound_lecture):>14} {_short(r.bound_one_input):>14} "
                            f"{r.seconds:>8.3f} {r.peak_bytes / 2**20:>8.1f}")
+    if plot_path is not None:
+        from pwl.plot import plot_growth
+
+        plot_growth(rows, plot_path)
     if csv_path:
         buf = io.StringIO()
         writer = csv.writer(buf)

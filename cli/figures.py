@@ -25,6 +25,16 @@ def _up(value: Fraction, digits: int = 6) -> str:
     return format_decimal(Enclosure(value, value).rounded(digits).hi, digits + 2)
 
 
+def _save_network(net: Any, path: str) -> None:
+    """Write a network file; an unwritable path is one line, exit 1."""
+    from pwl.errors import PWLValueError
+
+    try:
+        net.save(path)
+    except OSError as exc:
+        raise PWLValueError(f"{path}: cannot write the network: {exc.strerror or exc}") from None
+
+
 def _check_figure(path: Optional[str]) -> None:
     """Refuse a bad figure path before any work is done."""
     if path is not None:
@@ -121,7 +131,7 @@ def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
     net = rect_sum(rects, eps)
     f = net.function()
     if save:
-        net.save(save)
+        _save_network(net, save)
     if plot_path:
         from pwl.plot import plot_function
 
@@ -145,7 +155,7 @@ def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
 
 
 @approx.command()
-@click.option("--rects", "-N", "ns", type=click.IntRange(min=4, max=5000), multiple=True,
+@click.option("--rects", "-N", "ns", type=click.IntRange(min=4, max=2000), multiple=True,
               metavar="N", help="The slides' N (# 10, # 20, ...): samples 5i/N, N - 3 rects. "
                                 "Repeat for a table; default 10, 20, 50, 500.")
 @click.option("--digits", type=click.IntRange(min=1, max=60), default=12, show_default=True,
@@ -299,7 +309,7 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
     xs, ys = read_points(points)
     r = build(xs, ys, depth)
     if save:
-        r.network.save(save)
+        _save_network(r.network, save)
     if plot_path:
         from pwl.plot import plot_interpolation
 
@@ -333,11 +343,11 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
 @click.option("--samples", type=click.IntRange(min=1, max=1000), default=8, show_default=True,
               help="Exact points (x, w) at which the derivative is evaluated.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--width", type=click.IntRange(min=1, max=1024), default=32, show_default=True,
+@click.option("--width", type=click.IntRange(min=1, max=512), default=32, show_default=True,
               help="Width of the random network of the illustration.")
 @click.option("--init", type=click.Choice(["standard", "glorot", "he"]), default="standard",
               show_default=True, help="Initialisation of the random network.")
-@click.option("--seeds", type=click.IntRange(min=1, max=1000), default=10, show_default=True,
+@click.option("--seeds", type=click.IntRange(min=1, max=200), default=10, show_default=True,
               help="Random initialisations in the illustration.")
 @click.option("--expression", is_flag=True, help="Print dy/dw_1 in full however long.")
 @plot_option

@@ -176,10 +176,12 @@ json_option = click.option("--json", "as_json", is_flag=True,
               help="Run the chunks on a dask.distributed cluster (e.g. tcp://host:8786).")
 @click.option("--max-pieces", type=click.IntRange(min=1), default=None,
               help="Stop enumerating past this many regions (default 2^33, about an hour).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the output with its breakpoints (.png or .svg; extra 'plot').")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
           method: str, max_memory: Optional[int], workers: Optional[int],
-          scheduler: Optional[str], max_pieces: Optional[int]) -> None:
+          scheduler: Optional[str], max_pieces: Optional[int], plot_path: Optional[str]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -192,6 +194,10 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     import pwl
 
     budget = max_memory
+    if plot_path is not None:
+        from pwl.plot import figure_format
+
+        figure_format(plot_path)   # refuse a bad path before any work
     net = load_network(network)
     if line is not None:
         from pwl.line import restrict_to_line
@@ -221,6 +227,11 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     finally:
         end_progress(report)
     hidden = [s for s in (result.layers or ()) if s.index < net.depth]
+    if plot_path is not None:
+        from pwl.plot import plot_function
+
+        f = net.function(domain, output_index)
+        plot_function(f, plot_path, title=f"{network}: kappa = {f.num_pieces}")
     if as_json:
         payload: dict[str, Any] = {
             "network": network,

@@ -21,8 +21,11 @@ from .types import NETWORK, RATIONAL
               help="Output scale S: the network computes S * tri^D.")
 @click.option("--save", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the network to this native JSON file.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw a figure (.png or .svg; extra 'plot').")
 @json_option
-def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool) -> None:
+def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
+              plot_path: Optional[str]) -> None:
     """Build Telgarsky's triangle network, count it on [0, 1] and check it.
 
     tri(x) = relu(relu(2x) - relu(4x - 2)) composed D times has exactly 2^D
@@ -30,7 +33,17 @@ def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool) -
     """
     from pwl.constructions import check_telgarsky
 
+    if plot_path is not None:
+        from pwl.plot import figure_format
+
+        figure_format(plot_path)
     check = check_telgarsky(depth, scale)
+    if plot_path is not None:
+        from pwl.plot import plot_function
+
+        f = check["network"].function((0, 1))  # type: ignore[attr-defined]
+        plot_function(f, plot_path,
+                      title=f"{format_exact(scale)} tri^{depth} on [0, 1]: kappa = {f.num_pieces}")
     if save:
         check["network"].save(save)  # type: ignore[attr-defined]
     if as_json:
@@ -161,10 +174,12 @@ def _separation_row(r: Any) -> dict[str, Any]:
               help="Print the smallest width the bounds allow for L1 error <= EPSILON.")
 @click.option("--save-competitor", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the competitor g as a native network file.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw a figure (.png or .svg; extra 'plot').")
 @json_option
 def separation(depth: int, width: Optional[int], layers: int, competitor: str, seed: int,
                steps: int, sweep: bool, epsilon: Optional[Fraction],
-               save_competitor: Optional[str], as_json: bool) -> None:
+               save_competitor: Optional[str], as_json: bool, plot_path: Optional[str]) -> None:
     """Depth separation: how far a shallow network g stays from f = 16 tri^D.
 
     Reports kappa(g) (counted), the exact L1 distance int_0^1 |f - g| and the
@@ -174,6 +189,10 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     from pwl.errors import PWLValueError
     from pwl.separation import min_width, separation as run
 
+    if plot_path is not None:
+        from pwl.plot import figure_format
+
+        figure_format(plot_path)
     if epsilon is not None:
         n = min_width(depth, epsilon, layers)
         if as_json:
@@ -189,6 +208,10 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
         while n <= 2**depth:
             rows.append(run(depth, n, layers, competitor, seed, steps))
             n *= 2
+        if plot_path is not None:
+            from pwl.plot import plot_separation
+
+            plot_separation(rows, plot_path)
         if as_json:
             emit_json({"depth": depth, "layers": layers, "competitor": competitor,
                        "rows": [_separation_row(r) for r in rows]})
@@ -206,6 +229,10 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     if width > 2**20:
         raise PWLValueError(f"--width {width} is beyond the supported 2^20")
     r = run(depth, width, layers, competitor, seed, steps)
+    if plot_path is not None:
+        from pwl.plot import plot_separation
+
+        plot_separation([r], plot_path)
     if save_competitor:
         r.network.save(save_competitor)
     if as_json:

@@ -536,10 +536,12 @@ def _piece_l1(ctx: _Intervals, lo: Fraction, hi: Fraction, s: Fraction, c: Fract
     """Enclosure of ``int_lo^hi |sin x - (s x + c)| dx`` at this precision."""
     d = _SinMinusAffine(ctx, s, c)
     if s == 0 and abs(c) >= 1:
-        # sin - c keeps the sign of -c; it touches 0 where sin = c = +-1, the
-        # one exact tangency a rational line can have with sin (any other
-        # would make c = sin t - s arccos(s) rational, which Lindemann's
-        # theorem forbids)
+        # sin - c keeps the sign of -c and touches 0 where sin = c = +-1.
+        # These are the only tangencies of a rational line with sin away
+        # from x = 0 (where 0 is an exact split point): cos t = s rational
+        # with t != 0 makes t transcendental (Lindemann), while
+        # t = (sin t - c)/s would be algebraic unless s = 0.  Near-tangencies
+        # only cost precision.
         part = (d.antiderivative(_Point(hi, hi)) - d.antiderivative(_Point(lo, lo))) * (
             -1 if c > 0 else 1)
         p_lo, p_hi = ctx.bounds(part)

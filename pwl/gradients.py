@@ -114,11 +114,32 @@ def _piecewise_linear_function(name: str) -> tuple[Any, Any]:
     return value, slope
 
 
+@lru_cache(maxsize=None)
+def _sigmoid_function() -> Any:
+    """sympy's ``sigmoid(z) = 1/(1 + exp(-z))``, kept as one node (nested
+    ``exp`` quotients exhaust the recursion limit of sympy's walkers at depth
+    30), with derivative ``sigmoid (1 - sigmoid)``; ``.rewrite(sympy.exp)``
+    spells it out, and :func:`_bound_identity_holds` checks the two agree."""
+    import sympy
+
+    def fdiff(self: Any, argindex: int = 1) -> Any:
+        return self * (1 - self)
+
+    def rewrite_exp(self: Any, z: Any, **kwargs: Any) -> Any:
+        return 1 / (1 + sympy.exp(-z))
+
+    def value_eval(cls: Any, z: Any) -> Any:
+        return sympy.Rational(1, 2) if z.is_zero else None
+
+    return type("sigmoid", (sympy.Function,), {
+        "eval": classmethod(value_eval), "fdiff": fdiff, "_eval_rewrite_as_exp": rewrite_exp})
+
+
 def _activation(name: str) -> Callable[["sympy.Expr"], "sympy.Expr"]:
     import sympy
 
     if name == "sigmoid":
-        return lambda z: 1 / (1 + sympy.exp(-z))
+        return _sigmoid_function()
     if name == "tanh":
         return sympy.tanh
     return _piecewise_linear_function(name)[0]
@@ -128,8 +149,8 @@ def chain(name: str, depth: int) -> tuple["sympy.Expr", "sympy.Symbol", tuple["s
     """``y = s(w_D s(... s(w_1 x)))`` as a sympy expression, with ``x`` and ``w``.
 
     >>> y, x, w = chain("sigmoid", 2)
-    >>> y
-    1/(1 + exp(-w2/(1 + exp(-w1*x))))
+    >>> y, y.rewrite("exp")
+    (sigmoid(w2*sigmoid(w1*x)), 1/(1 + exp(-w2/(1 + exp(-w1*x)))))
     """
     import sympy
 
@@ -168,11 +189,16 @@ def _bound_identity_holds(name: str) -> bool:
 
     z = sympy.Symbol("z", real=True)
     if name == "sigmoid":
-        sig = 1 / (1 + sympy.exp(-z))
-        derivative = sympy.diff(sig, z)
+        node = _sigmoid_function()(z)
+        spelled = 1 / (1 + sympy.exp(-z))
         s = sympy.Symbol("s")
-        return (sympy.simplify(derivative - sig * (1 - sig)) == 0
-                and sympy.expand(sympy.Rational(1, 4) - s * (1 - s) - (s - sympy.Rational(1, 2))**2) == 0)
+        return (node.rewrite(sympy.exp) == spelled
+                # the node's derivative is the derivative of 1/(1 + exp(-z)) ...
+                and sympy.simplify(sympy.diff(node, z).rewrite(sympy.exp)
+                                   - sympy.diff(spelled, z)) == 0
+                # ... and s(1 - s) = 1/4 - (s - 1/2)^2 <= 1/4
+                and sympy.expand(sympy.Rational(1, 4) - s * (1 - s)
+                                 - (s - sympy.Rational(1, 2))**2) == 0)
     if name == "tanh":
         return sympy.simplify(sympy.diff(sympy.tanh(z), z) - (1 - sympy.tanh(z) ** 2)) == 0
     # s' is the step function: check it is s's derivative and takes two values
@@ -304,7 +330,8 @@ def _evaluator(name: str, derivative: "sympy.Expr", x: "sympy.Symbol",
         return iv.mpf(v.numerator) / iv.mpf(v.denominator)
 
     # tanh(z) = 1 - 2/(exp(2z) + 1): the interval context has exp, not tanh
-    functions = {"exp": iv.exp, "tanh": lambda z: 1 - 2 / (iv.exp(2 * z) + 1)}
+    functions = {"exp": iv.exp, "tanh": lambda z: 1 - 2 / (iv.exp(2 * z) + 1),
+                 "sigmoid": lambda z: 1 / (1 + iv.exp(-z))}
 
     def interval(xv: Fraction, wv: tuple[Fraction, ...]) -> Enclosure:
         value = _walk(derivative, dict(zip(symbols, map(number, (xv, *wv)))), number, functions)
@@ -354,9 +381,10 @@ class LayerGradients:
     """Gradient magnitudes per hidden layer ``l = 1..D`` (float64), gathered
     over ``seeds`` random initialisations: an illustration, not exact.
 
-    ``backprop[l]`` holds ``|dL/dz_l|`` for every unit and input of the batch
-    (the back-propagated gradients of Glorot and Bengio's histograms);
-    ``weights[l]`` holds ``|dL/dW_l|`` for every weight.
+    ``backprop[l]`` holds a sample of ``|dL/dz_l|`` over units and inputs
+    (the back-propagated gradients of Glorot and Bengio's histograms), at
+    most :data:`SAMPLE` per layer and seed; ``weights[l]`` a sample of
+    ``|dL/dW_l|``.  The means and zero shares are over every entry.
     """
 
     activation: str
@@ -367,16 +395,23 @@ class LayerGradients:
     batch: int
     backprop: tuple["np.ndarray", ...]
     weights: tuple["np.ndarray", ...]
+    backprop_means: tuple[float, ...]
+    weight_means: tuple[float, ...]
+    zero_shares: tuple[float, ...]
 
     def mean_backprop(self) -> list[float]:
-        return [float(m.mean()) for m in self.backprop]
+        return list(self.backprop_means)
 
     def mean_weights(self) -> list[float]:
-        return [float(m.mean()) for m in self.weights]
+        return list(self.weight_means)
 
     def zero_share(self) -> list[float]:
         """Share of exactly-zero back-propagated gradients (dead relu units)."""
-        return [float((m == 0).mean()) for m in self.backprop]
+        return list(self.zero_shares)
+
+
+#: Entries per layer and seed kept for the histograms.
+SAMPLE = 4096
 
 
 def _act_np(name: str) -> tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]:
@@ -421,6 +456,7 @@ def layer_gradients(name: str, depth: int, width: int = 32, init: str = "standar
     sizes = [1] + [width] * depth + [1]
     deltas: list[list[Any]] = [[] for _ in range(depth)]
     grads: list[list[Any]] = [[] for _ in range(depth)]
+    sums = np.zeros((3, depth))  # sum |dL/dz|, sum |dL/dW|, zeros of dL/dz
     for k in range(seeds):
         rng = np.random.default_rng(seed + k)
         weights = []
@@ -447,13 +483,22 @@ def layer_gradients(name: str, depth: int, width: int = 32, init: str = "standar
         back = weights[-1].T @ delta
         for layer in range(depth - 1, -1, -1):
             dz = back * dact(zs[layer], hs[layer + 1])
-            deltas[layer].append(np.abs(dz).ravel())
-            grads[layer].append(np.abs(dz @ hs[layer].T).ravel())
+            dz_abs = np.abs(dz).ravel()
+            dw_abs = np.abs(dz @ hs[layer].T).ravel()
+            sums[:, layer] += (dz_abs.mean(), dw_abs.mean(), (dz_abs == 0).mean())
+            deltas[layer].append(dz_abs[:SAMPLE] if dz_abs.size <= SAMPLE
+                                 else rng.choice(dz_abs, SAMPLE, replace=False))
+            grads[layer].append(dw_abs[:SAMPLE] if dw_abs.size <= SAMPLE
+                                else rng.choice(dw_abs, SAMPLE, replace=False))
             back = weights[layer].T @ dz
+    means = sums / seeds
     return LayerGradients(activation=name, depth=depth, width=width, init=init, seeds=seeds,
                           batch=batch,
                           backprop=tuple(np.concatenate(c) for c in deltas),
-                          weights=tuple(np.concatenate(c) for c in grads))
+                          weights=tuple(np.concatenate(c) for c in grads),
+                          backprop_means=tuple(float(v) for v in means[0]),
+                          weight_means=tuple(float(v) for v in means[1]),
+                          zero_shares=tuple(float(v) for v in means[2]))
 
 
 def describe_samples(report: ChainReport) -> list[dict[str, object]]:

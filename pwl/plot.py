@@ -71,13 +71,17 @@ def figure_format(path: str | os.PathLike[str]) -> str:
     ...
     pwl.errors.PWLValueError: f.jpg: unsupported figure format '.jpg' (use .png or .svg)
     """
+    if not str(path):
+        raise PWLValueError("the figure path is empty")
     suffix = Path(path).suffix.lower()
     if suffix.lstrip(".") not in FORMATS:
         raise PWLValueError(f"{path}: unsupported figure format {suffix or '(none)'!r} "
                             "(use .png or .svg)")
     folder = Path(path).parent
-    if str(folder) and not folder.is_dir():
+    if not folder.is_dir():
         raise PWLValueError(f"{path}: the folder {str(folder)!r} does not exist")
+    if Path(path).is_dir():
+        raise PWLValueError(f"{path}: is a folder")
     return suffix[1:]
 
 

@@ -34,6 +34,9 @@ QUICK = 2.0
 
 MILLION_DIGITS = "1" * 10**6
 
+#: Commands of this build (others are being added alongside these tests).
+COMMANDS = set(cli.commands)  # type: ignore[attr-defined]
+
 
 @pytest.fixture
 def runner() -> CliRunner:
@@ -91,9 +94,14 @@ def check_bad_file(runner: CliRunner, tmp_path: Path, name: str, content: Union[
         path.write_bytes(content)
     else:
         path.write_text(content, encoding="utf-8")
-    for args in (["count", str(path)], ["count", str(path), "--domain", "0", "1"],
-                 ["bound", str(path)], ["distance", IDENTITY, str(path), "--domain", "0", "1"],
-                 ["distance", str(path), IDENTITY, "--domain", "0", "1"]):
+    commands = [["count", str(path)], ["count", str(path), "--domain", "0", "1"],
+                ["bound", str(path)], ["distance", IDENTITY, str(path), "--domain", "0", "1"],
+                ["distance", str(path), IDENTITY, "--domain", "0", "1"]]
+    if "export" in COMMANDS:
+        commands.append(["export", str(path), "--to", "json"])
+    if "plot" in COMMANDS:
+        commands.append(["plot", str(path), "-o", str(tmp_path / "figure.png")])
+    for args in commands:
         assert_refused(invoke(runner, *args), 1, str(path), *places)
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
@@ -259,9 +267,9 @@ HUGE_IN_ARGUMENTS = [
     (["count", TELGARSKY3, "--line", "[1e999999]", "[1]"], (1,)),
     (["count", TELGARSKY3, "--line", f"[{MILLION_DIGITS}]", "[1]"], (1,)),
     (["count", TELGARSKY3, "--line", "[0]", f'["{MILLION_DIGITS}"]'], (1,)),
-    (["count", TELGARSKY3, "--max-memory", "1e999999"], (0, 1)),
-    (["count", TELGARSKY3, "--max-memory", "1e9999999"], (0, 1)),
-    (["count", TELGARSKY3, "--max-memory", MILLION_DIGITS], (0, 1)),
+    (["count", TELGARSKY3, "--max-memory", "1e999999"], (0, 1, 2)),
+    (["count", TELGARSKY3, "--max-memory", "1e9999999"], (0, 1, 2)),
+    (["count", TELGARSKY3, "--max-memory", MILLION_DIGITS], (0, 1, 2)),
     (["count", TELGARSKY3, "--workers", MILLION_DIGITS], (2,)),
     (["telgarsky", "--depth", "3", "--scale", "1e999999"], (2,)),
     (["telgarsky", "--depth", MILLION_DIGITS], (2,)),
@@ -289,8 +297,7 @@ def test_huge_depth_is_answered_or_refused_quickly() -> None:
     without listing them, or refuse, rather than fill the memory.  Run in a
     child process with 2 GiB of address space and a time limit, so that a
     failure cannot take the test run down with it."""
-    resource = pytest.importorskip("resource")
-    assert resource
+    pytest.importorskip("resource")  # POSIX only
     code = ("import resource, sys\n"
             "resource.setrlimit(resource.RLIMIT_AS, (2**31, 2**31))\n"
             "from cli.main import cli\n"
@@ -299,9 +306,9 @@ def test_huge_depth_is_answered_or_refused_quickly() -> None:
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     try:
         proc = subprocess.run([sys.executable, "-c", code, "telgarsky", "--depth", "1000"],
-                              capture_output=True, text=True, timeout=15, cwd=ROOT, env=env)
+                              capture_output=True, text=True, timeout=10, cwd=ROOT, env=env)
     except subprocess.TimeoutExpired:
-        pytest.fail("pwl telgarsky --depth 1000 neither answered nor refused within 15 s")
+        pytest.fail("pwl telgarsky --depth 1000 neither answered nor refused within 10 s")
     assert "Traceback" not in proc.stdout + proc.stderr
     if proc.returncode == 0:
         assert "1000" in proc.stdout
@@ -584,28 +591,39 @@ def test_any_integer_seed_is_answered_or_refused(runner: CliRunner, args: list) 
         assert_refused(result, (1, 2), "--seed")
 
 
-# -- unwritable outputs: a clear line, and no partial or temporary file ---------------------------------
+# -- unwritable outputs: a clear line, and no partial or temporary file ----------------
+# (arguments with {out} for the output file, the file's suffix)
 SAVES = [
-    ["telgarsky", "--depth", "2", "--save", "{out}"],
-    ["telgarsky", "--depth", "2", "--json", "--save", "{out}"],
-    ["separation", "--depth", "2", "--width", "2", "--save-competitor", "{out}"],
-    ["separation", "--depth", "2", "--width", "2", "--json", "--save-competitor", "{out}"],
-    ["bench", "growth", "--max-depth", "2", "--csv", "{out}"],
-    ["bench", "growth", "--max-depth", "2", "--json", "--csv", "{out}"],
+    (["telgarsky", "--depth", "2", "--save", "{out}"], ".json"),
+    (["telgarsky", "--depth", "2", "--json", "--save", "{out}"], ".json"),
+    (["separation", "--depth", "2", "--width", "2", "--save-competitor", "{out}"], ".json"),
+    (["separation", "--depth", "2", "--width", "2", "--json", "--save-competitor", "{out}"],
+     ".json"),
+    (["bench", "growth", "--max-depth", "2", "--csv", "{out}"], ".csv"),
+    (["bench", "growth", "--max-depth", "2", "--json", "--csv", "{out}"], ".csv"),
 ]
+if "export" in COMMANDS:
+    SAVES += [(["export", TELGARSKY3, "--to", "json", "-o", "{out}"], ".json"),
+              (["export", TELGARSKY3, "--to", "csv", "--domain", "0", "1", "-o", "{out}"], ".csv")]
+if "plot" in COMMANDS:
+    SAVES += [(["plot", TELGARSKY3, "--domain", "0", "1", "-o", "{out}"], ".png")]
+SAVE_IDS = [" ".join(a for a in args[:-1] if not a.endswith(".json")) for args, _ in SAVES]
 UNWRITABLE = {
-    "in a missing folder": "missing/out.json",
-    "in missing folders": "missing/deeper/out.json",
-    "inside a file": "file.txt/out.json",
+    "in a missing folder": "missing/out",
+    "in missing folders": "missing/deeper/out",
+    "inside a file": "file.txt/out",
     "an empty path": "",
 }
 
 
 @pytest.mark.parametrize("where", sorted(UNWRITABLE))
-@pytest.mark.parametrize("args", SAVES, ids=[" ".join(a[:1] + a[-3:-1]) for a in SAVES])
-def test_unwritable_outputs(runner: CliRunner, tmp_path: Path, args: list, where: str) -> None:
+@pytest.mark.parametrize("args,suffix", SAVES, ids=SAVE_IDS)
+def test_unwritable_outputs(runner: CliRunner, tmp_path: Path, args: list, suffix: str,
+                            where: str) -> None:
+    if args[0] == "plot":
+        pytest.importorskip("matplotlib")
     (tmp_path / "file.txt").write_text("keep me")
-    target = str(tmp_path / UNWRITABLE[where]) if UNWRITABLE[where] else ""
+    target = str(tmp_path / UNWRITABLE[where]) + suffix if UNWRITABLE[where] else ""
     result = invoke(runner, *(a.replace("{out}", target) for a in args))
     assert_refused(result, (1, 2), *([target] if target else []))
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["file.txt"]
@@ -613,11 +631,14 @@ def test_unwritable_outputs(runner: CliRunner, tmp_path: Path, args: list, where
     assert not list(Path.cwd().glob("*.tmp"))
 
 
-@pytest.mark.parametrize("args", SAVES, ids=[" ".join(a[:1] + a[-3:-1]) for a in SAVES])
-def test_writable_outputs_leave_one_file(runner: CliRunner, tmp_path: Path, args: list) -> None:
-    target = tmp_path / "out.dat"
+@pytest.mark.parametrize("args,suffix", SAVES, ids=SAVE_IDS)
+def test_writable_outputs_leave_one_file(runner: CliRunner, tmp_path: Path, args: list,
+                                         suffix: str) -> None:
+    if args[0] == "plot":
+        pytest.importorskip("matplotlib")
+    target = tmp_path / f"out{suffix}"
     target.write_text("old")
     result = invoke(runner, *(a.replace("{out}", str(target)) for a in args))
     assert result.exit_code == 0, result.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["out.dat"]
-    assert target.read_text() not in ("", "old")
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    assert target.read_bytes() not in (b"", b"old")

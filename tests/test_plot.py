@@ -232,6 +232,9 @@ def test_cli_plot_text_layers_and_relu(runner: CliRunner, tmp_path: Path) -> Non
     (["-o", "f.png", "--layers", "--relu"], 2, "choose one"),
     ([], 2, "Missing option"),
     (["-o", "f.png", "--domain", "1", "0"], 1, "must be below"),
+    (["-o", ""], 1, "the figure path is empty"),
+    (["-o", "missing/f.svg"], 1, "the folder 'missing' does not exist"),
+    (["-o", "."], 2, "is a directory"),
 ])
 def test_cli_plot_errors(runner: CliRunner, tmp_path: Path, args: list, status: int,
                          text: str) -> None:

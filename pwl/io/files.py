@@ -6,24 +6,47 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..errors import PWLValueError
+
 __all__ = ["write_text_atomic", "write_bytes_atomic"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new
-    one, never a partial one (also when interrupted)."""
+    one, never a partial one (also when interrupted).  The file gets the
+    permissions a plain ``open(path, "w")`` would give it.
+
+    Raises :class:`~pwl.errors.PWLValueError` when the folder does not exist
+    or cannot be written.
+    """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=target.parent if str(target.parent) else ".")
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except FileNotFoundError:
+        raise PWLValueError(f"{target}: folder {folder} does not exist") from None
+    except OSError as exc:
+        raise PWLValueError(f"{target}: cannot write there ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, IsADirectoryError):
+            raise PWLValueError(f"{target}: is a directory") from None
+        if isinstance(exc, OSError):
+            raise PWLValueError(f"{target}: cannot write ({exc.strerror})") from None
         raise
 
 
