@@ -27,12 +27,7 @@ def _up(value: Fraction, digits: int = 6) -> str:
 
 def _save_network(net: Any, path: str) -> None:
     """Write a network file; an unwritable path is one line, exit 1."""
-    from pwl.errors import PWLValueError
-
-    try:
-        net.save(path)
-    except OSError as exc:
-        raise PWLValueError(f"{path}: cannot write the network: {exc.strerror or exc}") from None
+    net.save(path)   # errors are one line already (pwl.io.files)
 
 
 def _check_figure(path: Optional[str]) -> None:

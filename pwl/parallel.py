@@ -49,7 +49,7 @@ def parse_size(text: str) -> int:
                             "K, M, G or T") from None
     size = int(value * units[unit])
     if size < 1:
-        raise PWLValueError(f"size {text!r} must be at least one byte")
+        raise PWLValueError(f"size {text!r} must be positive (at least one byte)")
     return size
 
 

@@ -292,6 +292,37 @@ def test_huge_numbers_in_arguments(runner: CliRunner, args: list, statuses: tupl
     assert seconds < QUICK, f"{seconds:.1f} s"
 
 
+def test_long_exact_results_are_answered_or_refused(runner: CliRunner, tmp_path: Path) -> None:
+    """Weights of 4000 digits are accepted; a breakpoint or a distance made
+    of two of them has 8000, beyond what Python turns into text by default.
+    pwl prints it exactly or refuses it, and never half-prints it."""
+    n, d = "9" * 4000, "7" * 4000
+    path = tmp_path / "long.json"
+    path.write_text(layers({"weights": [[1]], "bias": [0]},
+                           {"weights": [[n]], "bias": [f"-1/{d}"]},
+                           {"weights": [[n]], "bias": [0], "activation": "identity"}))
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if limit:  # the expected text, with Python's limit lifted for this line only
+        sys.set_int_max_str_digits(0)
+    try:
+        breakpoint_text = f"1/{int(n) * int(d)}"
+    finally:
+        if limit:
+            sys.set_int_max_str_digits(limit)
+    cases = [(["count", str(path), "--json", "--breakpoints"], breakpoint_text),
+             (["count", str(path), "--breakpoints"], breakpoint_text),
+             (["distance", IDENTITY, str(path), "--domain", "0", "1", "--json"], None)]
+    if "export" in COMMANDS:
+        cases += [(["export", str(path), "--to", "csv"], None),
+                  (["export", str(path), "--to", "json"], n)]
+    for args, expected in cases:
+        result = invoke(runner, *args)
+        if result.exit_code == 0:
+            assert expected is None or expected in result.stdout, args
+        else:
+            assert_refused(result, 1)
+
+
 def test_huge_depth_is_answered_or_refused_quickly() -> None:
     """``pwl telgarsky --depth 1000`` has 2^1000 pieces: pwl must count them
     without listing them, or refuse, rather than fill the memory.  Run in a
