@@ -29,7 +29,8 @@ def bench() -> None:
               help="Width n (sawtooth default 3, random default 16; the triangle has 2).")
 @click.option("--domain", nargs=2, type=RATIONAL, default=None, metavar="LO HI",
               help="Default [0, 1] for triangle and sawtooth, the whole line for random.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random networks.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of random networks.")
 @click.option("--method", type=click.Choice(["auto", "enumerate", "compose"]), default="auto",
               show_default=True)
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -48,10 +49,21 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
     from pwl.growth import growth as run
     from pwl.io.files import write_text_atomic
 
+    import os
+
+    from pwl.domain import as_domain
+
     if plot_path is not None:
         from pwl.plot import figure_format
 
         figure_format(plot_path)
+    if domain is not None:
+        as_domain(domain)   # refuse a bad domain before printing anything
+    if csv_path is not None:
+        folder = os.path.dirname(csv_path) or "."
+        if not csv_path or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise click.BadParameter(f"cannot write {csv_path!r} (no such writable folder)",
+                                     param_hint="'--csv'")
     if max_depth is None:
         max_depth = 8 if family == "random" else 20
     if min_depth > max_depth:

@@ -125,7 +125,7 @@ def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
     _check_figure(plot_path)
     net = rect_sum(rects, eps)
     f = net.function()
-    if save:
+    if save is not None:
         _save_network(net, save)
     if plot_path:
         from pwl.plot import plot_function
@@ -303,7 +303,7 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
     _check_figure(plot_path)
     xs, ys = read_points(points)
     r = build(xs, ys, depth)
-    if save:
+    if save is not None:
         _save_network(r.network, save)
     if plot_path:
         from pwl.plot import plot_interpolation

@@ -21,6 +21,18 @@ from .types import NETWORK, RATIONAL, SIZE
 __all__ = ["main", "cli"]
 
 
+#: Error lines are cut to this many characters (inputs may be enormous).
+MAX_MESSAGE = 400
+
+
+def one_line(message: str) -> str:
+    """A message on one line of bounded length."""
+    text = " ".join(message.split())
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE - 60]}... ({len(text)} characters in all)"
+    return text
+
+
 class PWLGroup(click.Group):
     """A group that turns pwl's errors into one line on stderr and exit 1,
     and click's usage errors into one line and exit 2."""
@@ -33,12 +45,12 @@ class PWLGroup(click.Group):
             hint = ""
             if exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
-            click.echo(f"pwl: usage error: {exc.format_message()}{hint}", err=True)
+            click.echo(f"pwl: usage error: {one_line(exc.format_message())}{hint}", err=True)
             if not standalone:
                 raise
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"pwl: error: {exc.format_message()}", err=True)
+            click.echo(f"pwl: error: {one_line(exc.format_message())}", err=True)
             if not standalone:
                 raise
             sys.exit(exc.exit_code)
@@ -55,7 +67,7 @@ class PWLGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PWLError as exc:
-            click.echo(f"pwl: error: {exc}", err=True)
+            click.echo(f"pwl: error: {one_line(str(exc))}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("pwl: interrupted", err=True)
@@ -67,7 +79,7 @@ class PWLGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # a bug: say so in one line, never a traceback
-            click.echo(f"pwl: internal error: {type(exc).__name__}: {exc} "
+            click.echo(f"pwl: internal error: {type(exc).__name__}: {one_line(str(exc))} "
                        "(please report this with the command that caused it)", err=True)
             ctx.exit(3)
 
@@ -206,6 +218,14 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         if domain is None:
             domain = (Fraction(0), Fraction(1))
     if output == "all":
+        given = [name for name, on in (("--breakpoints", breakpoints), ("--per-layer", per_layer),
+                                       ("--method compose", method == "compose"),
+                                       ("--workers", workers is not None),
+                                       ("--scheduler", scheduler is not None),
+                                       ("--plot", plot_path is not None)) if on]
+        if given:
+            raise click.UsageError(f"--output all counts every output in one enumeration; "
+                                   f"it does not take {given[0]}")
         count_all(network, net, domain, budget, as_json, line)
         return
     try:
@@ -302,8 +322,9 @@ def read_point(text: str, name: str) -> list[Any]:
             return [int(v) for v in flat.tolist()]
         raise PWLValueError(f"--line {name}: {text} holds {flat.dtype}, not numbers")
     try:
-        value = json.loads(text, parse_float=str)
-    except json.JSONDecodeError:
+        value = json.loads(text, parse_float=str, parse_constant=str,
+                           parse_int=lambda t: t if len(t) > 4000 else int(t))
+    except (ValueError, RecursionError):
         raise PWLValueError(f"--line {name}: {text[:40]!r} is neither a JSON list nor a .npy file") from None
     if not isinstance(value, list):
         value = [value]

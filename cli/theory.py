@@ -33,10 +33,15 @@ def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
     """
     from pwl.constructions import check_telgarsky
 
+    from pwl.constructions import LIST_DEPTH
+    from pwl.errors import PWLValueError
+
     if plot_path is not None:
         from pwl.plot import figure_format
 
         figure_format(plot_path)
+        if depth > LIST_DEPTH:
+            raise PWLValueError(f"--plot draws every piece; at depth {depth} there are 2^{depth}")
     check = check_telgarsky(depth, scale)
     if plot_path is not None:
         from pwl.plot import plot_function
@@ -44,14 +49,15 @@ def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
         f = check["network"].function((0, 1))  # type: ignore[attr-defined]
         plot_function(f, plot_path,
                       title=f"{format_exact(scale)} tri^{depth} on [0, 1]: kappa = {f.num_pieces}")
-    if save:
+    if save is not None:
         check["network"].save(save)  # type: ignore[attr-defined]
     if as_json:
         emit_json({
             "depth": depth, "scale": format_exact(scale), "domain": ["0", "1"],
             "pieces": check["pieces"], "expected": check["expected"],
             "period": format_exact(check["period"]),  # type: ignore[arg-type]
-            "min": format_exact(check["min"]), "max": format_exact(check["max"]),  # type: ignore[arg-type]
+            "min": None if check["min"] is None else format_exact(check["min"]),  # type: ignore[arg-type]
+            "max": None if check["max"] is None else format_exact(check["max"]),  # type: ignore[arg-type]
             "periodic": check["periodic"], "holds": check["holds"],
             **({"saved": save} if save else {}),
         })
@@ -62,7 +68,8 @@ def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
         ("pieces", check["pieces"]),
         ("expected 2^D", check["expected"]),
         ("period", format_exact(check["period"])),  # type: ignore[arg-type]
-        ("range", f"[{format_exact(check['min'])}, {format_exact(check['max'])}]"),  # type: ignore[arg-type]
+        ("range", "not listed beyond depth 20 (the count is exact)" if check["min"] is None
+         else f"[{format_exact(check['min'])}, {format_exact(check['max'])}]"),  # type: ignore[arg-type]
         ("holds", "yes" if check["holds"] else "NO"),
     ] + ([("saved to", save)] if save else [])))
 
@@ -166,7 +173,8 @@ def _separation_row(r: Any) -> dict[str, Any]:
               help="Hidden layers of the competitor.")
 @click.option("--competitor", type=click.Choice(["interp", "lstsq", "random", "trained"]),
               default="interp", show_default=True, help="How the competitor g is made.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random/trained.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed for random/trained.")
 @click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True,
               help="Gradient steps for trained.")
 @click.option("--sweep", is_flag=True, help="Table over widths 1, 2, 4, ..., 2^D.")
@@ -189,6 +197,13 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     from pwl.errors import PWLValueError
     from pwl.separation import min_width, separation as run
 
+    if (sweep or epsilon is not None) and (save_competitor or width is not None):
+        raise click.UsageError(f"{'--sweep' if sweep else '--epsilon'} ranges over widths; "
+                               "it does not take --width or --save-competitor")
+    if sweep and epsilon is not None:
+        raise click.UsageError("give --sweep or --epsilon, not both")
+    if save_competitor is not None and not save_competitor:
+        raise click.UsageError("--save-competitor: the path is empty")
     if plot_path is not None:
         from pwl.plot import figure_format
 
@@ -233,7 +248,7 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
         from pwl.plot import plot_separation
 
         plot_separation([r], plot_path)
-    if save_competitor:
+    if save_competitor is not None:
         r.network.save(save_competitor)
     if as_json:
         emit_json({**_separation_row(r), **({"saved": save_competitor} if save_competitor else {})})

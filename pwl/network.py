@@ -88,7 +88,7 @@ class Layer:
             elif len(entries) != width:
                 raise NetworkFormatError(
                     f"{where}.weights[{i}]: expected {width} weights, got {len(entries)}")
-            matrix.append(tuple(to_fraction(v, f"{where}.weights[{i}][{j}]")
+            matrix.append(tuple(_number(v, f"{where}.weights[{i}][{j}]")
                                 for j, v in enumerate(entries)))
         if bias is None:
             vector = tuple(Fraction(0) for _ in matrix)
@@ -97,7 +97,7 @@ class Layer:
             if len(entries) != len(matrix):
                 raise NetworkFormatError(
                     f"{where}.bias: expected {len(matrix)} entries, got {len(entries)}")
-            vector = tuple(to_fraction(v, f"{where}.bias[{i}]") for i, v in enumerate(entries))
+            vector = tuple(_number(v, f"{where}.bias[{i}]") for i, v in enumerate(entries))
         try:
             act = get_activation(activation, **params)
         except PWLError as exc:
@@ -111,6 +111,16 @@ class Layer:
         }
         out.update(self.activation.to_dict())
         return out
+
+
+def _number(value: object, where: str) -> Fraction:
+    """A weight: an exact number, or a :class:`NetworkFormatError` saying where."""
+    try:
+        return to_fraction(value, where)
+    except PWLTypeError:
+        raise
+    except PWLValueError as exc:
+        raise NetworkFormatError(str(exc)) from None
 
 
 def _as_list(value: object, where: str) -> list[Any]:
@@ -262,6 +272,9 @@ class Network:
             graph.add_node(name)
             inputs = spec.get("inputs", [])
             for src in _as_list(inputs, f"node {name!r}.inputs"):
+                if not isinstance(src, str):
+                    raise NetworkFormatError(f"node {name!r}.inputs: expected node names, "
+                                             f"got {src!r:.40}")
                 if src not in by_name:
                     raise NetworkFormatError(f"node {name!r}: unknown input {src!r}")
                 graph.add_edge(src, name)
@@ -276,6 +289,9 @@ class Network:
         inputs = [n for n in built.values() if n.op == "input"]
         if len(inputs) != 1:
             raise NetworkFormatError(f"nodes: expected one input node, found {len(inputs)}")
+        if built[out_name].op == "input":
+            raise NetworkFormatError("nodes: the output is the input node; a network needs "
+                                     "at least one node after its input")
         return cls([built[n] for n in order], out_name)
 
     @classmethod

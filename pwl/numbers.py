@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from fractions import Fraction
 from numbers import Rational
 from typing import Union
@@ -48,7 +49,7 @@ _RATIONAL = re.compile(
         (?:[eE](?P<exp>[-+]?\d+))?
     )
     \s*\Z""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 
 
@@ -150,6 +151,20 @@ def from_float_exact(value: float, where: str = "value") -> Fraction:
     return Fraction(number)
 
 
+def _int_text(n: int) -> str:
+    """Decimal text of any int: exact results may be longer than Python's
+    default limit on int-to-text conversions (inputs are limited instead)."""
+    try:
+        return str(n)
+    except ValueError:
+        old = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+        try:
+            return str(n)
+        finally:
+            sys.set_int_max_str_digits(old)
+
+
 def format_exact(value: Fraction | int) -> str:
     """Exact text for a rational: ``"3"``, ``"-3/7"``.
 
@@ -158,8 +173,8 @@ def format_exact(value: Fraction | int) -> str:
     """
     value = Fraction(value)
     if value.denominator == 1:
-        return str(value.numerator)
-    return f"{value.numerator}/{value.denominator}"
+        return _int_text(value.numerator)
+    return f"{_int_text(value.numerator)}/{_int_text(value.denominator)}"
 
 
 def format_decimal(value: Fraction | int, digits: int = 12) -> str:

@@ -42,11 +42,15 @@ def parse_size(text: str) -> int:
     t = text.strip().upper().removesuffix("IB").removesuffix("B")
     unit = t[-1] if t and t[-1] in "KMGT" else ""
     number = t[:-1] if unit else t
+    from .numbers import to_fraction
+
     try:
-        value = Fraction(number)
-    except (ValueError, ZeroDivisionError):
-        raise PWLValueError(f"size {text!r}: expected a number with an optional unit "
+        value = to_fraction(number, "size")
+    except PWLValueError:
+        raise PWLValueError(f"size {text[:40]!r}: expected a number with an optional unit "
                             "K, M, G or T") from None
+    if value > 2**80:
+        raise PWLValueError(f"size {text[:40]!r} is beyond any machine's memory")
     size = int(value * units[unit])
     if size < 1:
         raise PWLValueError(f"size {text!r} must be positive (at least one byte)")

@@ -25,6 +25,8 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     Raises :class:`~pwl.errors.PWLValueError` when the folder does not exist
     or cannot be written.
     """
+    if not str(path):
+        raise PWLValueError("the output path is empty")
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     try:

@@ -7,8 +7,15 @@ from pathlib import Path
 
 from ..errors import NetworkFormatError, PWLError
 from ..network import MAX_FILE_BYTES, Network
+from ..numbers import MAX_DIGITS
 
 __all__ = ["read_native", "parse_native"]
+
+
+def _parse_int(text: str) -> object:
+    """JSON integers as ints; absurdly long ones stay text, so that the number
+    reader refuses them with the place they were found."""
+    return text if len(text) > MAX_DIGITS else int(text)
 
 
 def parse_native(text: str) -> Network:
@@ -16,7 +23,7 @@ def parse_native(text: str) -> Network:
     try:
         # decimals and NaN/Infinity stay text, so that to_fraction reads the former
         # exactly and refuses the latter with the place they were found
-        data = json.loads(text, parse_float=str, parse_constant=str)
+        data = json.loads(text, parse_float=str, parse_constant=str, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise NetworkFormatError(
             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
