@@ -40,7 +40,7 @@ class PWLGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         standalone = kwargs.pop("standalone_mode", True)
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.UsageError as exc:
             hint = ""
             if exc.ctx is not None:
@@ -343,7 +343,7 @@ def count_all(network: str, net: Any, domain: Optional[tuple[Fraction, Fraction]
                    "widths": list(net.widths), "output": "all", "pieces": list(r.pieces),
                    "joint_pieces": r.joint_pieces, "activation_regions": r.activation_regions})
         return
-    rows = [("network", network), ("domain", domain_text(r.domain))]
+    rows: list[tuple[str, Any]] = [("network", network), ("domain", domain_text(r.domain))]
     if line:
         rows.append(("line", f"{line[0]} -> {line[1]}"))
     rows += [(f"pieces of output {k}", p) for k, p in enumerate(r.pieces)]

@@ -207,7 +207,8 @@ class Network:
         chain = [n for n in self._nodes if n.op == "dense"]
         is_chain = (len(self._nodes) == len(chain) + 1 and self._nodes[0].op == "input"
                     and all(n.inputs == (p.name,) for p, n in zip(self._nodes, self._nodes[1:])))
-        self._layers = tuple(n.layer for n in chain) if is_chain else None  # type: ignore[misc]
+        self._layers: Optional[tuple[Layer, ...]] = (
+            tuple(n.layer for n in chain if n.layer is not None) if is_chain else None)
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -222,7 +223,8 @@ class Network:
             elif isinstance(spec, Mapping):
                 built.append(_layer_from_mapping(spec, where))
             elif isinstance(spec, (tuple, list)) and 1 <= len(spec) <= 3:
-                built.append(Layer.make(*spec, where=where))
+                weights, bias, act = (list(spec) + [None, "relu"])[:3]
+                built.append(Layer.make(weights, bias, act, where=where))
             else:
                 raise NetworkFormatError(f"{where}: expected a layer, got {spec!r:.60}")
         if not built:

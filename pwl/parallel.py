@@ -252,13 +252,13 @@ class _Executor:
         if self.client is not None:
             fut = next(self.completed)
             del self.futures[fut]
-            return fut.result()  # type: ignore[no-any-return]
+            return fut.result()
         from concurrent.futures import FIRST_COMPLETED, wait
 
         finished, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
         fut = next(iter(finished))
         del self.futures[fut]
-        return fut.result()  # type: ignore[no-any-return]
+        return fut.result()
 
     def close(self) -> None:
         if self.pool is not None:

@@ -120,7 +120,7 @@ def _compiled(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]
                     aff = affines.setdefault(key, IntAffine.of(key))
             plan.append((aff, None if act is None else acts.setdefault(act, IntAct.of(act))))
         net.cache["engine"] = plan
-    return plan  # type: ignore[no-any-return]
+    return plan
 
 
 class _State:
