@@ -144,6 +144,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{'' if row['ok'] else '  COUNT MISMATCH'}")
         if not row["ok"]:
             failures += 1
+        # pwl's default method on this network counts through its rank-1 layers
+        import pwl
+
+        net = triangle(args.fraction_depth)
+        pwl.count(net, (0, 1))
+        auto_s, auto = timed(lambda: pwl.count(net, (0, 1)))
+        print(f"pwl count with its default method ({auto.method}): {auto.pieces} pieces in "
+              f"{auto_s:.4f} s; Fraction/pwl time ratio {float(row['fraction_s']) / auto_s:.0f}x")
+        if auto.pieces != 2**args.fraction_depth:
+            failures += 1
     print(f"\nprocess peak RSS {max_rss_mb():.0f} MiB")
     return 1 if failures else 0
 
