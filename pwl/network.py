@@ -389,10 +389,17 @@ class Network:
                 f"inputs={self.input_size}, outputs={self.output_size})")
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Network) and self._nodes == other._nodes
-                and self._output == other._output)
+        """Chains are equal when their layers are; graphs when their nodes
+        (names included) and output are."""
+        if not isinstance(other, Network):
+            return NotImplemented
+        if self._layers is not None or other._layers is not None:
+            return self._layers == other._layers
+        return self._nodes == other._nodes and self._output == other._output
 
     def __hash__(self) -> int:
+        if self._layers is not None:
+            return hash(self._layers)
         return hash((self._nodes, self._output))
 
     # -- exact evaluation ---------------------------------------------------
