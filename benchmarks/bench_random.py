@@ -36,8 +36,10 @@ BUILDERS = {"int": random_int, "float": random_float}
 def pwl_count(net) -> tuple[int, int]:
     import pwl  # at the call site: whatever pwl is installed now
 
-    part = pwl.propagate(net)
-    return part.pieces(), part.activation_regions
+    # the library's front end, one process: it picks the method (exact
+    # enumeration for integer weights, certified floats for long decimals)
+    result = pwl.count(net, workers=1)
+    return result.pieces, result.activation_regions
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

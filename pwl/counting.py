@@ -8,6 +8,10 @@
   without listing, so ``2^1000`` pieces take milliseconds.  The default
   whenever it applies and neither breakpoints nor per-layer statistics are
   asked for.
+* ``"certified"`` (chosen automatically, never forced): for weights with
+  large denominators, float64 with proven error bounds
+  (:mod:`pwl.certified`); any decision the bounds cannot prove sends the
+  count to enumeration.
 
 Every method returns the same exact numbers; they differ in what else they
 can report and in how they scale.
@@ -44,6 +48,20 @@ class CountResult:
     breakpoints: Optional[tuple[Fraction, ...]] = None
     layers: Optional[tuple[LayerStats, ...]] = None
     chunks: int = 1
+
+
+#: Weights with denominators beyond this make exact integer forms outgrow
+#: int64 at once; such networks are first counted with certified floats.
+BIG_DENOMINATOR = 2**20
+
+
+def _big_denominators(net: Network) -> bool:
+    big = net.cache.get("big_denominators")
+    if big is None:
+        big = net.cache["big_denominators"] = net.is_chain and any(
+            w.denominator > BIG_DENOMINATOR
+            for layer in net.layers for row in layer.weights + (layer.bias,) for w in row)
+    return bool(big)
 
 
 #: Enumeration stops past this many regions unless told otherwise: about an
@@ -122,6 +140,18 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
                                **common)  # type: ignore[arg-type]
     from .parallel import count_chunked, default_memory_budget, regions_for_memory
     from .propagate import Limit, RegionLimit, _propagate
+
+    if method is None and not wants_listing and _big_denominators(net):
+        from . import certified
+
+        if certified.applies(net):
+            try:
+                pieces, regions = certified.certified_count(net, dom, output)
+            except certified.Undecided:
+                pass   # a float bound could not decide: enumerate exactly
+            else:
+                return CountResult(pieces=pieces, activation_regions=regions,
+                                   method="certified", **common)  # type: ignore[arg-type]
 
     budget = default_memory_budget() if max_memory is None else max_memory
     n_workers = (os.cpu_count() or 1) if workers is None else workers

@@ -223,7 +223,7 @@ class Network:
             elif isinstance(spec, Mapping):
                 built.append(_layer_from_mapping(spec, where))
             elif isinstance(spec, (tuple, list)) and 1 <= len(spec) <= 3:
-                weights, bias, act = (list(spec) + [None, "relu"])[:3]
+                weights, bias, act = list(spec) + [None, None, "relu"][len(spec):]
                 built.append(Layer.make(weights, bias, act, where=where))
             else:
                 raise NetworkFormatError(f"{where}: expected a layer, got {spec!r:.60}")

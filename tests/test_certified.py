@@ -1,0 +1,103 @@
+"""Certified float counting against exact enumeration."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pwl
+from pwl.certified import Undecided, applies, certified_count
+from pwl.constructions import telgarsky
+
+# decimals with many digits, exact binary floats, and plain small numbers
+NUMBERS = st.one_of(
+    st.decimals(min_value=-3, max_value=3, places=17, allow_nan=False).map(lambda d: Fraction(d)),
+    st.floats(min_value=-3, max_value=3, allow_nan=False).map(Fraction),
+    st.integers(-2, 2).map(Fraction),
+)
+
+
+@st.composite
+def networks(draw):  # type: ignore[no-untyped-def]
+    widths = draw(st.lists(st.integers(1, 6), min_size=1, max_size=4))
+    layers = []
+    n_in = 1
+    for width in widths:
+        act = draw(st.sampled_from(["relu", "relu", "leaky_relu", "abs", "identity"]))
+        layer = {"weights": [[draw(NUMBERS) for _ in range(n_in)] for _ in range(width)],
+                 "bias": [draw(NUMBERS) for _ in range(width)], "activation": act}
+        if act == "leaky_relu":
+            layer["alpha"] = draw(st.sampled_from(["1/10", "0.0123456789012345678"]))
+        layers.append(layer)
+        n_in = width
+    layers.append({"weights": [[draw(NUMBERS) for _ in range(n_in)]], "bias": [draw(NUMBERS)],
+                   "activation": "identity"})
+    return pwl.Network.sequential(layers)
+
+
+DOMAINS = st.sampled_from([None, (Fraction(-1), Fraction(2)),
+                           (Fraction(1, 3), Fraction(12345678901, 10**10))])
+
+
+@settings(max_examples=400)
+@given(networks(), DOMAINS)
+def test_certified_agrees_with_enumeration(net, domain) -> None:  # type: ignore[no-untyped-def]
+    assert applies(net)
+    part = pwl.propagate(net, domain)
+    try:
+        pieces, regions = certified_count(net, domain)
+    except Undecided:
+        return  # the front end then enumerates; checked below
+    assert (pieces, regions) == (part.pieces(), part.activation_regions)
+
+
+@settings(max_examples=100)
+@given(networks(), DOMAINS)
+def test_front_end_is_exact_whatever_route(net, domain) -> None:  # type: ignore[no-untyped-def]
+    part = pwl.propagate(net, domain)
+    result = pwl.count(net, domain, workers=1)
+    assert (result.pieces, result.activation_regions) == (part.pieces(), part.activation_regions)
+
+
+def test_ties_are_not_decided_by_floats() -> None:
+    # the triangle's pre-activations vanish exactly on earlier cuts
+    with pytest.raises(Undecided):
+        certified_count(telgarsky(4), (Fraction(0), Fraction(1)))
+
+
+def test_long_decimals_take_the_certified_route() -> None:
+    net = pwl.Network.sequential([
+        ([["0.12345678901234567"], ["-0.98765432109876543"]], ["0.5", "0.25"]),
+        ([["1.0000000000000001", "2.0000000000000003"]], [0], "identity")])
+    result = pwl.count(net)
+    part = pwl.propagate(net)
+    assert result.method == "certified"
+    assert (result.pieces, result.activation_regions) == (part.pieces(), part.activation_regions)
+
+
+def test_not_for_graphs_or_hardtanh() -> None:
+    assert not applies(pwl.Network.sequential([([[1]], [0], "hardtanh"), ([[1]], [0], "identity")]))
+    assert not applies(pwl.Network.sequential([([[1]], [0]), ([[1]], [0], "relu")]))
+
+
+def test_output_unchanged_across_a_cut_is_settled_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the second neuron's kink cuts a region but its output weight is 0: the
+    # output's float forms agree only within their bounds, so the exact engine
+    # settles that one cut on a small interval around it
+    net = pwl.Network.sequential([
+        ([["0.1000000000000000001"], ["0.7000000000000000003"]], ["0.3", "-0.2"]),
+        ([["1.5000000000000000007", 0]], [0], "identity")])
+    calls = []
+    import sys
+
+    prop = sys.modules["pwl.propagate"]   # the module (pwl.propagate is also the function)
+
+    real = prop.propagate
+    monkeypatch.setattr(prop, "propagate", lambda *a, **k: calls.append(a) or real(*a, **k))
+    pieces, regions = certified_count(net, None)
+    part = real(net)
+    assert (pieces, regions) == (part.pieces(), part.activation_regions) == (2, 3)
+    assert calls, "the unsure cut should have gone to the exact engine"
