@@ -66,8 +66,12 @@ def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
 
 
 def bottlenecks(net: Network) -> list[int]:
-    """Indices ``k >= 1`` of the layers whose weight matrix has rank <= 1."""
-    return _bottlenecks(net.layers)
+    """Indices ``k >= 1`` of the layers whose weight matrix has rank <= 1
+    (computed once per network)."""
+    found = net.cache.get("bottlenecks")
+    if found is None:
+        found = net.cache["bottlenecks"] = _bottlenecks(net.layers)
+    return list(found)
 
 
 def _bottlenecks(layers: Sequence[Layer]) -> list[int]:
