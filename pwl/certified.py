@@ -40,6 +40,7 @@ __all__ = ["Undecided", "certified_count", "applies"]
 _U = 2.0**-53
 _SAFE = 1.0 + 2.0**-30      # inflates every bound: covers rounding of the bounds themselves
 _TINY = 1e-290              # absolute slack for underflow
+_SMALLEST = 2.0**-900       # products below this could underflow: not decided here
 
 
 class Undecided(Exception):
@@ -91,13 +92,28 @@ def _layer_floats(layer):  # type: ignore[no-untyped-def]
 def _affine(a: np.ndarray, ea: np.ndarray, w: np.ndarray, ew: np.ndarray,
             b: Optional[np.ndarray] = None, eb: Optional[np.ndarray] = None
             ) -> tuple[np.ndarray, np.ndarray]:
-    """``a @ w.T (+ b)`` with a bound: |error| <= ea|w| + |a|ew + gamma |a||w| (+ eb)."""
+    """``a @ w.T (+ b)`` with a bound: |error| <= ea|w| + |a|ew + gamma |a||w| (+ eb).
+
+    When every weight is correctly rounded (``ew <= 2u |w|``, checked), the
+    ``|a| ew`` and ``ea ew`` terms are folded into the others:
+    ``|a| ew <= 2u |a||w|`` and ``ea ew <= 2u ea|w|``.
+    """
     n = w.shape[1] + 1
     gamma = n * _U / (1 - n * _U)
+    # far from underflow, a product is 0 only when a factor is: then an entry
+    # whose terms all vanish is an exact 0 (below, "mag = err = 0")
+    small_a = np.abs(a[a != 0]).min(initial=np.inf)
+    small_w = np.abs(w[w != 0]).min(initial=np.inf)
+    if small_a * small_w < _SMALLEST or (b is not None and np.abs(b[b != 0]).min(
+            initial=np.inf) < _SMALLEST):
+        raise Undecided("values too close to the float underflow")
     wt, awt = w.T, np.abs(w).T
     z = a @ wt
     mag = np.abs(a) @ awt
-    err = ea @ awt + np.abs(a) @ ew.T + ea @ ew.T
+    if (ew <= 2 * _U * np.abs(w)).all():
+        err = (ea @ awt) * (1 + 2 * _U) + 2 * _U * mag
+    else:
+        err = ea @ awt + np.abs(a) @ ew.T + ea @ ew.T
     if b is not None:
         z = z + b
         mag = mag + np.abs(b)

@@ -101,3 +101,16 @@ def test_output_unchanged_across_a_cut_is_settled_exactly(monkeypatch: pytest.Mo
     part = real(net)
     assert (pieces, regions) == (part.pieces(), part.activation_regions) == (2, 3)
     assert calls, "the unsure cut should have gone to the exact engine"
+
+
+def test_underflow_is_not_taken_for_an_exact_zero() -> None:
+    # 1e-17 * 1.1e-308 underflows to 0.0 in floats; the true slope is not 0
+    net = pwl.Network.sequential([
+        ([["1/100000000000000000"]], [0], "relu"),
+        ([[Fraction(1, 2**1023) / 8]], [0], "identity")])
+    part = pwl.propagate(net)
+    assert (part.pieces(), part.activation_regions) == (2, 2)
+    with pytest.raises(Undecided):
+        certified_count(net, None)
+    result = pwl.count(net)
+    assert (result.pieces, result.activation_regions) == (2, 2)
