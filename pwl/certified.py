@@ -64,7 +64,10 @@ def applies(net: Network) -> bool:
 
 def _float_and_error(values: list[Fraction]) -> tuple[np.ndarray, np.ndarray]:
     """Correctly rounded floats and their exact rounding errors (as upper bounds)."""
-    approx = np.array([float(v) for v in values], dtype=np.float64)
+    try:
+        approx = np.array([float(v) for v in values], dtype=np.float64)
+    except OverflowError:
+        raise Undecided("a number beyond the float range") from None
     err = np.array([float(abs(Fraction(a) - v)) for a, v in zip(approx.tolist(), values)],
                    dtype=np.float64)
     return approx, err * _SAFE + np.where(err > 0, _TINY, 0.0)
