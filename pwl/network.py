@@ -35,8 +35,14 @@ __all__ = ["Layer", "Node", "Network", "load", "FORMAT", "OPS"]
 #: The ``"format"`` tag of the native network file.
 FORMAT = "pwl-network/1"
 
-#: Input files larger than this (bytes) are refused; see :func:`load`.
-MAX_FILE_BYTES = 256 * 2**20
+def _file_limit() -> int:
+    text = os.environ.get("PWL_MAX_FILE_BYTES", "")
+    return int(text) if text.isdigit() and int(text) > 0 else 256 * 2**20
+
+
+#: Input files larger than this (bytes) are refused; set ``PWL_MAX_FILE_BYTES``
+#: in the environment to change it (default 256 MiB).
+MAX_FILE_BYTES = _file_limit()
 
 
 @dataclass(frozen=True)
