@@ -35,6 +35,7 @@ __all__ = ["Layer", "Node", "Network", "load", "FORMAT", "OPS"]
 #: The ``"format"`` tag of the native network file.
 FORMAT = "pwl-network/1"
 
+
 def _file_limit() -> int:
     text = os.environ.get("PWL_MAX_FILE_BYTES", "")
     return int(text) if text.isdigit() and int(text) > 0 else 256 * 2**20
