@@ -8,7 +8,25 @@ from pathlib import Path
 
 from ..errors import PWLValueError
 
-__all__ = ["write_text_atomic", "write_bytes_atomic"]
+__all__ = ["write_text_atomic", "write_bytes_atomic", "check_input_file"]
+
+
+def check_input_file(path: Path) -> int:
+    """The size of an input file, refusing a missing, unreadable or too large
+    one with a :class:`~pwl.errors.NetworkFormatError` that names it."""
+    from ..errors import NetworkFormatError
+    from ..network import MAX_FILE_BYTES
+
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise NetworkFormatError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise NetworkFormatError(f"{path}: {exc.strerror}") from None
+    if size > MAX_FILE_BYTES:
+        raise NetworkFormatError(f"{path}: file is {size} bytes, over the limit of "
+                                 f"{MAX_FILE_BYTES} (PWL_MAX_FILE_BYTES)")
+    return size
 
 
 def _umask() -> int:

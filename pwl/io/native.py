@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from ..errors import NetworkFormatError, PWLError
-from ..network import MAX_FILE_BYTES, Network
+from ..network import Network
+from .files import check_input_file
 from ..numbers import MAX_DIGITS
 
 __all__ = ["read_native", "parse_native"]
@@ -36,10 +37,8 @@ def parse_native(text: str) -> Network:
 
 def read_native(path: Path) -> Network:
     """Read and validate a native network file; errors start with the path."""
+    check_input_file(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NetworkFormatError(f"file is {size} bytes, over the limit of {MAX_FILE_BYTES}")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NetworkFormatError(f"{path}: no such file") from None

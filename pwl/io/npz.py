@@ -30,7 +30,8 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from ..errors import NetworkFormatError, PWLError, PWLValueError
-from ..network import MAX_FILE_BYTES, Layer, Network
+from ..network import Layer, Network
+from .files import check_input_file
 from ..numbers import format_exact, to_fraction
 
 __all__ = ["exact_array", "read_npz", "save_npz", "parse_activation", "activation_text"]
@@ -168,11 +169,8 @@ def read_npz(path: str | os.PathLike[str]) -> Network:
     Floats are taken at their exact binary value (see the module's notes).
     """
     p = Path(path)
+    check_input_file(p)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NetworkFormatError(f"{p}: file is {size} bytes, over the limit of "
-                                     f"{MAX_FILE_BYTES}")
         data = np.load(p, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise NetworkFormatError(f"{p}: a single .npy array, not an .npz archive")

@@ -48,7 +48,8 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import NetworkFormatError, PWLError, PWLValueError
-from ..network import MAX_FILE_BYTES, Network
+from ..network import Network
+from .files import check_input_file
 from ..numbers import from_float_exact
 from .npz import exact_array
 from .torch_io import batchnorm_affine
@@ -661,15 +662,7 @@ def from_onnx(model: Any) -> Network:
 def read_onnx(path: str | os.PathLike[str]) -> Network:
     """Read an ``.onnx`` file; errors start with the path and name the node."""
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise NetworkFormatError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise NetworkFormatError(f"{p}: {exc.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise NetworkFormatError(f"{p}: file is {size} bytes, over the limit of "
-                                 f"{MAX_FILE_BYTES}")
+    check_input_file(p)
     onnx = _import_onnx()
     try:
         model = onnx.load(str(p))

@@ -48,7 +48,8 @@ import numpy as np
 
 from ..activations import Activation, get_activation
 from ..errors import NetworkFormatError, PWLError, PWLValueError
-from ..network import MAX_FILE_BYTES, Layer, Network
+from ..network import Layer, Network
+from .files import check_input_file
 from ..numbers import from_float_exact, to_fraction
 from .npz import exact_array
 
@@ -482,15 +483,7 @@ def read_torch(path: str | os.PathLike[str]) -> Network:
     """Read a TorchScript file or a ``{"architecture", "state_dict"}`` file
     saved with ``torch.save``; errors start with the path."""
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise NetworkFormatError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise NetworkFormatError(f"{p}: {exc.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise NetworkFormatError(f"{p}: file is {size} bytes, over the limit of "
-                                 f"{MAX_FILE_BYTES}")
+    check_input_file(p)
     torch = _import_torch()
     try:
         if _is_torchscript(p):
