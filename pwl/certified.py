@@ -73,7 +73,7 @@ def _float_and_error(values: list[Fraction]) -> tuple[np.ndarray, np.ndarray]:
     return approx, err * _SAFE + np.where(err > 0, _TINY, 0.0)
 
 
-def _end(value: Optional[Fraction]):  # type: ignore[no-untyped-def]
+def _end(value: Optional[Fraction]):
     """A domain end as (float, bound), the bound at least 2u|value| so that
     sums with it round safely; ``(None, None)`` for an infinite end."""
     if value is None:
@@ -82,7 +82,7 @@ def _end(value: Optional[Fraction]):  # type: ignore[no-untyped-def]
     return f, np.maximum(e, 2 * _U * np.abs(f))
 
 
-def _layer_floats(layer):  # type: ignore[no-untyped-def]
+def _layer_floats(layer):
     flat = [w for row in layer.weights for w in row]
     w, ew = _float_and_error(flat)
     b, eb = _float_and_error(list(layer.bias))
@@ -179,7 +179,7 @@ def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int,
                    ec[:, output], (lo_f, lo_e), (hi_f, hi_e)), hidden_regions
 
 
-def _apply(z: np.ndarray, ez: np.ndarray, on: np.ndarray, act) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _apply(z: np.ndarray, ez: np.ndarray, on: np.ndarray, act) -> tuple[np.ndarray, np.ndarray]:
     """The activation's slope on each piece (0 below the kink, 1 above) times ``z``."""
     out = np.empty_like(z)
     err = np.empty_like(ez)
@@ -193,7 +193,7 @@ def _apply(z: np.ndarray, ez: np.ndarray, on: np.ndarray, act) -> tuple[np.ndarr
     return out, err
 
 
-def _bounds(xs: np.ndarray, ex: np.ndarray, end, at_right: bool):  # type: ignore[no-untyped-def]
+def _bounds(xs: np.ndarray, ex: np.ndarray, end, at_right: bool):
     """Each region's end (left or right) as (value, bound); infinities for rays."""
     point, perr = end
     inf = math.inf if at_right else -math.inf
@@ -208,7 +208,7 @@ def _bounds(xs: np.ndarray, ex: np.ndarray, end, at_right: bool):  # type: ignor
     return ends, errs
 
 
-def _refine(xs, ex, za, eza, zc, ezc, lo, hi):  # type: ignore[no-untyped-def]
+def _refine(xs, ex, za, eza, zc, ezc, lo, hi):
     """Cut the regions where the pre-activations cross 0; all decisions proven."""
     n_regions, width = za.shape
     left, eleft = _bounds(xs, ex, lo, False)
@@ -267,7 +267,7 @@ def _refine(xs, ex, za, eza, zc, ezc, lo, hi):  # type: ignore[no-untyped-def]
     return nx, nex, rep(za), rep(eza), rep(zc), rep(ezc), on.astype(np.int8)
 
 
-def _pieces(net, output, xs, ex, a, ea, c, ec, lo, hi) -> int:  # type: ignore[no-untyped-def]
+def _pieces(net, output, xs, ex, a, ea, c, ec, lo, hi) -> int:
     """Pieces of the output: 1 + cuts where its form provably changes; cuts the
     bounds cannot settle are settled by the exact engine around them."""
     if xs.size == 0:
@@ -299,10 +299,8 @@ def _inside(lo: float, elo: float, hi: float, ehi: float) -> Fraction:
     """A rational strictly inside the region ``(lo ± elo, hi ± ehi)``."""
     a = None if math.isinf(lo) else Fraction(lo) + Fraction(elo)
     b = None if math.isinf(hi) else Fraction(hi) - Fraction(ehi)
-    if a is None and b is None:
-        return Fraction(0)
     if a is None:
-        return b - 1
+        return Fraction(0) if b is None else b - 1
     if b is None:
         return a + 1
     if not a < b:
