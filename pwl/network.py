@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
-import networkx as nx
-
 from .activations import Activation, get_activation
 from .errors import NetworkFormatError, PWLError, PWLTypeError, PWLValueError
 from .numbers import format_exact, to_fraction
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from .domain import DomainLike
     from .function import PiecewiseLinear
     from .partition import Partition
@@ -276,6 +276,8 @@ class Network:
         out_name = output if output is not None else specs[-1]["name"]
         if out_name not in by_name:
             raise NetworkFormatError(f"output: no node named {out_name!r}")
+        import networkx as nx   # imported here: it costs a tenth of a second at start-up
+
         graph = nx.DiGraph()
         for name, spec in by_name.items():
             graph.add_node(name)
@@ -339,6 +341,8 @@ class Network:
         """The network as a networkx graph; each node's ``"node"`` attribute
         is its :class:`Node` (do not modify)."""
         if self._graph is None:
+            import networkx as nx
+
             graph = nx.DiGraph(output=self._output)
             for node in self._nodes:
                 graph.add_node(node.name, node=node, op=node.op)
