@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 import io
 from typing import Optional
 
@@ -78,7 +79,7 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
     if not as_json:
         click.echo(f"{'depth':>5} {'pieces':>20} {'regions':>20} {'2^D prod n':>14} "
                    f"{'prod(n+1)':>14} {'seconds':>8} {'peak MB':>8}")
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     with click.progressbar(length=max_depth - min_depth + 1, label="depth", file=stderr,
                            hidden=not stderr.isatty()) as bar:
         for r in run(family, max_depth, width, domain, seed,
