@@ -307,7 +307,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
             cand_den.append(np.where(flip, -den, den))
 
     if not cand_r:
-        return state, None, states.sum(axis=2)
+        return state, None, _pieces(states)
     new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
         cand_r, cand_i, cand_j, cand_num, cand_den)
     if (limit is not None and n_regions + new_cn.size > limit.max_regions
@@ -327,12 +327,20 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     counts = per_region + 1
     # each crossing flips its neuron's state for the rest of its region
     first_row = np.repeat(np.arange(n_regions) + cum - per_region, counts)
+    if n_kinks == 1:   # the common case, without the kink axis
+        flips = np.zeros((total, width), dtype=np.int32)
+        flips[flip_rows, cand_i_all] = 1
+        flips = np.cumsum(flips, axis=0, out=flips)
+        flips -= flips[first_row]
+        on = np.repeat(states[:, :, 0], counts, axis=0)
+        on ^= flips.astype(bool)
+        return _State(cn, cd, state.lo, state.hi), counts, on.view(np.int8)
     flips = np.zeros((total, width, n_kinks), dtype=np.int32)
     flips[flip_rows, cand_i_all, cand_j_all] = 1
     flips = np.cumsum(flips, axis=0)
     flips -= flips[first_row]
     state_rep = np.repeat(states, counts, axis=0) ^ (flips > 0)
-    return _State(cn, cd, state.lo, state.hi), counts, state_rep.sum(axis=2)
+    return _State(cn, cd, state.lo, state.hi), counts, _pieces(state_rep)
 
 
 def _add_scalar(arr: np.ndarray, value: int) -> np.ndarray:
@@ -400,15 +408,23 @@ def _exact_sort_runs(num, den, r, i, j, keys):
     return num[order], den[order], r[order], i[order], j[order]
 
 
+def _pieces(states: np.ndarray) -> np.ndarray:
+    """Piece index per (region, neuron): how many kinks lie below the value."""
+    if states.shape[2] == 1:
+        return states[:, :, 0].view(np.int8)
+    return states.sum(axis=2)
+
+
 def _activate(z: _Forms, pieces: np.ndarray, act: IntAct) -> _Forms:
     """Apply each neuron's activation piece to its pre-activation form."""
     za, zc, zden = z.a, z.c, z.den
     if act.is_relu:
-        on = pieces.astype(bool)
+        on = pieces.view(bool) if pieces.dtype == np.int8 else pieces.astype(bool)
         zero = np.zeros((), dtype=za.dtype)
         return _Forms(np.where(on, za, zero), np.where(on, zc, zero), zden)
-    slope = np.array(act.slope_num, dtype=object)[pieces]
-    icpt = np.array(act.icpt_num, dtype=object)[pieces] * zden
+    index = pieces.astype(np.intp)
+    slope = np.array(act.slope_num, dtype=object)[index]
+    icpt = np.array(act.icpt_num, dtype=object)[index] * zden
     small = (max(abs(v) for v in act.slope_num) * max(maxabs(za), maxabs(zc))
              + max(abs(v) for v in act.icpt_num) * zden) < INT64_SAFE
     if small and not is_object(za, zc):
