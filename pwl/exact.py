@@ -20,22 +20,19 @@ Only values that neither route settles are handed to Python ints.
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import Sequence
 
 import numpy as np
 
 __all__ = [
     "INT64_SAFE",
-    "IntArray",
     "maxabs",
     "is_object",
     "to_object",
-    "fits",
     "int_array",
     "matmul_exact",
     "sign_of_sum",
     "ratio_keys",
-    "reduce_ratio",
 ]
 
 #: Magnitudes below this keep int64 sums of two products' partial results safe.
@@ -45,8 +42,6 @@ _REL_ERR = 2.0**-48
 #: Up to this many inputs per neuron, products are column sums, not BLAS.
 _SMALL_INNER = 8
 
-IntArray = np.ndarray
-Scalar = Union[int, np.integer]
 
 
 def is_object(*arrays: np.ndarray) -> bool:
@@ -67,10 +62,6 @@ def maxabs(a: np.ndarray) -> int:
     if a.dtype == object:
         return int(max(abs(v) for v in a.flat))
     return int(np.max(np.abs(a)))
-
-
-def fits(bound: int) -> bool:
-    return bound < INT64_SAFE
 
 
 def int_array(values: Sequence[object] | np.ndarray, force_object: bool = False) -> np.ndarray:
@@ -171,12 +162,3 @@ def _true_div(p: int, q: int) -> float:
         return p / q
     except OverflowError:
         return float("inf") if (p > 0) == (q > 0) else float("-inf")
-
-
-def reduce_ratio(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Divide ``num`` and ``den`` (``den > 0``) by their gcd, elementwise."""
-    if num.size == 0:
-        return num, den
-    g = np.gcd(num, den)
-    g[g == 0] = 1
-    return num // g, den // g

@@ -343,12 +343,6 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     return _State(cn, cd, state.lo, state.hi), counts, _pieces(state_rep)
 
 
-def _add_scalar(arr: np.ndarray, value: int) -> np.ndarray:
-    if not is_object(arr) and maxabs(arr) + abs(value) < INT64_SAFE:
-        return arr + np.int64(value)
-    return to_object(arr) + value
-
-
 def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.ndarray,
            size: int) -> np.ndarray:
     dtype = object if is_object(old, new) else np.int64

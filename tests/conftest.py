@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
 _HERE = str(Path(__file__).resolve().parent)
@@ -37,10 +39,17 @@ settings.register_profile(
 settings.load_profile(os.environ.get("PWL_HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture
+def runner() -> CliRunner:
+    """A click test runner that keeps stderr apart from stdout."""
+    try:  # click < 8.2 mixes stderr into stdout unless told not to
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Tests marked ``slow`` run only when asked for: ``-m slow`` or PWL_SLOW=1."""
-    import pytest
-
     if "slow" in (config.getoption("markexpr") or "") or os.environ.get("PWL_SLOW"):
         return
     skip = pytest.mark.skip(reason="slow: select with -m slow or PWL_SLOW=1")

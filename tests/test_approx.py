@@ -359,14 +359,6 @@ def test_enclosure_rejects_reversed_ends() -> None:
 
 
 # -- the commands -----------------------------------------------------------------------------
-@pytest.fixture
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def invoke(runner: CliRunner, *args: str):
     result = runner.invoke(cli, list(args), prog_name="pwl")
     assert "Traceback" not in result.stdout + result.stderr

@@ -38,14 +38,6 @@ MILLION_DIGITS = "1" * 10**6
 COMMANDS = set(cli.commands)  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    try:  # click < 8.2 mixes stderr into stdout unless told not to
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def invoke(runner: CliRunner, *args: str) -> Result:
     """Run ``pwl ARGS``; whatever happens, no exception escapes but the exit."""
     result = runner.invoke(cli, list(args), prog_name="pwl")

@@ -24,14 +24,6 @@ TELGARSKY3 = str(EXAMPLES / "telgarsky-3.json")
 IDENTITY = str(EXAMPLES / "identity-relu.json")
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    try:  # click < 8.2 mixes stderr into stdout unless told not to
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def run(runner: CliRunner, *args: str) -> Result:
     result = runner.invoke(cli, list(args), prog_name="pwl")
     # an exception other than the exit click raises would be a traceback

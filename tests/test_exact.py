@@ -4,7 +4,6 @@ with values at the float64 (2^53) and int64 (2^62, 2^63) boundaries."""
 from __future__ import annotations
 
 from fractions import Fraction
-from math import gcd
 
 import numpy as np
 import pytest
@@ -13,12 +12,10 @@ from hypothesis import strategies as st
 
 from pwl.exact import (
     INT64_SAFE,
-    fits,
     int_array,
     matmul_exact,
     maxabs,
     ratio_keys,
-    reduce_ratio,
     sign_of_sum,
     to_object,
 )
@@ -216,7 +213,7 @@ def test_matmul_exact_object():
     assert out.tolist() == [[5 * 10**30 - 12], [15 - 24]]
 
 
-# -- ratio_keys and reduce_ratio ---------------------------------------------------
+# -- ratio_keys ---------------------------------------------------
 
 
 ratio_parts = st.one_of(
@@ -268,26 +265,6 @@ def test_ratio_keys_beyond_float_range(pairs):
                 assert keys[i] <= keys[j]
 
 
-@settings(max_examples=150)
-@given(st.lists(st.tuples(st.one_of(int64s, st.integers(-(10**30), 10**30)),
-                          st.one_of(int64s.filter(lambda v: v > 0), st.integers(1, 10**30))),
-                min_size=1, max_size=8))
-def test_reduce_ratio(pairs):
-    small = all(abs(p) <= INT64_MAX and q <= INT64_MAX for p, q in pairs)
-    dtype = np.int64 if small else object
-    num, den = reduce_ratio(arr([p for p, _ in pairs], dtype), arr([q for _, q in pairs], dtype))
-    for (p, q), n, d in zip(pairs, num.tolist(), den.tolist()):
-        assert d > 0 and gcd(n, d) == 1 and Fraction(n, d) == Fraction(p, q)
-
-
-def test_reduce_ratio_zero_and_empty():
-    num, den = reduce_ratio(arr([0, 0, 6]), arr([5, 1, 4]))
-    assert num.tolist() == [0, 0, 3] and den.tolist() == [1, 1, 2]
-    e = np.zeros(0, dtype=np.int64)
-    num, den = reduce_ratio(e, e)
-    assert num.size == den.size == 0
-
-
 # -- storage helpers -----------------------------------------------------------------
 
 
@@ -304,8 +281,7 @@ def test_int_array_switches_at_the_safe_bound(values, dtype):
     assert int_array(values, force_object=True).dtype == object
 
 
-def test_fits_and_maxabs():
-    assert fits(INT64_SAFE - 1) and not fits(INT64_SAFE)
+def test_maxabs():
     assert maxabs(np.zeros(0, dtype=np.int64)) == 0
     assert maxabs(np.zeros((0, 2), dtype=object)) == 0
     assert maxabs(arr([3, -(10**30)], object)) == 10**30

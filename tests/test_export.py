@@ -95,14 +95,6 @@ def test_export_front_end() -> None:
 
 
 # -- pwl export -------------------------------------------------------------------------
-@pytest.fixture
-def runner() -> CliRunner:
-    try:  # click < 8.2 mixes stderr into stdout unless told not to
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 @pytest.mark.parametrize("to", ["sympy", "latex", "csv"])
 def test_cli_export_function(runner: CliRunner, to: str) -> None:
     result = runner.invoke(cli, ["export", TELGARSKY3, "--to", to, "--domain", "0", "1"])

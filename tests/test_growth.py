@@ -109,14 +109,6 @@ def test_unknown_family() -> None:
 # -- the command line ----------------------------------------------------------
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    try:  # click < 8.2 mixes stderr into stdout unless told not to
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def run(runner: CliRunner, *args: str) -> Result:
     result = runner.invoke(cli, ["bench", "growth", *args], prog_name="pwl")
     assert result.exception is None or isinstance(result.exception, SystemExit), \

@@ -136,14 +136,6 @@ def test_read_points_errors(tmp_path: Path) -> None:
 
 
 # -- pwl interpolate ------------------------------------------------------------------------
-@pytest.fixture
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def run(runner: CliRunner, *args: str) -> Result:
     result = runner.invoke(cli, list(args), prog_name="pwl")
     assert result.exception is None or isinstance(result.exception, SystemExit), \

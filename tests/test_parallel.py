@@ -299,14 +299,6 @@ def test_workers_at_least_one(workers: int) -> None:
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    try:  # click < 8.2 mixes stderr into stdout unless told not to
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
-@pytest.fixture
 def net_file(tmp_path: Path) -> str:
     path = tmp_path / "noisy.json"
     noisy_sawtooth(7, 3, 0).save(path)

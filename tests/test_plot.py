@@ -37,14 +37,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LECTURE_YS = [2, 1, 2, 3, 3, 2, -2, -2, -2, 1, 3, 3, 1, -2, -1, 2]
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    try:  # click < 8.2 mixes stderr into stdout unless told not to
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        return CliRunner()
-
-
 def run(runner: CliRunner, *args: str) -> Result:
     result = runner.invoke(cli, list(args), prog_name="pwl")
     assert result.exception is None or isinstance(result.exception, SystemExit), \

@@ -10,7 +10,6 @@ every hat function on its knots).
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
 
 import pytest
 from hypothesis import given, settings
