@@ -20,7 +20,7 @@ Only values that neither route settles are handed to Python ints.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -39,8 +39,8 @@ __all__ = [
 INT64_SAFE = 2**62
 _FLOAT_EXACT = 2**53
 _REL_ERR = 2.0**-48
-#: Up to this many inputs per neuron, products are column sums, not BLAS.
-_SMALL_INNER = 8
+#: Up to this many inputs per neuron, products are int64 einsums, not BLAS.
+_SMALL_INNER = 4
 
 
 
@@ -61,7 +61,8 @@ def maxabs(a: np.ndarray) -> int:
         return 0
     if a.dtype == object:
         return int(max(abs(v) for v in a.flat))
-    return int(np.max(np.abs(a)))
+    # two reductions without a temporary; Python ints, so -min cannot wrap
+    return max(int(a.max()), -int(a.min()))
 
 
 def int_array(values: Sequence[object] | np.ndarray, force_object: bool = False) -> np.ndarray:
@@ -72,40 +73,43 @@ def int_array(values: Sequence[object] | np.ndarray, force_object: bool = False)
     return obj
 
 
-def matmul_exact(h: np.ndarray, a: np.ndarray, a_rowsum: int) -> np.ndarray:
-    """Exact ``h @ a.T`` for integer arrays.
+def matmul_exact(a: np.ndarray, h: np.ndarray, a_rowsum: int,
+                 h_max: Optional[int] = None) -> np.ndarray:
+    """Exact ``a @ h`` for integer arrays (``h`` holds one column per region).
 
     ``a_rowsum`` is ``max_i sum_j |a_ij|`` (a Python int), so every partial
-    sum of a result entry is at most ``maxabs(h) * a_rowsum`` in magnitude.
+    sum of a result entry is at most ``maxabs(h) * a_rowsum`` in magnitude;
+    ``h_max``, if given, is an upper bound on ``maxabs(h)`` that saves a pass.
     """
     if is_object(h, a):
-        return to_object(h) @ to_object(a).T
-    bound = maxabs(h) * a_rowsum
+        return to_object(a) @ to_object(h)
+    bound = (maxabs(h) if h_max is None or h_max * a_rowsum >= _FLOAT_EXACT
+             else h_max) * a_rowsum
+    if bound < INT64_SAFE and a.shape[1] <= _SMALL_INNER:
+        # a few inputs: int64 products summed in place beat BLAS and its threads
+        return np.einsum("ij,jr->ir", a, h)
     if bound < _FLOAT_EXACT:
-        if a.shape[1] <= _SMALL_INNER:
-            # a few columns: a sum of scaled columns beats BLAS (and its threads)
-            out = h[:, 0:1] * a[:, 0]
-            for j in range(1, a.shape[1]):
-                out += h[:, j:j + 1] * a[:, j]
-            return out
-        out = h.astype(np.float64) @ a.astype(np.float64).T
-        return out.astype(np.int64)
+        return (a.astype(np.float64) @ h.astype(np.float64)).astype(np.int64)
     if bound < INT64_SAFE:
-        return h @ a.T
-    return to_object(h) @ to_object(a).T
+        return a @ h
+    return to_object(a) @ to_object(h)
 
 
-def sign_of_sum(terms: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def sign_of_sum(terms: Sequence[tuple[np.ndarray, np.ndarray]],
+                bound: Optional[int] = None) -> np.ndarray:
     """Exact sign (int8 -1, 0, 1) of ``sum_i a_i * b_i``, elementwise.
 
     Each pair broadcasts to the result's shape.  int64 inputs go through the
     float filter and the wrapped int64 sum (see the module docstring); object
-    inputs are computed with Python ints.
+    inputs are computed with Python ints.  ``bound``, if given, is an upper
+    bound on ``sum_i maxabs(a_i) * maxabs(b_i)`` that saves those passes.
     """
     if any(is_object(a, b) for a, b in terms):
         total = sum(to_object(a) * to_object(b) for a, b in terms)
         return np.sign(total).astype(np.int8)
-    if sum(maxabs(a) * maxabs(b) for a, b in terms) < INT64_SAFE:
+    if bound is None or bound >= INT64_SAFE:
+        bound = sum(maxabs(a) * maxabs(b) for a, b in terms)
+    if bound < INT64_SAFE:
         # every partial sum fits: plain int64 arithmetic is exact
         total = None
         for a, b in terms:
@@ -142,7 +146,7 @@ def sign_of_sum(terms: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     return sign
 
 
-def ratio_keys(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def ratio_keys(num: np.ndarray, den: np.ndarray, bound: Optional[int] = None) -> np.ndarray:
     """float64 keys of the rationals ``num/den`` (``den > 0``), rounded so
     that ``p < q`` implies ``key(p) <= key(q)``.
 

@@ -91,6 +91,7 @@ class IntAffine:
     a_rowsum: int
     b_array: np.ndarray    # b as an integer array
     b_max: int             # max |b|
+    b_column: np.ndarray   # b as an integer column (n_out x 1)
 
     @classmethod
     def of(cls, layer: Layer) -> "IntAffine":
@@ -100,7 +101,8 @@ class IntAffine:
         b_int = [int(v * scale) for v in layer.bias]
         return cls(a=int_array(a_int), b=b_int, scale=scale,
                    a_rowsum=max(sum(abs(w) for w in row) for row in a_int),
-                   b_array=int_array(b_int), b_max=max(abs(v) for v in b_int))
+                   b_array=int_array(b_int), b_max=max(abs(v) for v in b_int),
+                   b_column=int_array(b_int).reshape(-1, 1))
 
 
 def _compiled(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]]:
@@ -124,35 +126,60 @@ def _compiled(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]
 
 
 class _State:
-    """The current partition: cut points ``cn / cd`` and the domain's ends."""
+    """The current partition: cut points ``cn / cd``, the domain's ends, and
+    ``bound``, an upper bound on every ``|cn|`` and ``cd`` (None: unknown)."""
 
-    __slots__ = ("cn", "cd", "lo", "hi")
+    __slots__ = ("cn", "cd", "lo", "hi", "bound")
 
     def __init__(self, cn: np.ndarray, cd: np.ndarray,
-                 lo: Optional[tuple[int, int]], hi: Optional[tuple[int, int]]):
-        self.cn, self.cd, self.lo, self.hi = cn, cd, lo, hi
+                 lo: Optional[tuple[int, int]], hi: Optional[tuple[int, int]],
+                 bound: Optional[int] = None):
+        self.cn, self.cd, self.lo, self.hi, self.bound = cn, cd, lo, hi, bound
 
     @property
     def regions(self) -> int:
         return len(self.cn) + 1
 
+    def cut_bound(self) -> int:
+        if self.bound is None:
+            self.bound = max(maxabs(self.cn), maxabs(self.cd))
+        return self.bound
+
 
 @dataclass
 class _Forms:
-    """A node's values on every region: ``(a[r] * x + c[r]) / den``."""
+    """A node's values on every region: ``(a[i, r] * x + c[i, r]) / den`` for
+    neuron ``i`` on region ``r`` (one row per neuron, so that operations run
+    along the regions).  ``bound`` is an upper bound on every ``|a|`` and
+    ``|c|`` entry, or None if unknown; it spares passes over the arrays."""
 
     a: np.ndarray
     c: np.ndarray
     den: int
+    bound: Optional[int] = None
 
-    def repeat(self, counts: np.ndarray) -> "_Forms":
-        return _Forms(np.repeat(self.a, counts, axis=0), np.repeat(self.c, counts, axis=0),
-                      self.den)
+    def take(self, source: np.ndarray) -> "_Forms":
+        """The forms on a refined partition: new region ``k`` lies in old
+        region ``source[k]``."""
+        return _Forms(np.take(self.a, source, axis=1), np.take(self.c, source, axis=1),
+                      self.den, self.bound)
 
     def over(self, den: int) -> "_Forms":
         """The same values over a multiple ``den`` of the denominator."""
         factor = den // self.den
-        return _Forms(_scaled(self.a, factor), _scaled(self.c, factor), den)
+        return _Forms(_scaled(self.a, factor), _scaled(self.c, factor), den,
+                      None if self.bound is None else self.bound * factor)
+
+    def max_abs(self) -> int:
+        """The carried bound, or the exact largest magnitude, then carried."""
+        if self.bound is None:
+            self.bound = max(maxabs(self.a), maxabs(self.c))
+        return self.bound
+
+    def tight(self) -> int:
+        """The exact largest magnitude (a carried bound may be loose)."""
+        self.bound = max(maxabs(self.a), maxabs(self.c))
+        return self.bound
 
 
 def _initial_state(domain: Optional[tuple[Optional[Fraction], Optional[Fraction]]]) -> _State:
@@ -160,22 +187,25 @@ def _initial_state(domain: Optional[tuple[Optional[Fraction], Optional[Fraction]
     lo, hi = (None, None) if domain is None else domain
     return _State(empty, empty.copy(),
                   None if lo is None else (lo.numerator, lo.denominator),
-                  None if hi is None else (hi.numerator, hi.denominator))
+                  None if hi is None else (hi.numerator, hi.denominator), 0)
 
 
 def _affine(h: _Forms, layer: IntAffine) -> _Forms:
     """Pre-activation forms over ``h.den * scale``."""
-    za = matmul_exact(h.a, layer.a, layer.a_rowsum)
-    zc = matmul_exact(h.c, layer.a, layer.a_rowsum)
+    h_max = h.max_abs()
+    za = matmul_exact(layer.a, h.a, layer.a_rowsum, h_max)
+    zc = matmul_exact(layer.a, h.c, layer.a_rowsum, h_max)
+    bound = h_max * layer.a_rowsum + h.den * layer.b_max
     if layer.b_max:
-        if (is_object(zc, layer.b_array)
-                or maxabs(zc) + h.den * layer.b_max >= INT64_SAFE):
-            zc = to_object(zc) + np.array([h.den * v for v in layer.b], dtype=object)
+        if bound >= INT64_SAFE and not is_object(za, zc, layer.b_array):
+            bound = max(maxabs(za), maxabs(zc) + h.den * layer.b_max)
+        if is_object(zc, layer.b_array) or bound >= INT64_SAFE:
+            zc = to_object(zc) + np.array([[h.den * v] for v in layer.b], dtype=object)
         elif h.den == 1:
-            zc = zc + layer.b_array
+            zc += layer.b_column
         else:
-            zc = zc + layer.b_array * np.int64(h.den)
-    return _Forms(za, zc, h.den * layer.scale)
+            zc += layer.b_column * np.int64(h.den)
+    return _Forms(za, zc, h.den * layer.scale, bound)
 
 
 def _scalar_array(value: int, like: np.ndarray) -> np.ndarray:
@@ -185,12 +215,17 @@ def _scalar_array(value: int, like: np.ndarray) -> np.ndarray:
     return np.array(value, dtype=np.int64)
 
 
-def _scaled(arr: np.ndarray, factor: int, shift: int = 0) -> np.ndarray:
-    """Exact ``arr * factor + shift``, int64 when the result provably fits."""
+def _scaled(arr: np.ndarray, factor: int, shift: int = 0, bound: Optional[int] = None
+            ) -> np.ndarray:
+    """Exact ``arr * factor + shift``, int64 when the result provably fits;
+    ``bound``, if given, bounds ``maxabs(arr)``."""
     if factor == 1 and shift == 0:
         return arr
-    if not is_object(arr) and maxabs(arr) * abs(factor) + abs(shift) < INT64_SAFE:
-        return arr * np.int64(factor) + np.int64(shift)
+    if not is_object(arr):
+        if bound is None or bound * abs(factor) + abs(shift) >= INT64_SAFE:
+            bound = maxabs(arr)
+        if bound * abs(factor) + abs(shift) < INT64_SAFE:
+            return arr * np.int64(factor) + np.int64(shift)
     return to_object(arr) * factor + shift
 
 
@@ -271,45 +306,69 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
             ) -> tuple[_State, Optional[np.ndarray], np.ndarray]:
     """Cut the partition where the pre-activations ``z`` cross the kinks.
 
-    Returns the new partition, the number of new regions each old region
-    became (None if none was cut) and, on every new region, the activation
-    piece of each neuron (an integer array R' x n).
+    Returns the new partition, the old region of every new region (None if
+    no region was cut) and, on every new region, the activation piece of
+    each neuron: a boolean array (on: above the kink) for one kink, an
+    integer array of piece indices otherwise (both n x R').
     """
     za, zc, zden = z.a, z.c, z.den
-    n_regions, width = za.shape
+    width, n_regions = za.shape
+    kd = act.kink_den
     n_kinks = len(act.kink_num)
-    # Per kink j: z_i - t_j has the integer form (za_t x + zc_j) / (zden * kink_den).
-    za_t = _scaled(za, act.kink_den)
-    cn_col, cd_col = state.cn[:, None], state.cd[:, None]
+    z_max = z.max_abs()
+    shift_max = max(abs(t) for t in act.kink_num) * zden
+    # Per kink j: z_i - t_j has the integer form (za_t x + zc_j) / (zden * kd).
+    zt_max = z_max * kd + shift_max
+    za_t = _scaled(za, kd, bound=z_max)
+    cn, cd = state.cn, state.cd
+    sign_bound = zt_max * 2 * state.cut_bound()
+    if sign_bound >= INT64_SAFE and n_regions > 1:
+        zt_max = z.tight() * kd + shift_max
+        sign_bound = zt_max * 2 * state.cut_bound()
+    rising = za_t > 0
     cand_r, cand_i, cand_j, cand_num, cand_den = [], [], [], [], []
-    states = np.zeros((n_regions, width, n_kinks), dtype=bool)
+    on: Optional[np.ndarray] = None
+    piece: Optional[np.ndarray] = None
+    # one sign row per cut, with the domain's ends first and last, so that a
+    # region's left and right signs are two views of the same array
+    signs = np.empty((width, n_regions + 1), dtype=np.int8)
+    left, right = signs[:, :-1], signs[:, 1:]
     for j, tn in enumerate(act.kink_num):
-        zc_j = _scaled(zc, act.kink_den, -tn * zden)
+        zc_j = _scaled(zc, kd, -tn * zden, bound=z_max)
         # sign of z_i - t_j at each cut, computed with the region on its left
-        at_cut = sign_of_sum([(za_t[:-1], cn_col), (zc_j[:-1], cd_col)])
-        left = np.empty((n_regions, width), dtype=np.int8)
-        right = np.empty((n_regions, width), dtype=np.int8)
-        left[1:] = at_cut
-        right[:-1] = at_cut
-        left[0] = _end_sign(za_t[0], zc_j[0], state.lo, False)
-        right[-1] = _end_sign(za_t[-1], zc_j[-1], state.hi, True)
-        # above t_j just right of the left end (a tie counts as below, see activations)
-        states[:, :, j] = (left > 0) | ((left == 0) & (za_t > 0))
-        r, i = np.nonzero(left * right < 0)
+        if n_regions > 1:
+            signs[:, 1:-1] = sign_of_sum([(za_t[:, :-1], cn), (zc_j[:, :-1], cd)], sign_bound)
+        signs[:, 0] = _end_sign(za_t[:, 0], zc_j[:, 0], state.lo, False)
+        signs[:, -1] = _end_sign(za_t[:, -1], zc_j[:, -1], state.hi, True)
+        # above t_j just right of the left end (a tie counts as below, see activations):
+        # left > 0, or left == 0 and rising
+        above = (left + rising) > 0
+        if n_kinks == 1:
+            on = above
+        else:
+            piece = above.astype(np.int32) if piece is None else piece + above
+        i, r = np.nonzero((left * right) < 0)
         if r.size:
-            num = -zc_j[r, i]
-            den = za_t[r, i]
-            flip = den < 0
+            num = np.negative(zc_j[i, r])
+            den = za_t[i, r]
+            if is_object(den):
+                flip = den < 0
+                num = np.where(flip, -num, num)
+                den = np.where(flip, -den, den)
+            else:
+                sd = np.sign(den)
+                num *= sd
+                den = den * sd
             cand_r.append(r)
             cand_i.append(i)
             cand_j.append(np.full(r.size, j, dtype=np.int64))
-            cand_num.append(np.where(flip, -num, num))
-            cand_den.append(np.where(flip, -den, den))
+            cand_num.append(num)
+            cand_den.append(den)
 
     if not cand_r:
-        return state, None, _pieces(states)
-    new_cn, new_cd, region_of_cut, flip_rows, cand_i_all, cand_j_all = _new_cuts(
-        cand_r, cand_i, cand_j, cand_num, cand_den)
+        return state, None, on if piece is None else piece
+    new_cn, new_cd, region_of_cut, flip_rows, cand_r_all, cand_i_all, cand_j_all = _new_cuts(
+        cand_r, cand_i, cand_j, cand_num, cand_den, zt_max)
     if (limit is not None and n_regions + new_cn.size > limit.max_regions
             and (not is_output or n_regions > 1)):
         raise RegionLimit(index, n_regions + new_cn.size,
@@ -324,23 +383,36 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     new_pos = region_of_cut + np.arange(new_cn.size)
     cn = _merge(state.cn, new_cn, old_pos, new_pos, total - 1)
     cd = _merge(state.cd, new_cd, old_pos, new_pos, total - 1)
-    counts = per_region + 1
-    # each crossing flips its neuron's state for the rest of its region
-    first_row = np.repeat(np.arange(n_regions) + cum - per_region, counts)
-    if n_kinks == 1:   # the common case, without the kink axis
-        flips = np.zeros((total, width), dtype=np.int32)
-        flips[flip_rows, cand_i_all] = 1
-        flips = np.cumsum(flips, axis=0, out=flips)
-        flips -= flips[first_row]
-        on = np.repeat(states[:, :, 0], counts, axis=0)
-        on ^= flips.astype(bool)
-        return _State(cn, cd, state.lo, state.hi), counts, on.view(np.int8)
-    flips = np.zeros((total, width, n_kinks), dtype=np.int32)
-    flips[flip_rows, cand_i_all, cand_j_all] = 1
-    flips = np.cumsum(flips, axis=0)
-    flips -= flips[first_row]
-    state_rep = np.repeat(states, counts, axis=0) ^ (flips > 0)
-    return _State(cn, cd, state.lo, state.hi), counts, _pieces(state_rep)
+    source = np.repeat(np.arange(n_regions), per_region + 1)
+    bound = None if state.bound is None or is_object(cn, cd) else max(state.bound, zt_max)
+    new_state = _State(cn, cd, state.lo, state.hi, bound)
+    # each crossing changes its neuron's piece from the new region right of
+    # its cut (flip_rows) to the last new region of its old region
+    last_row = cand_r_all + cum[cand_r_all]
+    if on is not None:   # one kink: each neuron crosses at most once per region
+        on = np.take(on, source, axis=1)
+        lengths = last_row - flip_rows + 1
+        cells = int(lengths.sum())
+        if cells == lengths.size:
+            on[cand_i_all, flip_rows] ^= True
+        elif cells <= on.size:
+            rows = (np.arange(cells) + np.repeat(flip_rows - (np.cumsum(lengths) - lengths),
+                                                 lengths))
+            on[np.repeat(cand_i_all, lengths), rows] ^= True
+        else:
+            change = np.zeros((width, total + 1), dtype=np.int8)
+            change[cand_i_all, flip_rows] = 1
+            change[cand_i_all, last_row + 1] = -1
+            on ^= np.cumsum(change[:, :-1], axis=1, dtype=np.int8).view(bool)
+        return new_state, source, on
+    assert piece is not None
+    # several kinks: a crossing moves the piece one up (rising) or down
+    step = np.where(rising[cand_i_all, cand_r_all], 1, -1).astype(np.int32)
+    change = np.zeros((width, total + 1), dtype=np.int32)
+    np.add.at(change, (cand_i_all, flip_rows), step)
+    np.add.at(change, (cand_i_all, last_row + 1), -step)
+    piece = np.take(piece, source, axis=1) + np.cumsum(change[:, :-1], axis=1)
+    return new_state, source, piece
 
 
 def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.ndarray,
@@ -353,36 +425,46 @@ def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.nd
 
 
 def _new_cuts(cand_r: list[np.ndarray], cand_i: list[np.ndarray],
-              cand_j: list[np.ndarray], cand_num: list[np.ndarray], cand_den: list[np.ndarray]):
+              cand_j: list[np.ndarray], cand_num: list[np.ndarray], cand_den: list[np.ndarray],
+              bound: int):
     """Sort and deduplicate the crossing points; each lies strictly inside its
-    region, and regions are ordered, so sorting by value sorts by region too."""
-    r = np.concatenate(cand_r)
-    i = np.concatenate(cand_i)
-    j = np.concatenate(cand_j)
-    if any(is_object(a) for a in cand_num + cand_den):
-        num = np.concatenate([to_object(a) for a in cand_num])
-        den = np.concatenate([to_object(a) for a in cand_den])
+    region, and regions are ordered, so sorting by value sorts by region too.
+    ``bound`` bounds every ``|num|`` and ``den``."""
+    if len(cand_r) == 1:
+        r, i, j, num, den = cand_r[0], cand_i[0], cand_j[0], cand_num[0], cand_den[0]
     else:
-        num = np.concatenate(cand_num)
-        den = np.concatenate(cand_den)
-    keys = ratio_keys(num, den)
-    # the candidates come region by region; a stable sort keeps that order
-    # among equal keys, so only runs of equal keys inside a region can be
-    # out of order, and those are settled exactly below
-    order = np.argsort(keys, kind="stable")
-    r, i, j, num, den, keys = r[order], i[order], j[order], num[order], den[order], keys[order]
+        r = np.concatenate(cand_r)
+        i = np.concatenate(cand_i)
+        j = np.concatenate(cand_j)
+        if any(is_object(a) for a in cand_num + cand_den):
+            num = np.concatenate([to_object(a) for a in cand_num])
+            den = np.concatenate([to_object(a) for a in cand_den])
+        else:
+            num = np.concatenate(cand_num)
+            den = np.concatenate(cand_den)
+    keys = ratio_keys(num, den, bound)
+    # key order implies value order (ratio_keys is monotone); the candidates
+    # come region by region, so they are often sorted already
+    if keys.size > 1 and not (keys[1:] >= keys[:-1]).all():
+        # a stable sort keeps the region order among equal keys, so only
+        # runs of equal keys inside a region can be out of order, and those
+        # are settled exactly below
+        order = np.argsort(keys, kind="stable")
+        r, i, j, num, den, keys = r[order], i[order], j[order], num[order], den[order], keys[order]
     tie = np.nonzero(keys[1:] == keys[:-1])[0]
+    if not tie.size:
+        flip_rows = r + np.arange(1, r.size + 1)
+        return num, den, r, flip_rows, r, i, j
     same = np.zeros(num.size, dtype=bool)   # same[k]: candidate k equals candidate k-1
-    if tie.size:
+    cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
+    if (cmp > 0).any():
+        num, den, r, i, j = _exact_sort_runs(num, den, r, i, j, keys)
         cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
-        if (cmp > 0).any():
-            num, den, r, i, j = _exact_sort_runs(num, den, r, i, j, keys)
-            cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
-        same[tie + 1] = cmp == 0
+    same[tie + 1] = cmp == 0
     unique = ~same
     uid = np.cumsum(unique) - 1
     flip_rows = r + uid + 1     # the new region just right of the candidate's cut
-    return num[unique], den[unique], r[unique], flip_rows, i, j
+    return num[unique], den[unique], r[unique], flip_rows, r, i, j
 
 
 def _exact_sort_runs(num, den, r, i, j, keys):
@@ -402,43 +484,39 @@ def _exact_sort_runs(num, den, r, i, j, keys):
     return num[order], den[order], r[order], i[order], j[order]
 
 
-def _pieces(states: np.ndarray) -> np.ndarray:
-    """Piece index per (region, neuron): how many kinks lie below the value."""
-    if states.shape[2] == 1:
-        return states[:, :, 0].view(np.int8)
-    return states.sum(axis=2)
-
-
 def _activate(z: _Forms, pieces: np.ndarray, act: IntAct) -> _Forms:
-    """Apply each neuron's activation piece to its pre-activation form."""
+    """Apply each neuron's activation piece to its pre-activation form
+    (``pieces``: booleans for one kink, piece indices otherwise)."""
     za, zc, zden = z.a, z.c, z.den
     if act.is_relu:
-        on = pieces.view(bool) if pieces.dtype == np.int8 else pieces.astype(bool)
-        zero = np.zeros((), dtype=za.dtype)
-        return _Forms(np.where(on, za, zero), np.where(on, zc, zero), zden)
+        if is_object(za, zc):
+            zero = np.zeros((), dtype=object)
+            return _Forms(np.where(pieces, za, zero), np.where(pieces, zc, zero), zden, z.bound)
+        return _Forms(za * pieces, zc * pieces, zden, z.bound)
     index = pieces.astype(np.intp)
     slope = np.array(act.slope_num, dtype=object)[index]
     icpt = np.array(act.icpt_num, dtype=object)[index] * zden
-    small = (max(abs(v) for v in act.slope_num) * max(maxabs(za), maxabs(zc))
-             + max(abs(v) for v in act.icpt_num) * zden) < INT64_SAFE
-    if small and not is_object(za, zc):
+    z_max = z.max_abs()
+    bound = (max(abs(v) for v in act.slope_num) * z_max
+             + max(abs(v) for v in act.icpt_num) * zden)
+    if bound < INT64_SAFE and not is_object(za, zc):
         slope64, icpt64 = slope.astype(np.int64), icpt.astype(np.int64)
-        return _Forms(slope64 * za, slope64 * zc + icpt64, zden * act.act_den)
+        return _Forms(slope64 * za, slope64 * zc + icpt64, zden * act.act_den, bound)
     return _Forms(slope * to_object(za), slope * to_object(zc) + icpt, zden * act.act_den)
 
 
 def _kappas(ha: np.ndarray, hc: np.ndarray) -> np.ndarray:
-    """Pieces of each column's function: 1 + number of cuts where its form changes."""
-    if ha.shape[0] <= 1:
-        return np.ones(ha.shape[1], dtype=np.int64)
-    change = (ha[1:] != ha[:-1]) | (hc[1:] != hc[:-1])
-    return 1 + change.sum(axis=0).astype(np.int64)
+    """Pieces of each row's function: 1 + number of cuts where its form changes."""
+    if ha.shape[1] <= 1:
+        return np.ones(ha.shape[0], dtype=np.int64)
+    change = (ha[:, 1:] != ha[:, :-1]) | (hc[:, 1:] != hc[:, :-1])
+    return 1 + change.sum(axis=1).astype(np.int64)
 
 
 def _stats(index: int, z: _Forms, after: _Forms, regions: int) -> LayerStats:
     return LayerStats(
         index=index,
-        width=z.a.shape[1],
+        width=z.a.shape[0],
         regions=regions,
         kappa_pre=tuple(int(k) for k in _kappas(z.a, z.c)),
         kappa_post=tuple(int(k) for k in _kappas(after.a, after.c)),
@@ -532,22 +610,21 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         ``carry`` and every live node onto the new regions; return ``z`` and
         ``carry`` there, and the activation pieces."""
         nonlocal state
-        state, counts, pieces = _refine(state, z, act, index, limit, after[index],
+        state, source, pieces = _refine(state, z, act, index, limit, after[index],
                                         index == len(nodes) - 1)
         carried = list(carry)
-        if counts is not None:
-            z = z.repeat(counts)
-            carried = [f.repeat(counts) for f in carried]
+        if source is not None:
+            z = z.take(source)
+            carried = [f.take(source) for f in carried]
             for key in list(live):
-                live[key] = live[key].repeat(counts)
+                live[key] = live[key].take(source)
         return z, pieces, carried
 
     def max2(a: _Forms, b: _Forms, index: int) -> _Forms:
         """Elementwise ``max(a, b) = b + relu(a - b)``: one relu kink on ``a - b``."""
         a, b = _common([a, b])
         diff = _Forms(_sum(a.a, b.a, -1), _sum(a.c, b.c, -1), a.den)
-        _, pieces, (a, b) = refine(diff, _RELU, index, (a, b))
-        on = pieces.astype(bool)
+        _, on, (a, b) = refine(diff, _RELU, index, (a, b))
         return _Forms(_where(on, a.a, b.a), _where(on, a.c, b.c), a.den)
 
     plan = _compiled(net)
@@ -560,7 +637,7 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
             if readers[name] == 0:
                 del live[name]
         if node.op == "input":
-            out = _Forms(np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64), 1)
+            out = _Forms(np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64), 1, 1)
         elif node.op in ("dense", "activation"):
             aff, act = plan[index]
             assert act is not None
@@ -569,7 +646,7 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
             if act.kink_num:
                 z, pieces, _ = refine(z, act, index)
             else:
-                pieces = np.zeros(z.a.shape, dtype=np.int64)
+                pieces = np.zeros(z.a.shape, dtype=np.intp)
             out = _activate(z, pieces, act)
             if stats is not None and node.op == "dense":
                 stats.append(_stats(len(stats), before, out, state.regions))
@@ -583,8 +660,8 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
             parts = _common(ins)
             obj = any(is_object(f.a, f.c) for f in parts)
             conv = to_object if obj else (lambda v: v)
-            out = _Forms(np.hstack([conv(f.a) for f in parts]),
-                         np.hstack([conv(f.c) for f in parts]), parts[0].den)
+            out = _Forms(np.vstack([conv(f.a) for f in parts]),
+                         np.vstack([conv(f.c) for f in parts]), parts[0].den)
         elif node.op == "max":
             out = ins[0]
             for other in ins[1:]:
@@ -592,22 +669,21 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         else:  # maxgroup: a running maximum over each group, position by position
             src = ins[0]
             first = [g[0] for g in node.groups]
-            out = _Forms(src.a[:, first], src.c[:, first], src.den)
+            out = _Forms(src.a[first], src.c[first], src.den)
             steps = max(len(g) for g in node.groups) - 1
             for t in range(1, steps + 1):
                 cols = [k for k, g in enumerate(node.groups) if len(g) > t]
                 pick = [node.groups[k][t] for k in cols]
-                sub = _Forms(out.a[:, cols], out.c[:, cols], out.den)
-                cand = _Forms(src.a[:, pick], src.c[:, pick], src.den)
+                sub = _Forms(out.a[cols], out.c[cols], out.den)
+                cand = _Forms(src.a[pick], src.c[pick], src.den)
                 sub, cand = _common([sub, cand])
                 diff = _Forms(_sum(sub.a, cand.a, -1), _sum(sub.c, cand.c, -1), sub.den)
-                _, pieces, (sub, cand, out, src) = refine(diff, _RELU, index,
-                                                          (sub, cand, out.over(sub.den), src))
-                on = pieces.astype(bool)
+                _, on, (sub, cand, out, src) = refine(diff, _RELU, index,
+                                                      (sub, cand, out.over(sub.den), src))
                 a = out.a.astype(object) if is_object(sub.a, cand.a) else out.a.copy()
                 c = out.c.astype(object) if is_object(sub.c, cand.c) else out.c.copy()
-                a[:, cols] = _where(on, sub.a, cand.a)
-                c[:, cols] = _where(on, sub.c, cand.c)
+                a[cols] = _where(on, sub.a, cand.a)
+                c[cols] = _where(on, sub.c, cand.c)
                 out = _Forms(a, c, sub.den)
         if readers.get(node.name, 0) > 0 or index == len(nodes) - 1:
             live[node.name] = out
@@ -618,8 +694,8 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         domain=dom,  # type: ignore[arg-type]
         cut_num=state.cn,
         cut_den=state.cd,
-        slope_num=result.a,
-        icpt_num=result.c,
+        slope_num=result.a.T,
+        icpt_num=result.c.T,
         den=result.den,
         activation_regions=hidden_regions,
         layers=tuple(stats) if stats is not None else None,

@@ -182,7 +182,7 @@ def test_matmul_exact(rows, inner, cols, eh, ea, data):
     h = np.array(hv, dtype=np.int64).reshape(rows, inner)
     a = np.array(av, dtype=np.int64).reshape(cols, inner)
     rowsum = max(sum(abs(int(w)) for w in row) for row in a)
-    out = matmul_exact(h, a, rowsum)
+    out = matmul_exact(a, h.T, rowsum).T
     expected = [[sum(int(h[r, j]) * int(a[c, j]) for j in range(inner)) for c in range(cols)]
                 for r in range(rows)]
     assert [[int(v) for v in row] for row in out] == expected
@@ -200,17 +200,19 @@ def test_matmul_exact(rows, inner, cols, eh, ea, data):
 def test_matmul_exact_boundaries(h, a):
     hh, aa = np.array(h, dtype=np.int64), np.array(a, dtype=np.int64)
     rowsum = max(sum(abs(w) for w in row) for row in a)
-    out = matmul_exact(hh, aa, rowsum)
-    assert [[int(v) for v in row] for row in out] == \
-        [[sum(x * y for x, y in zip(hr, ar)) for ar in a] for hr in h]
+    expected = [[sum(x * y for x, y in zip(hr, ar)) for ar in a] for hr in h]
+    # a loose bound on |h| (as the engine carries) changes the route, never the result
+    for h_max in (None, maxabs(hh), 2 * maxabs(hh) + 1, 2**40 * maxabs(hh)):
+        out = matmul_exact(aa, hh.T, rowsum, h_max).T
+        assert [[int(v) for v in row] for row in out] == expected
 
 
 def test_matmul_exact_object():
     h = to_object(np.array([[1, 2], [3, 4]], dtype=np.int64))
     h[0, 0] = 10**30
     a = np.array([[5, -6]], dtype=np.int64)
-    out = matmul_exact(h, a, 11)
-    assert out.tolist() == [[5 * 10**30 - 12], [15 - 24]]
+    out = matmul_exact(a, h.T, 11)
+    assert out.tolist() == [[5 * 10**30 - 12, 15 - 24]]
 
 
 # -- ratio_keys ---------------------------------------------------
