@@ -113,8 +113,17 @@ def sign_of_sum(terms: Sequence[tuple[np.ndarray, np.ndarray]],
         # every partial sum fits: plain int64 arithmetic is exact
         total = None
         for a, b in terms:
-            total = a * b if total is None else total + a * b
-        return np.sign(total).astype(np.int8)
+            prod = a * b
+            if total is None:
+                total = prod
+            elif isinstance(total, np.ndarray) and total.shape == np.shape(prod):
+                total += prod
+            else:
+                total = total + prod
+        if not isinstance(total, np.ndarray):   # 0-d operands give numpy scalars
+            return np.sign(total).astype(np.int8)
+        np.sign(total, out=total)
+        return total.astype(np.int8)
     est = None
     mag = None
     for a, b in terms:
@@ -154,7 +163,8 @@ def ratio_keys(num: np.ndarray, den: np.ndarray, bound: Optional[int] = None) ->
     hence monotone; Python's ``int / int`` is correctly rounded for any size.
     """
     if not is_object(num, den) and max(maxabs(num), maxabs(den)) <= _FLOAT_EXACT:
-        return num.astype(np.float64) / den.astype(np.float64)
+        # int64 / int64 converts both to float64 (exactly, below 2^53) and divides
+        return np.true_divide(num, den, dtype=np.float64)
     return np.array([_true_div(int(p), int(q)) for p, q in zip(num.tolist(), den.tolist())],
                     dtype=np.float64)
 

@@ -161,8 +161,7 @@ class _Forms:
     def take(self, source: np.ndarray) -> "_Forms":
         """The forms on a refined partition: new region ``k`` lies in old
         region ``source[k]``."""
-        return _Forms(np.take(self.a, source, axis=1), np.take(self.c, source, axis=1),
-                      self.den, self.bound)
+        return _Forms(_take(self.a, source), _take(self.c, source), self.den, self.bound)
 
     def over(self, den: int) -> "_Forms":
         """The same values over a multiple ``den`` of the denominator."""
@@ -180,6 +179,32 @@ class _Forms:
         """The exact largest magnitude (a carried bound may be loose)."""
         self.bound = max(maxabs(self.a), maxabs(self.c))
         return self.bound
+
+
+def _take(arr: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """``arr[:, source]``; row by row on long rows, where that is faster."""
+    if arr.shape[0] > 16 or source.size < 4096 or arr.dtype == object:
+        return np.take(arr, source, axis=1)
+    out = np.empty((arr.shape[0], source.size), dtype=arr.dtype)
+    for row, dest in zip(arr, out):
+        np.take(row, source, out=dest)
+    return out
+
+
+_IOTA = np.arange(1 << 16)
+
+
+def _iota(n: int) -> np.ndarray:
+    """``np.arange(n)`` as a read-only view of a cached array."""
+    global _IOTA
+    if n > _IOTA.size:
+        grown = np.arange(max(n, 2 * _IOTA.size))
+        grown.flags.writeable = False
+        _IOTA = grown
+    return _IOTA[:n]
+
+
+_IOTA.flags.writeable = False
 
 
 def _initial_state(domain: Optional[tuple[Optional[Fraction], Optional[Fraction]]]) -> _State:
@@ -365,8 +390,10 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
             cand_num.append(num)
             cand_den.append(den)
 
+    pieces = on if piece is None else piece
+    assert pieces is not None
     if not cand_r:
-        return state, None, on if piece is None else piece
+        return state, None, pieces
     new_cn, new_cd, region_of_cut, flip_rows, cand_r_all, cand_i_all, cand_j_all = _new_cuts(
         cand_r, cand_i, cand_j, cand_num, cand_den, zt_max)
     if (limit is not None and n_regions + new_cn.size > limit.max_regions
@@ -379,22 +406,25 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     total = n_regions + new_cn.size
     # old cut c sits after the new cuts of regions 0..c; new cut u of
     # region r sits after r old cuts and u new ones
-    old_pos = np.arange(n_regions - 1) + cum[:-1]
-    new_pos = region_of_cut + np.arange(new_cn.size)
+    old_pos = _iota(n_regions - 1) + cum[:-1]
+    new_pos = region_of_cut + _iota(new_cn.size)
     cn = _merge(state.cn, new_cn, old_pos, new_pos, total - 1)
     cd = _merge(state.cd, new_cd, old_pos, new_pos, total - 1)
-    source = np.repeat(np.arange(n_regions), per_region + 1)
+    per_region += 1
+    source = np.repeat(_iota(n_regions), per_region)
     bound = None if state.bound is None or is_object(cn, cd) else max(state.bound, zt_max)
     new_state = _State(cn, cd, state.lo, state.hi, bound)
     # each crossing changes its neuron's piece from the new region right of
     # its cut (flip_rows) to the last new region of its old region
     last_row = cand_r_all + cum[cand_r_all]
     if on is not None:   # one kink: each neuron crosses at most once per region
-        on = np.take(on, source, axis=1)
+        on = _take(on, source)
         lengths = last_row - flip_rows + 1
         cells = int(lengths.sum())
         if cells == lengths.size:
-            on[cand_i_all, flip_rows] ^= True
+            flat = on.reshape(-1)
+            cell = cand_i_all * total + flip_rows
+            flat[cell] = ~flat[cell]
         elif cells <= on.size:
             rows = (np.arange(cells) + np.repeat(flip_rows - (np.cumsum(lengths) - lengths),
                                                  lengths))
@@ -411,7 +441,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     change = np.zeros((width, total + 1), dtype=np.int32)
     np.add.at(change, (cand_i_all, flip_rows), step)
     np.add.at(change, (cand_i_all, last_row + 1), -step)
-    piece = np.take(piece, source, axis=1) + np.cumsum(change[:, :-1], axis=1)
+    piece = _take(piece, source) + np.cumsum(change[:, :-1], axis=1)
     return new_state, source, piece
 
 
@@ -453,7 +483,7 @@ def _new_cuts(cand_r: list[np.ndarray], cand_i: list[np.ndarray],
         r, i, j, num, den, keys = r[order], i[order], j[order], num[order], den[order], keys[order]
     tie = np.nonzero(keys[1:] == keys[:-1])[0]
     if not tie.size:
-        flip_rows = r + np.arange(1, r.size + 1)
+        flip_rows = r + _iota(r.size + 1)[1:]
         return num, den, r, flip_rows, r, i, j
     same = np.zeros(num.size, dtype=bool)   # same[k]: candidate k equals candidate k-1
     cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
@@ -484,15 +514,22 @@ def _exact_sort_runs(num, den, r, i, j, keys):
     return num[order], den[order], r[order], i[order], j[order]
 
 
-def _activate(z: _Forms, pieces: np.ndarray, act: IntAct) -> _Forms:
+def _activate(z: _Forms, pieces: np.ndarray, act: IntAct, owned: bool = False) -> _Forms:
     """Apply each neuron's activation piece to its pre-activation form
-    (``pieces``: booleans for one kink, piece indices otherwise)."""
+    (``pieces``: booleans for one kink, piece indices otherwise); ``owned``:
+    ``z``'s arrays are not shared and may be overwritten."""
     za, zc, zden = z.a, z.c, z.den
     if act.is_relu:
         if is_object(za, zc):
             zero = np.zeros((), dtype=object)
             return _Forms(np.where(pieces, za, zero), np.where(pieces, zc, zero), zden, z.bound)
+        if owned:
+            np.multiply(za, pieces, out=za)
+            np.multiply(zc, pieces, out=zc)
+            return _Forms(za, zc, zden, z.bound)
         return _Forms(za * pieces, zc * pieces, zden, z.bound)
+    if len(act.slope_num) == 1:    # no kinks: one affine map for every neuron
+        return _affine_scalar(z, act.slope_num[0], act.icpt_num[0], act.act_den, owned)
     index = pieces.astype(np.intp)
     slope = np.array(act.slope_num, dtype=object)[index]
     icpt = np.array(act.icpt_num, dtype=object)[index] * zden
@@ -503,6 +540,22 @@ def _activate(z: _Forms, pieces: np.ndarray, act: IntAct) -> _Forms:
         slope64, icpt64 = slope.astype(np.int64), icpt.astype(np.int64)
         return _Forms(slope64 * za, slope64 * zc + icpt64, zden * act.act_den, bound)
     return _Forms(slope * to_object(za), slope * to_object(zc) + icpt, zden * act.act_den)
+
+
+def _affine_scalar(z: _Forms, slope: int, icpt: int, den: int, owned: bool) -> _Forms:
+    """``(slope * z + icpt) / den`` for integers, over ``z.den * den``."""
+    if slope == 1 and icpt == 0 and den == 1:
+        return z
+    z_max = z.max_abs()
+    shift = icpt * z.den
+    bound = abs(slope) * z_max + abs(shift)
+    if bound < INT64_SAFE and not is_object(z.a, z.c):
+        za = z.a * np.int64(slope)
+        zc = z.c * np.int64(slope)
+        if shift:
+            zc += np.int64(shift)
+        return _Forms(za, zc, z.den * den, bound)
+    return _Forms(to_object(z.a) * slope, to_object(z.c) * slope + shift, z.den * den)
 
 
 def _kappas(ha: np.ndarray, hc: np.ndarray) -> np.ndarray:
@@ -647,7 +700,9 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
                 z, pieces, _ = refine(z, act, index)
             else:
                 pieces = np.zeros(z.a.shape, dtype=np.intp)
-            out = _activate(z, pieces, act)
+            # the activation may overwrite z if z is this node's own
+            out = _activate(z, pieces, act,
+                            owned=z is not before or (aff is not None and stats is None))
             if stats is not None and node.op == "dense":
                 stats.append(_stats(len(stats), before, out, state.regions))
         elif node.op == "add":
