@@ -31,6 +31,7 @@ __all__ = [
     "to_object",
     "int_array",
     "matmul_exact",
+    "matmul_exact_pair",
     "sign_of_sum",
     "ratio_keys",
 ]
@@ -43,9 +44,11 @@ _REL_ERR = 2.0**-48
 _SMALL_INNER = 4
 
 
-
 def is_object(*arrays: np.ndarray) -> bool:
-    return any(a.dtype == object for a in arrays)
+    for a in arrays:
+        if a.dtype == object:
+            return True
+    return False
 
 
 def to_object(a: np.ndarray) -> np.ndarray:
@@ -95,6 +98,26 @@ def matmul_exact(a: np.ndarray, h: np.ndarray, a_rowsum: int,
     return to_object(a) @ to_object(h)
 
 
+def matmul_exact_pair(a: np.ndarray, h1: np.ndarray, h2: np.ndarray, a_rowsum: int,
+                      h_max: Optional[int] = None, a_float: Optional[np.ndarray] = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``(a @ h1, a @ h2)``, as :func:`matmul_exact`; when floats are
+    exact, one BLAS product over both side by side.  ``h_max`` bounds both
+    ``maxabs(h1)`` and ``maxabs(h2)``; ``a_float`` is ``a`` as float64, if at hand."""
+    if a.shape[1] <= _SMALL_INNER or is_object(a, h1, h2):
+        return (matmul_exact(a, h1, a_rowsum, h_max), matmul_exact(a, h2, a_rowsum, h_max))
+    if h_max is None or h_max * a_rowsum >= _FLOAT_EXACT:
+        h_max = max(maxabs(h1), maxabs(h2))
+    if h_max * a_rowsum >= _FLOAT_EXACT:
+        return (matmul_exact(a, h1, a_rowsum, h_max), matmul_exact(a, h2, a_rowsum, h_max))
+    n = h1.shape[1]
+    both = np.empty((h1.shape[0], 2 * n), dtype=np.float64)
+    both[:, :n] = h1
+    both[:, n:] = h2
+    out = ((a.astype(np.float64) if a_float is None else a_float) @ both).astype(np.int64)
+    return out[:, :n], out[:, n:]
+
+
 def sign_of_sum(terms: Sequence[tuple[np.ndarray, np.ndarray]],
                 bound: Optional[int] = None) -> np.ndarray:
     """Exact sign (int8 -1, 0, 1) of ``sum_i a_i * b_i``, elementwise.
@@ -104,7 +127,7 @@ def sign_of_sum(terms: Sequence[tuple[np.ndarray, np.ndarray]],
     inputs are computed with Python ints.  ``bound``, if given, is an upper
     bound on ``sum_i maxabs(a_i) * maxabs(b_i)`` that saves those passes.
     """
-    if any(is_object(a, b) for a, b in terms):
+    if is_object(*(x for pair in terms for x in pair)):
         total = sum(to_object(a) * to_object(b) for a, b in terms)
         return np.sign(total).astype(np.int8)
     if bound is None or bound >= INT64_SAFE:
@@ -161,8 +184,13 @@ def ratio_keys(num: np.ndarray, den: np.ndarray, bound: Optional[int] = None) ->
 
     IEEE division of two exactly represented integers is correctly rounded,
     hence monotone; Python's ``int / int`` is correctly rounded for any size.
+    ``bound``, if given, is an upper bound on every ``|num|`` and ``den``.
     """
-    if not is_object(num, den) and max(maxabs(num), maxabs(den)) <= _FLOAT_EXACT:
+    if is_object(num, den):
+        bound = None
+    elif bound is None or bound > _FLOAT_EXACT:
+        bound = max(maxabs(num), maxabs(den))
+    if bound is not None and bound <= _FLOAT_EXACT:
         # int64 / int64 converts both to float64 (exactly, below 2^53) and divides
         return np.true_divide(num, den, dtype=np.float64)
     return np.array([_true_div(int(p), int(q)) for p, q in zip(num.tolist(), den.tolist())],

@@ -36,7 +36,7 @@ from .errors import PWLValueError
 from .exact import (
     int_array,
     is_object,
-    matmul_exact,
+    matmul_exact_pair,
     maxabs,
     ratio_keys,
     sign_of_sum,
@@ -92,6 +92,7 @@ class IntAffine:
     b_array: np.ndarray    # b as an integer array
     b_max: int             # max |b|
     b_column: np.ndarray   # b as an integer column (n_out x 1)
+    a_float: Optional[np.ndarray]   # a as float64, if exact
 
     @classmethod
     def of(cls, layer: Layer) -> "IntAffine":
@@ -102,7 +103,9 @@ class IntAffine:
         return cls(a=int_array(a_int), b=b_int, scale=scale,
                    a_rowsum=max(sum(abs(w) for w in row) for row in a_int),
                    b_array=int_array(b_int), b_max=max(abs(v) for v in b_int),
-                   b_column=int_array(b_int).reshape(-1, 1))
+                   b_column=int_array(b_int).reshape(-1, 1),
+                   a_float=None if max(abs(w) for row in a_int for w in row) > 2**53
+                   else np.array(a_int, dtype=np.float64))
 
 
 def _compiled(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]]:
@@ -218,8 +221,7 @@ def _initial_state(domain: Optional[tuple[Optional[Fraction], Optional[Fraction]
 def _affine(h: _Forms, layer: IntAffine) -> _Forms:
     """Pre-activation forms over ``h.den * scale``."""
     h_max = h.max_abs()
-    za = matmul_exact(layer.a, h.a, layer.a_rowsum, h_max)
-    zc = matmul_exact(layer.a, h.c, layer.a_rowsum, h_max)
+    za, zc = matmul_exact_pair(layer.a, h.a, h.c, layer.a_rowsum, h_max, layer.a_float)
     bound = h_max * layer.a_rowsum + h.den * layer.b_max
     if layer.b_max:
         if bound >= INT64_SAFE and not is_object(za, zc, layer.b_array):
@@ -252,6 +254,21 @@ def _scaled(arr: np.ndarray, factor: int, shift: int = 0, bound: Optional[int] =
         if bound * abs(factor) + abs(shift) < INT64_SAFE:
             return arr * np.int64(factor) + np.int64(shift)
     return to_object(arr) * factor + shift
+
+
+def _end_signs(signs: np.ndarray, za: np.ndarray, zc: np.ndarray,
+               lo: Optional[tuple[int, int]], hi: Optional[tuple[int, int]]) -> None:
+    """Fill the first and last columns of ``signs`` with the sign of
+    ``za * x + zc`` at the domain's ends (points or infinities)."""
+    if lo is None and hi is None:   # the whole line: both at once
+        ends = [0, -1]
+        s_a = np.sign(za[:, ends])
+        s_a[:, 0] *= -1             # at -infinity, a positive slope means negative
+        s_c = np.sign(zc[:, ends])
+        signs[:, ends] = np.where(s_a != 0, s_a, s_c)
+        return
+    signs[:, 0] = _end_sign(za[:, 0], zc[:, 0], lo, False)
+    signs[:, -1] = _end_sign(za[:, -1], zc[:, -1], hi, True)
 
 
 def _end_sign(za: np.ndarray, zc: np.ndarray, point: Optional[tuple[int, int]],
@@ -351,7 +368,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
         zt_max = z.tight() * kd + shift_max
         sign_bound = zt_max * 2 * state.cut_bound()
     rising = za_t > 0
-    cand_r, cand_i, cand_j, cand_num, cand_den = [], [], [], [], []
+    cand_r, cand_i, cand_num, cand_den = [], [], [], []
     on: Optional[np.ndarray] = None
     piece: Optional[np.ndarray] = None
     # one sign row per cut, with the domain's ends first and last, so that a
@@ -363,8 +380,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
         # sign of z_i - t_j at each cut, computed with the region on its left
         if n_regions > 1:
             signs[:, 1:-1] = sign_of_sum([(za_t[:, :-1], cn), (zc_j[:, :-1], cd)], sign_bound)
-        signs[:, 0] = _end_sign(za_t[:, 0], zc_j[:, 0], state.lo, False)
-        signs[:, -1] = _end_sign(za_t[:, -1], zc_j[:, -1], state.hi, True)
+        _end_signs(signs, za_t, zc_j, state.lo, state.hi)
         # above t_j just right of the left end (a tie counts as below, see activations):
         # left > 0, or left == 0 and rising
         above = (left + rising) > 0
@@ -386,7 +402,6 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
                 den = den * sd
             cand_r.append(r)
             cand_i.append(i)
-            cand_j.append(np.full(r.size, j, dtype=np.int64))
             cand_num.append(num)
             cand_den.append(den)
 
@@ -394,8 +409,8 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     assert pieces is not None
     if not cand_r:
         return state, None, pieces
-    new_cn, new_cd, region_of_cut, flip_rows, cand_r_all, cand_i_all, cand_j_all = _new_cuts(
-        cand_r, cand_i, cand_j, cand_num, cand_den, zt_max)
+    new_cn, new_cd, region_of_cut, flip_rows, cand_r_all, cand_i_all = _new_cuts(
+        cand_r, cand_i, cand_num, cand_den, zt_max)
     if (limit is not None and n_regions + new_cn.size > limit.max_regions
             and (not is_output or n_regions > 1)):
         raise RegionLimit(index, n_regions + new_cn.size,
@@ -455,17 +470,19 @@ def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.nd
 
 
 def _new_cuts(cand_r: list[np.ndarray], cand_i: list[np.ndarray],
-              cand_j: list[np.ndarray], cand_num: list[np.ndarray], cand_den: list[np.ndarray],
-              bound: int):
+              cand_num: list[np.ndarray], cand_den: list[np.ndarray], bound: int):
     """Sort and deduplicate the crossing points; each lies strictly inside its
     region, and regions are ordered, so sorting by value sorts by region too.
-    ``bound`` bounds every ``|num|`` and ``den``."""
+    ``bound`` bounds every ``|num|`` and ``den``.
+
+    Returns the new cuts (numerators, denominators, regions), and for every
+    candidate its flip row (the new region just right of its cut), region
+    and neuron."""
     if len(cand_r) == 1:
-        r, i, j, num, den = cand_r[0], cand_i[0], cand_j[0], cand_num[0], cand_den[0]
+        r, i, num, den = cand_r[0], cand_i[0], cand_num[0], cand_den[0]
     else:
         r = np.concatenate(cand_r)
         i = np.concatenate(cand_i)
-        j = np.concatenate(cand_j)
         if any(is_object(a) for a in cand_num + cand_den):
             num = np.concatenate([to_object(a) for a in cand_num])
             den = np.concatenate([to_object(a) for a in cand_den])
@@ -480,24 +497,25 @@ def _new_cuts(cand_r: list[np.ndarray], cand_i: list[np.ndarray],
         # runs of equal keys inside a region can be out of order, and those
         # are settled exactly below
         order = np.argsort(keys, kind="stable")
-        r, i, j, num, den, keys = r[order], i[order], j[order], num[order], den[order], keys[order]
+        r, i, num, den, keys = r[order], i[order], num[order], den[order], keys[order]
     tie = np.nonzero(keys[1:] == keys[:-1])[0]
     if not tie.size:
         flip_rows = r + _iota(r.size + 1)[1:]
-        return num, den, r, flip_rows, r, i, j
+        return num, den, r, flip_rows, r, i
     same = np.zeros(num.size, dtype=bool)   # same[k]: candidate k equals candidate k-1
-    cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
+    cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])], 2 * bound * bound)
     if (cmp > 0).any():
-        num, den, r, i, j = _exact_sort_runs(num, den, r, i, j, keys)
-        cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])])
+        num, den, r, i = _exact_sort_runs(num, den, r, i, keys)
+        cmp = sign_of_sum([(num[tie], den[tie + 1]), (-num[tie + 1], den[tie])],
+                          2 * bound * bound)
     same[tie + 1] = cmp == 0
     unique = ~same
     uid = np.cumsum(unique) - 1
     flip_rows = r + uid + 1     # the new region just right of the candidate's cut
-    return num[unique], den[unique], r[unique], flip_rows, r, i, j
+    return num[unique], den[unique], r[unique], flip_rows, r, i
 
 
-def _exact_sort_runs(num, den, r, i, j, keys):
+def _exact_sort_runs(num, den, r, i, keys):
     """Sort runs of equal float keys by exact value (rare: values within an ulp)."""
     order = np.arange(num.size)
     start = 0
@@ -511,7 +529,7 @@ def _exact_sort_runs(num, den, r, i, j, keys):
             run.sort(key=lambda k: Fraction(int(num[k]), int(den[k])))
             order[start:end] = run
         start = end
-    return num[order], den[order], r[order], i[order], j[order]
+    return num[order], den[order], r[order], i[order]
 
 
 def _activate(z: _Forms, pieces: np.ndarray, act: IntAct, owned: bool = False) -> _Forms:
