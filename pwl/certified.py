@@ -82,48 +82,71 @@ def _end(value: Optional[Fraction]):
     return f, np.maximum(e, 2 * _U * np.abs(f))
 
 
-def _layer_floats(layer):
-    flat = [w for row in layer.weights for w in row]
-    w, ew = _float_and_error(flat)
-    b, eb = _float_and_error(list(layer.bias))
-    shape = (layer.n_out, layer.n_in)
-    if not (np.isfinite(w).all() and np.isfinite(b).all()):
-        raise Undecided("weights beyond the float range")
-    return w.reshape(shape), ew.reshape(shape), b, eb
+class _LayerFloats:
+    """A layer's weights, biases and activation slopes as floats with bounds,
+    and what the propagation needs of them, computed once per network."""
+
+    def __init__(self, layer):
+        flat = [w for row in layer.weights for w in row]
+        w, ew = _float_and_error(flat)
+        b, eb = _float_and_error(list(layer.bias))
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise Undecided("weights beyond the float range")
+        self.w = w.reshape(layer.n_out, layer.n_in)
+        self.ew = ew.reshape(layer.n_out, layer.n_in)
+        self.aw = np.abs(self.w)
+        # every weight correctly rounded: the |a| ew terms fold into the others
+        self.rounded = bool((self.ew <= 2 * _U * self.aw).all())
+        self.b = b[:, None]
+        self.ab = np.abs(self.b)
+        self.eb = eb[:, None]
+        nonzero_w = self.aw[self.aw > 0]
+        self.small_w = float(nonzero_w.min()) if nonzero_w.size else math.inf
+        nonzero_b = self.ab[self.ab > 0]
+        if nonzero_b.size and nonzero_b.min() < _SMALLEST:
+            raise Undecided("values too close to the float underflow")
+        n = layer.n_in + 1
+        self.gamma = n * _U / (1 - n * _U)
+        act = layer.activation
+        self.relu = (act.kinks == (Fraction(0),) and act.slopes == (0, 1)
+                     and act.intercepts == (0, 0))
+        slopes = [_float_and_error([v]) for v in act.slopes]
+        self.slopes = [(float(f[0]), float(e[0])) for f, e in slopes]
 
 
-def _affine(a: np.ndarray, ea: np.ndarray, w: np.ndarray, ew: np.ndarray,
-            b: Optional[np.ndarray] = None, eb: Optional[np.ndarray] = None
+def _affine(f: np.ndarray, e: np.ndarray, layer: _LayerFloats, regions: int
             ) -> tuple[np.ndarray, np.ndarray]:
-    """``a @ w.T (+ b)`` with a bound: |error| <= ea|w| + |a|ew + gamma |a||w| (+ eb).
+    """Slopes and intercepts side by side (``f = [a | c]``, one row per
+    neuron, bounds ``e``) through ``W f + [0 | b]``.
 
-    When every weight is correctly rounded (``ew <= 2u |w|``, checked), the
-    ``|a| ew`` and ``ea ew`` terms are folded into the others:
-    ``|a| ew <= 2u |a||w|`` and ``ea ew <= 2u ea|w|``.
+    The bound is ``|error| <= e'|W| + |f| eW + gamma |f||W|`` (plus ``eb``);
+    when every weight is correctly rounded (``eW <= 2u |W|``), the ``|f| eW``
+    and ``e' eW`` terms are folded into the others:
+    ``|f| eW <= 2u |f||W|`` and ``e eW <= 2u e|W|``.
     """
-    n = w.shape[1] + 1
-    gamma = n * _U / (1 - n * _U)
-    # far from underflow, a product is 0 only when a factor is: then an entry
-    # whose terms all vanish is an exact 0 (below, "mag = err = 0")
-    small_a = np.abs(a[a != 0]).min(initial=np.inf)
-    small_w = np.abs(w[w != 0]).min(initial=np.inf)
-    if small_a * small_w < _SMALLEST or (b is not None and np.abs(b[b != 0]).min(
-            initial=np.inf) < _SMALLEST):
-        raise Undecided("values too close to the float underflow")
-    wt, awt = w.T, np.abs(w).T
-    z = a @ wt
-    mag = np.abs(a) @ awt
-    if (ew <= 2 * _U * np.abs(w)).all():
-        err = (ea @ awt) * (1 + 2 * _U) + 2 * _U * mag
+    af = np.abs(f)
+    z = layer.w @ f
+    mag = layer.aw @ af
+    if layer.rounded:
+        err = layer.aw @ e
+        err *= 1 + 2 * _U
+        err += 2 * _U * mag
     else:
-        err = ea @ awt + np.abs(a) @ ew.T + ea @ ew.T
-    if b is not None:
-        z = z + b
-        mag = mag + np.abs(b)
-        err = err + eb
-    # an entry whose terms all vanish exactly (mag = err = 0) is an exact 0
-    err = np.where((mag > 0) | (err > 0), (err + 2 * gamma * mag) * _SAFE + _TINY, 0.0)
-    if not (np.isfinite(z).all() and np.isfinite(err).all()):
+        err = layer.aw @ e + np.abs(layer.ew) @ af + layer.ew @ e
+    z[:, regions:] += layer.b
+    mag[:, regions:] += layer.ab
+    err[:, regions:] += layer.eb
+    # an entry whose terms all vanish exactly (mag = err = 0) is an exact 0;
+    # far from underflow, a product is 0 only when a factor is, so that is
+    # what mag = 0 means unless a product could have underflowed
+    slack = (mag > 0) | (err > 0)
+    if (not slack.all()
+            and np.min(af, where=af > 0, initial=np.inf) * layer.small_w < _SMALLEST):
+        raise Undecided("values too close to the float underflow")
+    err += 2 * layer.gamma * mag
+    err *= _SAFE
+    err += _TINY * slack
+    if not np.isfinite(err).all():   # err >= |z|'s rounding: an inf or nan in z shows here
         raise Undecided("forms beyond the float range")
     return z, err
 
@@ -145,51 +168,48 @@ def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int,
     # cuts: floats x~ with bounds ex, sorted and certified distinct
     xs = np.zeros(0)
     ex = np.zeros(0)
-    lo_f, lo_e = _end(lo)
-    hi_f, hi_e = _end(hi)
-    a = np.ones((1, 1))
-    c = np.zeros((1, 1))
-    ea = np.zeros((1, 1))
-    ec = np.zeros((1, 1))
+    ends = (_end(lo), _end(hi))
+    # one row per neuron: slopes on the regions, then intercepts
+    f = np.array([[1.0, 0.0]])
+    e = np.zeros((1, 2))
     hidden_regions = 1
     floats = net.cache.get("certified")
     if floats is None:
-        floats = net.cache["certified"] = [_layer_floats(layer) for layer in layers]
-    for k, layer in enumerate(layers):
-        w, ew, b, eb = floats[k]
-        za, eza = _affine(a, ea, w, ew)
-        zc, ezc = _affine(c, ec, w, ew, b, eb)
+        floats = net.cache["certified"] = [_LayerFloats(layer) for layer in layers]
+    for k, layer in enumerate(floats):
+        regions = xs.size + 1
+        f, e = _affine(f, e, layer, regions)
         if k == len(layers) - 1:
-            hidden_regions = xs.size + 1
-            a, ea, c, ec = za, eza, zc, ezc
+            hidden_regions = regions
             break
-        act = layer.activation
-        if not act.kinks:
-            s0, es0 = _float_and_error([act.slopes[0]])
-            a, ea = za * s0[0], (eza * abs(s0[0]) + np.abs(za) * es0[0]
-                                 + _U * np.abs(za * s0[0])) * _SAFE
-            c, ec = zc * s0[0], (ezc * abs(s0[0]) + np.abs(zc) * es0[0]
-                                 + _U * np.abs(zc * s0[0])) * _SAFE
+        if not layers[k].activation.kinks:
+            f, e = _scale(f, e, *layer.slopes[0])
             continue
-        xs, ex, za, eza, zc, ezc, on = _refine(xs, ex, za, eza, zc, ezc,
-                                               (lo_f, lo_e), (hi_f, hi_e))
-        a, ea = _apply(za, eza, on, act)
-        c, ec = _apply(zc, ezc, on, act)
-    return _pieces(net, output, xs, ex, a[:, output], ea[:, output], c[:, output],
-                   ec[:, output], (lo_f, lo_e), (hi_f, hi_e)), hidden_regions
+        xs, ex, f, e, on = _refine(xs, ex, f, e, ends)
+        if layer.relu:
+            f *= on
+            e *= on
+        else:
+            f, e = _apply(f, e, on, layer.slopes)
+    regions = xs.size + 1
+    return _pieces(net, output, xs, ex, f[output, :regions], e[output, :regions],
+                   f[output, regions:], e[output, regions:], *ends), hidden_regions
 
 
-def _apply(z: np.ndarray, ez: np.ndarray, on: np.ndarray, act) -> tuple[np.ndarray, np.ndarray]:
-    """The activation's slope on each piece (0 below the kink, 1 above) times ``z``."""
-    out = np.empty_like(z)
-    err = np.empty_like(ez)
-    for piece in (0, 1):
-        s, es = _float_and_error([act.slopes[piece]])
-        mask = on == piece
-        prod = z * s[0]
-        out = np.where(mask, prod, out)
-        err = np.where(mask, (ez * abs(s[0]) + np.abs(z) * es[0] + _U * np.abs(prod)) * _SAFE,
-                       err)
+def _scale(f: np.ndarray, e: np.ndarray, s: float, es: float) -> tuple[np.ndarray, np.ndarray]:
+    """``s * f`` with its bound (``s`` within ``es`` of the exact slope)."""
+    out = f * s
+    err = (e * abs(s) + np.abs(f) * es + _U * np.abs(out)) * _SAFE
+    return out, err
+
+
+def _apply(f: np.ndarray, e: np.ndarray, on: np.ndarray, slopes) -> tuple[np.ndarray, np.ndarray]:
+    """Each neuron's slope on its piece (0: below the kink, 1: above) times its form."""
+    (s0, e0), (s1, e1) = slopes
+    s = np.where(on, s1, s0)
+    es = np.where(on, e1, e0)
+    out = f * s
+    err = (e * np.abs(s) + np.abs(f) * es + _U * np.abs(out)) * _SAFE
     return out, err
 
 
@@ -208,44 +228,56 @@ def _bounds(xs: np.ndarray, ex: np.ndarray, end, at_right: bool):
     return ends, errs
 
 
-def _refine(xs, ex, za, eza, zc, ezc, lo, hi):
-    """Cut the regions where the pre-activations cross 0; all decisions proven."""
-    n_regions, width = za.shape
+def _refine(xs, ex, f, e, ends):
+    """Cut the regions where the pre-activations cross 0; all decisions proven.
+
+    Returns the new cuts and bounds, the forms and bounds on the new regions
+    (``[a | c]`` rows), and on each neuron and new region whether it is above
+    the kink, as a 0/1 float array laid out like the forms."""
+    lo, hi = ends
+    n_regions = xs.size + 1
+    za, zc = f[:, :n_regions], f[:, n_regions:]
+    eza, ezc = e[:, :n_regions], e[:, n_regions:]
     left, eleft = _bounds(xs, ex, lo, False)
     right, eright = _bounds(xs, ex, hi, True)
     aa = np.abs(za)
-    zero_slope = (za == 0) & (eza == 0)
     nonzero = aa > eza
+    zero_slope = (za == 0) & (eza == 0)
     if not (zero_slope | nonzero).all():
         raise Undecided("a slope indistinguishable from 0")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        root = np.where(nonzero, -zc / za, 0.0)
-        er = np.where(nonzero, (aa * ezc + np.abs(zc) * eza) / (aa * (aa - eza)), 0.0)
-        er = er * _SAFE + 2 * _U * np.abs(root) + _TINY
-    lo_end = (left + eleft)[:, None]
-    hi_end = (right - eright)[:, None]
-    below = root + er < (left - eleft)[:, None]       # root left of the region
-    above = root - er > (right + eright)[:, None]     # root right of the region
-    inside = (root - er > lo_end) & (root + er < hi_end)
+        root = np.negative(zc)
+        root /= za
+        er = (aa * ezc + np.abs(zc) * eza) / (aa * (aa - eza))
+        er *= _SAFE
+        er += 2 * _U * np.abs(root) + _TINY
+        # zero slopes: root and bound are inf or nan, so every test below is
+        # False; the zero_slope terms decide those entries
+        lower = root - er
+        upper = root + er
+        below = upper < left - eleft        # root left of the region
+        above = lower > right + eright      # root right of the region
+        inside = (lower > left + eleft) & (upper < right - eright)
     if not (zero_slope | below | above | inside).all():
         raise Undecided("a root on a region's end")
-    # constant pre-activations: certified sign, or exactly zero (below the kink)
-    const_on = (zc > ezc)
-    if (zero_slope & ~((np.abs(zc) > ezc) | ((zc == 0) & (ezc == 0)))).any():
-        raise Undecided("a constant indistinguishable from 0")
-    up = za > 0
-    # on at the region's left part: above the kink just right of its left end
-    on_left = np.where(zero_slope, const_on, np.where(below, up, np.where(above, ~up, ~up)))
-    r, i = np.nonzero(inside & nonzero)
+    # on just right of the left end: for a root left of the region, rising;
+    # for a root inside or right of it, falling
+    on = (za > 0) == below
+    if zero_slope.any():
+        # constant pre-activations: certified sign, or exactly zero (below the kink)
+        if (zero_slope & ~((np.abs(zc) > ezc) | ((zc == 0) & (ezc == 0)))).any():
+            raise Undecided("a constant indistinguishable from 0")
+        on = np.where(zero_slope, zc > ezc, on)
+    i, r = np.nonzero(inside)
     if r.size == 0:
-        return xs, ex, za, eza, zc, ezc, on_left.astype(np.int8)
-    v, e = root[r, i], er[r, i]
-    order = np.argsort(v, kind="stable")     # region-major already, up to float order
-    r, i, v, e = r[order], i[order], v[order], e[order]
-    if r.size > 1 and (np.diff(r) < 0).any():
+        return xs, ex, f, e, np.concatenate([on, on], axis=1)
+    v, ev = root[i, r], er[i, r]
+    order = np.argsort(v, kind="stable")
+    r, i, v, ev = r[order], i[order], v[order], ev[order]
+    step = r[1:] - r[:-1]
+    if (step < 0).any():
         raise Undecided("roots out of region order")
-    same = r[1:] == r[:-1]
-    if (same & (v[:-1] + e[:-1] >= v[1:] - e[1:])).any():
+    if ((step == 0) & (v[:-1] + ev[:-1] >= v[1:] - ev[1:])).any():
         raise Undecided("two roots too close to order")
     per_region = np.bincount(r, minlength=n_regions)
     cum = np.cumsum(per_region)
@@ -255,16 +287,19 @@ def _refine(xs, ex, za, eza, zc, ezc, lo, hi):
     nx = np.empty(total - 1)
     nex = np.empty(total - 1)
     nx[old_pos], nex[old_pos] = xs, ex
-    nx[new_pos], nex[new_pos] = v, e
-    counts = per_region + 1
-    first_row = np.repeat(np.arange(n_regions) + cum - per_region, counts)
-    flips = np.zeros((total, width), dtype=np.int32)
-    flips[new_pos + 1, i] = 1
-    flips = np.cumsum(flips, axis=0)
-    flips -= flips[first_row]
-    on = np.repeat(on_left, counts, axis=0) ^ (flips > 0)
-    rep = lambda m: np.repeat(m, counts, axis=0)  # noqa: E731
-    return nx, nex, rep(za), rep(eza), rep(zc), rep(ezc), on.astype(np.int8)
+    nx[new_pos], nex[new_pos] = v, ev
+    source = np.repeat(np.arange(n_regions), per_region + 1)
+    # each root flips its neuron from the new region right of it to the end
+    # of its old region (a neuron crosses 0 at most once per region)
+    on = np.take(on, source, axis=1)
+    flip_rows = new_pos + 1
+    lengths = r + cum[r] - flip_rows + 1
+    cells = int(lengths.sum())
+    rows = np.arange(cells) + np.repeat(flip_rows - (np.cumsum(lengths) - lengths), lengths)
+    on[np.repeat(i, lengths), rows] ^= True
+    both = np.concatenate([source, source + n_regions])
+    return (nx, nex, np.take(f, both, axis=1), np.take(e, both, axis=1),
+            np.concatenate([on, on], axis=1))
 
 
 def _pieces(net, output, xs, ex, a, ea, c, ec, lo, hi) -> int:
@@ -282,16 +317,19 @@ def _pieces(net, output, xs, ex, a, ea, c, ec, lo, hi) -> int:
         raise Undecided("too many output forms too close to compare")
     changes = int(differ.sum())
     if unsure.size:
-        from .propagate import propagate
+        from .propagate import forms_at
 
+        # the exact output forms on both sides of each unsure cut, from a
+        # rational inside each of the two regions, all in one exact pass
         left, eleft = _bounds(xs, ex, lo, False)
         right, eright = _bounds(xs, ex, hi, True)
+        points = []
         for k in unsure.tolist():
-            # a rational inside region k and one inside region k + 1
-            m1 = _inside(left[k], eleft[k], right[k], eright[k])
-            m2 = _inside(left[k + 1], eleft[k + 1], right[k + 1], eright[k + 1])
-            part = propagate(net, (m1, m2))
-            changes += part.pieces(output) - 1
+            points.append(_inside(left[k], eleft[k], right[k], eright[k]))
+            points.append(_inside(left[k + 1], eleft[k + 1], right[k + 1], eright[k + 1]))
+        fa, fc, _ = forms_at(net, points)
+        fa, fc = fa[output], fc[output]
+        changes += int(((fa[0::2] != fa[1::2]) | (fc[0::2] != fc[1::2])).sum())
     return 1 + changes
 
 

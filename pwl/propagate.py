@@ -47,7 +47,7 @@ from .activations import Activation
 from .network import Layer, Network
 from .partition import LayerStats, Partition
 
-__all__ = ["propagate", "RegionLimit", "Limit", "IntAffine", "IntAct"]
+__all__ = ["propagate", "forms_at", "RegionLimit", "Limit", "IntAffine", "IntAct"]
 
 
 @dataclass(frozen=True)
@@ -630,6 +630,33 @@ def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = Fals
     dom = as_domain(domain)
     limit = None if max_regions is None else Limit(max_regions, max_regions)
     return _propagate(net, dom, per_layer, progress, limit)
+
+
+def forms_at(net: Network, points: Sequence[Fraction]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Exact affine forms of every output on the activation regions that
+    contain ``points`` (each strictly inside its region), for a chain
+    network: integer arrays ``a``, ``c`` (outputs x points) and a common
+    denominator ``den``, so that output ``k`` is ``(a[k, p] x + c[k, p]) / den``
+    around point ``p``.  Each neuron's piece is read off its value at the
+    point, with no partition built: one pass for any number of points."""
+    if not net.is_chain:
+        raise PWLValueError("forms_at needs a chain network")
+    plan = _compiled(net)
+    pn = np.array([p.numerator for p in points], dtype=object)
+    pd = np.array([p.denominator for p in points], dtype=object)
+    h = _Forms(np.ones((1, len(points)), dtype=object), np.zeros((1, len(points)), dtype=object), 1)
+    for aff, act in plan[1:]:
+        assert aff is not None and act is not None
+        z = _affine(_Forms(to_object(h.a), to_object(h.c), h.den), aff)
+        za, zc = to_object(z.a), to_object(z.c)
+        piece = np.zeros(za.shape, dtype=np.intp)
+        for tn in act.kink_num:
+            # the sign of z - t_j at the point, over zden * kink_den * pd > 0
+            value = za * act.kink_den * pn + (zc * act.kink_den - tn * z.den) * pd
+            piece += value > 0
+        pieces = piece.astype(bool) if len(act.kink_num) == 1 else piece
+        h = _activate(_Forms(za, zc, z.den), pieces, act)
+    return h.a, h.c, h.den
 
 
 def _common(forms: list[_Forms]) -> list[_Forms]:

@@ -485,3 +485,25 @@ def test_examples_folder_matches_reference():
         net = pwl.load(path)
         check_against_reference(spec_of(net), None)
         check_against_reference(spec_of(net), (-1, 1))
+
+
+# -- forms at points -----------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(network_specs(), big_network_specs()), st.data())
+def test_forms_at_points_match_the_partition(spec, data) -> None:
+    """forms_at, which reads each neuron's piece off its value at a point,
+    gives the partition's forms at a point strictly inside each region."""
+    from pwl.propagate import forms_at
+
+    net = pwl.Network.sequential(spec)
+    part = pwl.propagate(net)
+    ends = [None, *part.cuts(), None]
+    regions = list(range(part.regions))[:12]
+    points = [data.draw(rational_in(ends[r], ends[r + 1])) for r in regions]
+    a, c, den = forms_at(net, points)
+    for q, r in enumerate(regions):
+        for k in range(part.outputs):
+            assert (Fraction(int(a[k, q]), den), Fraction(int(c[k, q]), den)) == \
+                engine_form(part, r, k)
