@@ -173,6 +173,8 @@ def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int,
     f = np.array([[1.0, 0.0]])
     e = np.zeros((1, 2))
     hidden_regions = 1
+    # per cut: are the current layer's forms exactly the same on both sides?
+    same = np.zeros(0, dtype=bool)
     floats = net.cache.get("certified")
     if floats is None:
         floats = net.cache["certified"] = [_LayerFloats(layer) for layer in layers]
@@ -185,15 +187,23 @@ def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int,
         if not layers[k].activation.kinks:
             f, e = _scale(f, e, *layer.slopes[0])
             continue
-        xs, ex, f, e, on = _refine(xs, ex, f, e, ends)
+        xs, ex, f, e, on, same = _refine(xs, ex, f, e, ends, same)
         if layer.relu:
             f *= on
             e *= on
         else:
             f, e = _apply(f, e, on, layer.slopes)
+        if same.size:
+            # the same forms and pieces on both sides give the same outputs,
+            # and so does a layer that is off on both sides (all exact zeros)
+            on = on[:, :xs.size + 1]
+            same &= (on[:, 1:] == on[:, :-1]).all(axis=0)
+            if layer.relu:
+                dead = ~on.any(axis=0)
+                same |= dead[1:] & dead[:-1]
     regions = xs.size + 1
     return _pieces(net, output, xs, ex, f[output, :regions], e[output, :regions],
-                   f[output, regions:], e[output, regions:], *ends), hidden_regions
+                   f[output, regions:], e[output, regions:], same, *ends), hidden_regions
 
 
 def _scale(f: np.ndarray, e: np.ndarray, s: float, es: float) -> tuple[np.ndarray, np.ndarray]:
@@ -228,12 +238,14 @@ def _bounds(xs: np.ndarray, ex: np.ndarray, end, at_right: bool):
     return ends, errs
 
 
-def _refine(xs, ex, f, e, ends):
+def _refine(xs, ex, f, e, ends, same):
     """Cut the regions where the pre-activations cross 0; all decisions proven.
 
     Returns the new cuts and bounds, the forms and bounds on the new regions
-    (``[a | c]`` rows), and on each neuron and new region whether it is above
-    the kink, as a 0/1 float array laid out like the forms."""
+    (``[a | c]`` rows), on each neuron and new region whether it is above
+    the kink (a boolean array laid out like the forms), and ``same`` (per
+    cut: are the forms exactly equal on both sides?) on the new cuts, where
+    a new cut, inside one old region, has the same forms on both sides."""
     lo, hi = ends
     n_regions = xs.size + 1
     za, zc = f[:, :n_regions], f[:, n_regions:]
@@ -270,7 +282,7 @@ def _refine(xs, ex, f, e, ends):
         on = np.where(zero_slope, zc > ezc, on)
     i, r = np.nonzero(inside)
     if r.size == 0:
-        return xs, ex, f, e, np.concatenate([on, on], axis=1)
+        return xs, ex, f, e, np.concatenate([on, on], axis=1), same
     v, ev = root[i, r], er[i, r]
     order = np.argsort(v, kind="stable")
     r, i, v, ev = r[order], i[order], v[order], ev[order]
@@ -288,6 +300,8 @@ def _refine(xs, ex, f, e, ends):
     nex = np.empty(total - 1)
     nx[old_pos], nex[old_pos] = xs, ex
     nx[new_pos], nex[new_pos] = v, ev
+    new_same = np.ones(total - 1, dtype=bool)
+    new_same[old_pos] = same
     source = np.repeat(np.arange(n_regions), per_region + 1)
     # each root flips its neuron from the new region right of it to the end
     # of its old region (a neuron crosses 0 at most once per region)
@@ -299,19 +313,20 @@ def _refine(xs, ex, f, e, ends):
     on[np.repeat(i, lengths), rows] ^= True
     both = np.concatenate([source, source + n_regions])
     return (nx, nex, np.take(f, both, axis=1), np.take(e, both, axis=1),
-            np.concatenate([on, on], axis=1))
+            np.concatenate([on, on], axis=1), new_same)
 
 
-def _pieces(net, output, xs, ex, a, ea, c, ec, lo, hi) -> int:
-    """Pieces of the output: 1 + cuts where its form provably changes; cuts the
-    bounds cannot settle are settled by the exact engine around them."""
+def _pieces(net, output, xs, ex, a, ea, c, ec, same, lo, hi) -> int:
+    """Pieces of the output: 1 + cuts where its form provably changes (and
+    not where ``same`` says it is provably unchanged); cuts the bounds cannot
+    settle are settled by exact forms on both sides."""
     if xs.size == 0:
         return 1
     da, dc = np.abs(a[1:] - a[:-1]), np.abs(c[1:] - c[:-1])
     differ = ((da > (ea[1:] + ea[:-1]) * _SAFE + 2 * _U * da)
               | (dc > (ec[1:] + ec[:-1]) * _SAFE + 2 * _U * dc))
-    equal = ((a[1:] == a[:-1]) & (c[1:] == c[:-1])
-             & (ea[1:] == 0) & (ea[:-1] == 0) & (ec[1:] == 0) & (ec[:-1] == 0))
+    equal = same | ((a[1:] == a[:-1]) & (c[1:] == c[:-1])
+                    & (ea[1:] == 0) & (ea[:-1] == 0) & (ec[1:] == 0) & (ec[:-1] == 0))
     unsure = np.nonzero(~differ & ~equal)[0]
     if unsure.size > 64:
         raise Undecided("too many output forms too close to compare")

@@ -114,3 +114,23 @@ def test_underflow_is_not_taken_for_an_exact_zero() -> None:
         certified_count(net, None)
     result = pwl.count(net)
     assert (result.pieces, result.activation_regions) == (2, 2)
+
+
+def test_cuts_behind_a_dead_layer_need_no_exact_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the second hidden layer is off on the whole line (negative weights on
+    # nonnegative inputs, negative bias), so the first layer's kinks leave the
+    # output unchanged; that is proven without exact arithmetic
+    net = pwl.Network.sequential([
+        ([["0.1000000000000000001"], ["-0.7000000000000000003"]], ["0.3", "-0.2"]),
+        ([["-1.5000000000000000007", "-0.25"]], ["-0.1"]),
+        ([["2.0000000000000000001"]], ["0.3000000000000000001"], "identity")])
+    calls = []
+    import sys
+
+    prop = sys.modules["pwl.propagate"]
+    real = prop.forms_at
+    monkeypatch.setattr(prop, "forms_at", lambda *a, **k: calls.append(a) or real(*a, **k))
+    pieces, regions = certified_count(net, None)
+    part = prop.propagate(net)
+    assert (pieces, regions) == (part.pieces(), part.activation_regions) == (1, 3)
+    assert not calls
