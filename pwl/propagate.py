@@ -5,9 +5,17 @@ State between layers (all integers, no Python object per region):
 
 * the cut points ``cn / cd`` (``cd > 0``, reduced, strictly increasing),
   which split the domain into ``R = len(cn) + 1`` regions;
-* on region ``r``, every neuron of the current layer is the affine form
-  ``(ha[r, i] * x + hc[r, i]) / den`` with one common positive denominator
-  ``den`` per layer.
+* on region ``r``, neuron ``i`` of the current layer is the affine form
+  ``(ha[i, r] * x + hc[i, r]) / den`` with one common positive denominator
+  ``den`` per layer.  Rows are neurons and columns regions, so every
+  elementwise operation runs along the long axis: with a few neurons and a
+  million regions, region-major arrays would make numpy loop over rows of
+  two or three entries, several times slower.
+
+Magnitude bounds are carried with the forms and the cuts (``_Forms.bound``,
+``_State.bound``), so the int64 routes are chosen without a pass over the
+arrays; a bound too loose to choose the fast route is recomputed exactly
+before a slower one is taken.
 
 Forms are computed from the weights alone, so their size is bounded by the
 weights, whatever the cut points are; a cut point is the ratio of two form
@@ -379,7 +387,14 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
         zc_j = _scaled(zc, kd, -tn * zden, bound=z_max)
         # sign of z_i - t_j at each cut, computed with the region on its left
         if n_regions > 1:
-            signs[:, 1:-1] = sign_of_sum([(za_t[:, :-1], cn), (zc_j[:, :-1], cd)], sign_bound)
+            if sign_bound < INT64_SAFE and za_t.dtype == zc_j.dtype == cn.dtype == np.int64:
+                # every partial sum fits: the int64 sums are exact
+                total = za_t[:, :-1] * cn
+                total += zc_j[:, :-1] * cd
+                signs[:, 1:-1] = np.sign(total, out=total)
+            else:
+                signs[:, 1:-1] = sign_of_sum([(za_t[:, :-1], cn), (zc_j[:, :-1], cd)],
+                                             sign_bound)
         _end_signs(signs, za_t, zc_j, state.lo, state.hi)
         # above t_j just right of the left end (a tie counts as below, see activations):
         # left > 0, or left == 0 and rising
