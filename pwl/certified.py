@@ -15,8 +15,14 @@ prove it:
 * two roots in one region are distinct and ordered if their intervals are
   disjoint;
 * an output's affine form changes across a cut if the difference exceeds the
-  bounds; if the bounds cannot tell, the one cut is settled exactly by the
-  exact engine on a small interval around it.
+  bounds; it is the same if every neuron has the same piece on both sides,
+  or if a whole relu layer is off on both sides (its forms are exact
+  zeros there); if neither settles a cut, exact forms on both sides
+  (:func:`pwl.propagate.forms_at`, all such cuts in one pass) do.
+
+Arrays hold one row per neuron; a neuron's slopes on the regions and its
+intercepts sit side by side in one row (``[a | c]``), so each layer is one
+matrix product for both.
 
 When a bound cannot prove a decision (a root on a cut, two equal roots, a
 slope indistinguishable from 0), :class:`Undecided` is raised and the caller
