@@ -79,6 +79,12 @@ def _float_and_error(values: list[Fraction]) -> tuple[np.ndarray, np.ndarray]:
     return approx, err * _SAFE + np.where(err > 0, _TINY, 0.0)
 
 
+def _round_up(value: Fraction) -> float:
+    """The least float at or above ``value``."""
+    f = float(value)
+    return f if Fraction(f) >= value else math.nextafter(f, math.inf)
+
+
 def _end(value: Optional[Fraction]):
     """A domain end as (float, bound), the bound at least 2u|value| so that
     sums with it round safely; ``(None, None)`` for an infinite end."""
@@ -106,6 +112,10 @@ class _LayerFloats:
         self.b = b[:, None]
         self.ab = np.abs(self.b)
         self.eb = eb[:, None]
+        # sum_j |w_ij| per row, rounded up: it bounds sum_j |w_ij| |v_j| by
+        # this times max_j |v_j|, one product per entry instead of a matrix product
+        self.row_l1 = np.array([_round_up(sum((abs(Fraction(v)) for v in row), Fraction(0)))
+                                for row in self.w.tolist()], dtype=np.float64)[:, None]
         nonzero_w = self.aw[self.aw > 0]
         self.small_w = float(nonzero_w.min()) if nonzero_w.size else math.inf
         nonzero_b = self.ab[self.ab > 0]
@@ -113,6 +123,10 @@ class _LayerFloats:
             raise Undecided("values too close to the float underflow")
         n = layer.n_in + 1
         self.gamma = n * _U / (1 - n * _U)
+        # the intercepts' constant terms of the bound (see _affine)
+        self.b_err = self.eb * (1 + 2 * _U) + (2 * _U + 2 * self.gamma) * self.ab
+        self.row_live = self.row_l1 > 0
+        self.b_live = self.b_err > 0
         act = layer.activation
         self.relu = (act.kinks == (Fraction(0),) and act.slopes == (0, 1)
                      and act.intercepts == (0, 0))
@@ -132,28 +146,40 @@ def _affine(f: np.ndarray, e: np.ndarray, layer: _LayerFloats, regions: int
     """
     af = np.abs(f)
     z = layer.w @ f
-    mag = layer.aw @ af
-    if layer.rounded:
-        err = layer.aw @ e
-        err *= 1 + 2 * _U
-        err += 2 * _U * mag
-    else:
-        err = layer.aw @ e + np.abs(layer.ew) @ af + layer.ew @ e
     z[:, regions:] += layer.b
-    mag[:, regions:] += layer.ab
-    err[:, regions:] += layer.eb
-    # an entry whose terms all vanish exactly (mag = err = 0) is an exact 0;
-    # far from underflow, a product is 0 only when a factor is, so that is
-    # what mag = 0 means unless a product could have underflowed
-    slack = (mag > 0) | (err > 0)
-    if (not slack.all()
-            and np.min(af, where=af > 0, initial=np.inf) * layer.small_w < _SMALLEST):
-        raise Undecided("values too close to the float underflow")
-    err += 2 * layer.gamma * mag
-    err *= _SAFE
-    err += _TINY * slack
-    if not np.isfinite(err).all():   # err >= |z|'s rounding: an inf or nan in z shows here
-        raise Undecided("forms beyond the float range")
+    if layer.rounded:
+        # |W| e' <= |W|_1 max_j e'_j per region (column), and likewise
+        # |W||f| for the 2u |f||W| of the folded terms and the 2 gamma |f||W|
+        # of the products' rounding: an outer product, no matrix product
+        col_e = e.max(axis=0)
+        col_f = af.max(axis=0)
+        col = col_e * (1 + 2 * _U)
+        col += (2 * _U + 2 * layer.gamma) * col_f
+        err = layer.row_l1 * col
+        err[:, regions:] += layer.b_err
+        err *= _SAFE
+        # exact zeros: a zero row of W (exact, as the weights are correctly
+        # rounded) or a column of f that is exactly 0 gives an exact 0 (plus
+        # b); every other entry gets the absolute slack that covers underflow
+        slack = layer.row_live & ((col_e > 0) | (col_f > 0))
+        slack[:, regions:] |= layer.b_live
+    else:
+        mag = layer.aw @ af
+        mag[:, regions:] += layer.ab
+        err = layer.aw @ e + np.abs(layer.ew) @ af + layer.ew @ e
+        err[:, regions:] += layer.eb
+        err += 2 * layer.gamma * mag
+        # an entry whose terms all vanish exactly (mag = err = 0) is an exact
+        # 0; far from underflow, a product is 0 only when a factor is, so
+        # that is what mag = 0 means unless a product could have underflowed
+        slack = err > 0     # err >= 0 and mag >= 0: err > 0 now iff either was
+        if (not slack.all()
+                and np.min(af, where=af > 0, initial=np.inf) * layer.small_w < _SMALLEST):
+            raise Undecided("values too close to the float underflow")
+        err *= _SAFE
+    np.add(err, _TINY, out=err, where=slack)
+    if not err.max(initial=0.0) < np.inf:   # also False for a nan; err >= |z|'s rounding,
+        raise Undecided("forms beyond the float range")   # so an inf or nan in z shows here
     return z, err
 
 
@@ -260,15 +286,22 @@ def _refine(xs, ex, f, e, ends, same):
     right, eright = _bounds(xs, ex, hi, True)
     aa = np.abs(za)
     nonzero = aa > eza
-    zero_slope = (za == 0) & (eza == 0)
-    if not (zero_slope | nonzero).all():
-        raise Undecided("a slope indistinguishable from 0")
+    zero_slope = None
+    if not nonzero.all():
+        zero_slope = (za == 0) & (eza == 0)
+        if not (zero_slope | nonzero).all():
+            raise Undecided("a slope indistinguishable from 0")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         root = np.negative(zc)
         root /= za
-        er = (aa * ezc + np.abs(zc) * eza) / (aa * (aa - eza))
+        # |-c/a - root| <= (ec + |c/a| ea) / (|a| - ea), plus the division's rounding
+        ar = np.abs(root)
+        er = ar * eza
+        er += ezc
+        er /= aa - eza
         er *= _SAFE
-        er += 2 * _U * np.abs(root) + _TINY
+        er += 2 * _U * ar
+        er += _TINY
         # zero slopes: root and bound are inf or nan, so every test below is
         # False; the zero_slope terms decide those entries
         lower = root - er
@@ -276,12 +309,15 @@ def _refine(xs, ex, f, e, ends, same):
         below = upper < left - eleft        # root left of the region
         above = lower > right + eright      # root right of the region
         inside = (lower > left + eleft) & (upper < right - eright)
-    if not (zero_slope | below | above | inside).all():
+    decided = below | above | inside
+    if zero_slope is not None:
+        decided |= zero_slope
+    if not decided.all():
         raise Undecided("a root on a region's end")
     # on just right of the left end: for a root left of the region, rising;
     # for a root inside or right of it, falling
     on = (za > 0) == below
-    if zero_slope.any():
+    if zero_slope is not None and zero_slope.any():
         # constant pre-activations: certified sign, or exactly zero (below the kink)
         if (zero_slope & ~((np.abs(zc) > ezc) | ((zc == 0) & (ezc == 0)))).any():
             raise Undecided("a constant indistinguishable from 0")
