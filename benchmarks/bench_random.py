@@ -31,6 +31,8 @@ from networks import float_layers, random_float, random_int  # noqa: E402
 from reference import float_count, fraction_count, timed  # noqa: E402
 
 BUILDERS = {"int": random_int, "float": random_float}
+#: The speed goals: at most this many times the float reference's time.
+GOALS = {"int": 1.0, "float": 3.0}
 
 
 def pwl_count(net) -> tuple[int, int]:
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'kind':>5} {'widths':>7} {'seed':>4} {'pieces':>7} {'regions':>7} "
           f"{'pwl ms':>8} {'float ms':>8} {'pwl/fl':>7} {'float says':>11} "
           f"{'Fraction':>9} {'Frac s':>7}")
-    ratios: list[float] = []
+    ratios: dict[str, list[float]] = {kind: [] for kind in args.kinds}
     float_diffs: list[str] = []
     bugs: list[str] = []
     errors: list[str] = []
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                                            f"{frac.activation_regions} regions)")
                         continue
                     pwl_ms = 1e3 * statistics.median(times_pwl)
-                    ratios.append(pwl_ms / float_ms)
+                    ratios[kind].append(pwl_ms / float_ms)
                     pieces, regions = exact
                     if (approx.pieces, approx.activation_regions) == exact:
                         says = "same"
@@ -133,10 +135,15 @@ def main(argv: list[str] | None = None) -> int:
                           f"{pwl_ms / float_ms:>7.1f} {says:>11} {check:>9} {frac_text:>7}",
                           flush=True)
     print()
-    if ratios:
-        gmean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-        print(f"pwl/float time ratio: geometric mean {gmean:.1f}, "
-              f"min {min(ratios):.1f}, max {max(ratios):.1f} over {len(ratios)} networks")
+    for kind, values in ratios.items():
+        if not values:
+            continue
+        gmean = math.exp(sum(math.log(r) for r in values) / len(values))
+        goal = GOALS[kind]
+        met = sum(r <= goal for r in values)
+        print(f"pwl/float time ratio, {kind}: geometric mean {gmean:.2f}, min {min(values):.2f}, "
+              f"max {max(values):.2f} over {len(values)} networks; goal <= {goal:.1f}: met on "
+              f"{met} of {len(values)}")
     print(f"float reference differs from the exact count on {len(float_diffs)} network(s)"
           + ("" if not float_diffs else ":"))
     for line in float_diffs:
