@@ -183,12 +183,12 @@ def test_cli_text(runner: CliRunner, points: Path) -> None:
     ("0,1\n1,2\n", ["--plot", "p.pdf"], 1, "unsupported figure format"),
     ("0,1\n1,2\n", ["--save", "missing/net.json"], 1, "does not exist"),
 ])
-def test_cli_errors(runner: CliRunner, tmp_path: Path, text: str, args: list, status: int,
-                    message: str) -> None:
+def test_cli_errors(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                    text: str, args: list, status: int, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text)
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = run(runner, "interpolate", str(path), *args)
+    monkeypatch.chdir(tmp_path)   # relative output paths land there
+    result = run(runner, "interpolate", str(path), *args)
     assert result.exit_code == status
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 

@@ -228,10 +228,10 @@ def test_cli_plot_text_layers_and_relu(runner: CliRunner, tmp_path: Path) -> Non
     (["-o", "missing/f.svg"], 1, "the folder 'missing' does not exist"),
     (["-o", "."], 2, "is a directory"),
 ])
-def test_cli_plot_errors(runner: CliRunner, tmp_path: Path, args: list, status: int,
-                         text: str) -> None:
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = run(runner, "plot", TELGARSKY3, *args)
+def test_cli_plot_errors(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                         args: list, status: int, text: str) -> None:
+    monkeypatch.chdir(tmp_path)   # relative output paths land there
+    result = run(runner, "plot", TELGARSKY3, *args)
     assert result.exit_code == status
     assert text in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("pwl: ")
