@@ -106,6 +106,10 @@ def cli(file_format: Optional[str]) -> None:
     (see the README).
     """
     _FORMAT["format"] = file_format
+    # one command per process: the compiled kernel only where it repays its loading
+    from pwl import _jit
+
+    _jit.set_default_policy("large")
 
 
 def progress_reporter(enabled: bool) -> Optional[Callable[[int, int], None]]:

@@ -51,6 +51,9 @@ from .exact import (
     to_object,
     INT64_SAFE,
 )
+
+_FLOAT_EXACT = 2**53
+from . import _jit
 from .activations import Activation
 from .network import Layer, Network
 from .partition import LayerStats, Partition
@@ -353,13 +356,14 @@ def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
 
 def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[Limit],
             remaining: int, is_output: bool = False
-            ) -> tuple[_State, Optional[np.ndarray], np.ndarray]:
+            ) -> tuple[_State, Optional[np.ndarray], np.ndarray, Optional["_Forms"]]:
     """Cut the partition where the pre-activations ``z`` cross the kinks.
 
     Returns the new partition, the old region of every new region (None if
-    no region was cut) and, on every new region, the activation piece of
-    each neuron: a boolean array (on: above the kink) for one kink, an
-    integer array of piece indices otherwise (both n x R').
+    no region was cut), on every new region the activation piece of each
+    neuron (a boolean array, on: above the kink, for one kink; an integer
+    array of piece indices otherwise; both n x R'), and ``z`` on the new
+    regions if that came for free (else None: ``z.take(source)``).
     """
     za, zc, zden = z.a, z.c, z.den
     width, n_regions = za.shape
@@ -375,6 +379,13 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     if sign_bound >= INT64_SAFE and n_regions > 1:
         zt_max = z.tight() * kd + shift_max
         sign_bound = zt_max * 2 * state.cut_bound()
+    if n_kinks == 1 and sign_bound < INT64_SAFE and zt_max <= _FLOAT_EXACT:
+        done = _refine_compiled(state, z, za_t, _scaled(zc, kd, -act.kink_num[0] * zden,
+                                                        bound=z_max), zt_max,
+                                limit.max_regions if limit is not None
+                                and (not is_output or n_regions > 1) else -1)
+        if done is not None:
+            return done
     rising = za_t > 0
     cand_r, cand_i, cand_num, cand_den = [], [], [], []
     on: Optional[np.ndarray] = None
@@ -423,7 +434,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     pieces = on if piece is None else piece
     assert pieces is not None
     if not cand_r:
-        return state, None, pieces
+        return state, None, pieces, None
     new_cn, new_cd, region_of_cut, flip_rows, cand_r_all, cand_i_all = _new_cuts(
         cand_r, cand_i, cand_num, cand_den, zt_max)
     if (limit is not None and n_regions + new_cn.size > limit.max_regions
@@ -464,7 +475,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
             change[cand_i_all, flip_rows] = 1
             change[cand_i_all, last_row + 1] = -1
             on ^= np.cumsum(change[:, :-1], axis=1, dtype=np.int8).view(bool)
-        return new_state, source, on
+        return new_state, source, on, None
     assert piece is not None
     # several kinks: a crossing moves the piece one up (rising) or down
     step = np.where(rising[cand_i_all, cand_r_all], 1, -1).astype(np.int32)
@@ -472,7 +483,33 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     np.add.at(change, (cand_i_all, flip_rows), step)
     np.add.at(change, (cand_i_all, last_row + 1), -step)
     piece = _take(piece, source) + np.cumsum(change[:, :-1], axis=1)
-    return new_state, source, piece
+    return new_state, source, piece, None
+
+
+def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarray,
+                     zt_max: int, max_regions: int
+                     ) -> Optional[tuple[_State, Optional[np.ndarray], np.ndarray, Optional[_Forms]]]:
+    """:func:`_refine` for one kink by the compiled kernel (:mod:`pwl._jit`),
+    when numba is at hand and the int64 arithmetic provably fits; None if
+    the kernel is not used or leaves a decision (ties beyond its exact
+    range, a region limit) to the numpy path."""
+    if is_object(z.a, z.c, za_t, zc_t, state.cn, state.cd):
+        return None
+    run = _jit.kernel(za_t.size)
+    if run is None:
+        return None
+    ends = np.empty((za_t.shape[0], 2), dtype=np.int8)
+    _end_signs(ends, za_t, zc_t, state.lo, state.hi)
+    status, cn, cd, source, on, za, zc = run(
+        z.a, z.c, za_t, zc_t, state.cn, state.cd, ends[:, 0].copy(), ends[:, 1].copy(),
+        zt_max * zt_max < INT64_SAFE, max_regions)
+    if status != _jit.OK:
+        return None
+    if source.size == state.regions:
+        return state, None, on, None
+    bound = None if state.bound is None else max(state.bound, zt_max)
+    return (_State(cn, cd, state.lo, state.hi, bound), source, on,
+            _Forms(za, zc, z.den, z.bound))
 
 
 def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.ndarray,
@@ -723,11 +760,11 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         ``carry`` and every live node onto the new regions; return ``z`` and
         ``carry`` there, and the activation pieces."""
         nonlocal state
-        state, source, pieces = _refine(state, z, act, index, limit, after[index],
-                                        index == len(nodes) - 1)
+        state, source, pieces, taken = _refine(state, z, act, index, limit, after[index],
+                                               index == len(nodes) - 1)
         carried = list(carry)
         if source is not None:
-            z = z.take(source)
+            z = z.take(source) if taken is None else taken
             carried = [f.take(source) for f in carried]
             for key in list(live):
                 live[key] = live[key].take(source)

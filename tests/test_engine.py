@@ -3,18 +3,19 @@ and the lectures' bounds, on random and on deliberately degenerate networks."""
 
 from __future__ import annotations
 
+import importlib.util
 from bisect import bisect_left
 from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import pwl
 from pwl.parallel import count_chunked
 from pwl.propagate import RegionLimit, _propagate
 from reference import RefNet, spec_of
-from strategies import big_network_specs, cases, network_specs, rational_in
+from strategies import big_network_specs, cases, domains, network_specs, rational_in
 
 # -- helpers -----------------------------------------------------------------
 
@@ -507,3 +508,50 @@ def test_forms_at_points_match_the_partition(spec, data) -> None:
         for k in range(part.outputs):
             assert (Fraction(int(a[k, q]), den), Fraction(int(c[k, q]), den)) == \
                 engine_form(part, r, k)
+
+
+# -- the compiled kernel -------------------------------------------------------
+
+
+def _without_kernel(run):
+    from pwl import _jit
+
+    _jit.set_default_policy("off")
+    try:
+        return run()
+    finally:
+        _jit.set_default_policy("on")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(network_specs(), big_network_specs()), domains())
+# a neuron exactly at its kink on a cut, rising: above the kink right of it
+@example([([[1]], [0]), ([[1]], [0]), ([[1]], [0], "identity")], None)
+# two neurons crossing at one point, cut once
+@example([([[2], [3]], [-1, -2]), ([[1, 1], [2, -1]], [0, 1]), ([[1, -1]], [0], "identity")],
+         None)
+def test_compiled_kernel_agrees_with_numpy(spec, domain) -> None:
+    """Every cut, form and count is the same with the numba kernel (when
+    installed) as with numpy alone."""
+    net = pwl.Network.sequential(spec)
+    fast = pwl.propagate(net, domain, per_layer=True)
+    slow = _without_kernel(lambda: pwl.propagate(pwl.Network.sequential(spec), domain,
+                                                 per_layer=True))
+    assert fast.cuts() == slow.cuts()
+    assert fast.activation_regions == slow.activation_regions
+    assert fast.layers == slow.layers
+    for r in range(fast.regions):
+        for k in range(fast.outputs):
+            assert engine_form(fast, r, k) == engine_form(slow, r, k)
+
+
+def test_kernel_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pwl import _jit
+
+    monkeypatch.setenv("PWL_JIT", "off")
+    assert _jit.kernel(1 << 30) is None
+    monkeypatch.setenv("PWL_JIT", "on")
+    if importlib.util.find_spec("numba") is not None:
+        assert _jit.kernel() is not None
+    with pytest.raises(ValueError):
+        _jit.set_default_policy("sometimes")
