@@ -54,6 +54,8 @@ def kernel(entries: int = 0) -> Optional[Callable[..., Any]]:
     """The compiled kernel for a layer of ``entries`` neurons x regions, or
     None (numba missing, or not worth loading under the policy)."""
     global _KERNEL, _TRIED
+    if _KERNEL is not None and _default == "on" and "PWL_JIT" not in os.environ:
+        return _KERNEL
     mode = policy()
     if mode == "off" or (mode == "large" and not _TRIED and entries < LARGE):
         return None

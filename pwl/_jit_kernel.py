@@ -34,14 +34,26 @@ def _fail(status, za, zc):
 # one signature (any memory layout), so that one compilation serves all calls
 @numba.njit("Tuple((int64, int64[:], int64[:], int64[:], boolean[:, :], int64[:, :], "
             "int64[:, :]))(int64[:, :], int64[:, :], int64[:, :], int64[:, :], int64[:], "
-            "int64[:], int8[:], int8[:], boolean, int64)", cache=True, nogil=True)
-def refine(za, zc, za_t, zc_t, cn, cd, lo_sign, hi_sign, exact, max_regions):
+            "int64[:], int64[:], boolean, int64)", cache=True, nogil=True)
+def refine(za, zc, za_t, zc_t, cn, cd, ends, exact, max_regions):
     width, n_regions = za_t.shape
-    # signs of z - t at the cuts, the domain's ends first and last
+    lo_num, lo_den, hi_num, hi_den = ends[0], ends[1], ends[2], ends[3]
+    # signs of z - t at the cuts, the domain's ends first and last (an end
+    # with denominator 0 is an infinity: there the slope's sign leads)
     signs = np.empty((width, n_regions + 1), np.int8)
     for i in range(width):
-        signs[i, 0] = lo_sign[i]
-        signs[i, n_regions] = hi_sign[i]
+        a, c = za_t[i, 0], zc_t[i, 0]
+        if lo_den == 0:
+            v = -a if a != 0 else c
+        else:
+            v = a * lo_num + c * lo_den
+        signs[i, 0] = 1 if v > 0 else (-1 if v < 0 else 0)
+        a, c = za_t[i, n_regions - 1], zc_t[i, n_regions - 1]
+        if hi_den == 0:
+            v = a if a != 0 else c
+        else:
+            v = a * hi_num + c * hi_den
+        signs[i, n_regions] = 1 if v > 0 else (-1 if v < 0 else 0)
         for k in range(n_regions - 1):
             v = za_t[i, k] * cn[k] + zc_t[i, k] * cd[k]
             signs[i, k + 1] = 1 if v > 0 else (-1 if v < 0 else 0)

@@ -498,10 +498,15 @@ def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarra
     run = _jit.kernel(za_t.size)
     if run is None:
         return None
-    ends = np.empty((za_t.shape[0], 2), dtype=np.int8)
-    _end_signs(ends, za_t, zc_t, state.lo, state.hi)
+    # the domain's ends as num, den (den 0: an infinity), if their products fit
+    ends = [0, 0, 0, 0]
+    for k, point in ((0, state.lo), (2, state.hi)):
+        if point is not None:
+            if zt_max * (abs(point[0]) + point[1]) >= INT64_SAFE:
+                return None
+            ends[k], ends[k + 1] = point
     status, cn, cd, source, on, za, zc = run(
-        z.a, z.c, za_t, zc_t, state.cn, state.cd, ends[:, 0].copy(), ends[:, 1].copy(),
+        z.a, z.c, za_t, zc_t, state.cn, state.cd, np.array(ends, dtype=np.int64),
         zt_max * zt_max < INT64_SAFE, max_regions)
     if status != _jit.OK:
         return None
