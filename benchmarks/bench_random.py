@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from networks import float_layers, random_float, random_int  # noqa: E402
-from reference import float_count, fraction_count, timed  # noqa: E402
+from reference import float_count, fraction_count, pwl_kernel_note, timed  # noqa: E402
 
 BUILDERS = {"int": random_int, "float": random_float}
 #: The speed goals: at most this many times the float reference's time.
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"random relu networks on the whole line; median of {args.repeat} run(s); "
           f"Fraction check up to {args.fraction_max_neurons} hidden neurons")
+    print(pwl_kernel_note())
     print(f"{'kind':>5} {'widths':>7} {'seed':>4} {'pieces':>7} {'regions':>7} "
           f"{'pwl ms':>8} {'float ms':>8} {'pwl/fl':>7} {'float says':>11} "
           f"{'Fraction':>9} {'Frac s':>7}")

@@ -25,6 +25,7 @@ from reference import (  # noqa: E402
     float_count,
     fraction_count,
     max_rss_mb,
+    pwl_kernel_note,
     timed,
     traced_peak_mb,
 )
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = not args.no_memory
     print(f"triangle network on [0, 1]; median of {args.repeat} run(s) after "
           f"{args.warmup} warm-up run(s)")
+    print(pwl_kernel_note())
     header = (f"{'depth':>5} {'pieces':>10} {'check':>5} {'pwl s':>9} {'float s':>9} "
               f"{'pwl/float':>9} {'pwl Mpc/s':>9}")
     if memory:

@@ -36,7 +36,7 @@ from typing import Callable, Optional, Sequence, TypeVar
 import numpy as np
 
 __all__ = ["Count", "float_count", "fraction_count", "sympy_count", "SympyResult",
-           "timed", "traced_peak_mb", "max_rss_mb"]
+           "timed", "traced_peak_mb", "max_rss_mb", "pwl_kernel_note"]
 
 T = TypeVar("T")
 
@@ -409,3 +409,13 @@ def traced_peak_mb(fn: Callable[[], T]) -> tuple[float, T]:
 def max_rss_mb() -> float:
     """This process's peak resident set so far, MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pwl_kernel_note() -> str:
+    """Whether pwl runs its compiled kernel here (the ``fast`` extra)."""
+    from pwl import _jit  # at the call site: whatever pwl is installed now
+
+    if _jit.kernel() is not None:
+        return "pwl's compiled kernel: on (numba; PWL_JIT=off measures numpy alone)"
+    return "pwl's compiled kernel: off (numpy alone; pip install -e '.[fast]' adds it)"
+
