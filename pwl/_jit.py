@@ -20,6 +20,7 @@ or ``off``.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Callable, Optional
 
 __all__ = ["kernel", "OK", "UNDECIDED", "OVER_LIMIT", "LARGE", "set_default_policy"]
@@ -63,7 +64,11 @@ def kernel(entries: int = 0) -> Optional[Callable[..., Any]]:
         _TRIED = True
         try:
             from ._jit_kernel import refine
-        except ImportError:
+        except ImportError:     # numba is not installed: numpy alone
+            _KERNEL = None
+        except Exception as exc:  # numba present but unusable here (say, no cache folder)
+            warnings.warn(f"pwl: the compiled kernel is unavailable ({exc}); using numpy alone",
+                          RuntimeWarning, stacklevel=2)
             _KERNEL = None
         else:
             _KERNEL = refine
