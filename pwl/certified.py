@@ -80,8 +80,12 @@ def _float_and_error(values: list[Fraction]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _round_up(value: Fraction) -> float:
-    """The least float at or above ``value``."""
-    f = float(value)
+    """The least float at or above ``value`` (inf beyond the float range,
+    which the finiteness checks then turn into Undecided)."""
+    try:
+        f = float(value)
+    except OverflowError:
+        return math.inf
     return f if Fraction(f) >= value else math.nextafter(f, math.inf)
 
 
@@ -192,6 +196,13 @@ def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int,
     >>> certified_count(net, None)
     (3, 3)
     """
+    # an overflow or invalid operation gives an inf or a nan, which the
+    # bounds' finiteness checks turn into Undecided: no warnings needed
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _certified_count(net, domain, output)
+
+
+def _certified_count(net: Network, domain: Domain, output: int) -> tuple[int, int]:
     layers = net.layers
     if domain is None:
         lo = hi = None

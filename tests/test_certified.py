@@ -20,20 +20,28 @@ NUMBERS = st.one_of(
 )
 
 
+# exact binary values from near the float underflow to near its overflow
+EXTREMES = st.one_of(
+    st.builds(lambda m, e: Fraction(m) * Fraction(2) ** e, st.integers(-3, 3),
+              st.integers(-1070, 1020)),
+    st.integers(-2, 2).map(Fraction),
+)
+
+
 @st.composite
-def networks(draw):  # type: ignore[no-untyped-def]
-    widths = draw(st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def networks(draw, numbers=NUMBERS, max_width: int = 6):  # type: ignore[no-untyped-def]
+    widths = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=4))
     layers = []
     n_in = 1
     for width in widths:
         act = draw(st.sampled_from(["relu", "relu", "leaky_relu", "abs", "identity"]))
-        layer = {"weights": [[draw(NUMBERS) for _ in range(n_in)] for _ in range(width)],
-                 "bias": [draw(NUMBERS) for _ in range(width)], "activation": act}
+        layer = {"weights": [[draw(numbers) for _ in range(n_in)] for _ in range(width)],
+                 "bias": [draw(numbers) for _ in range(width)], "activation": act}
         if act == "leaky_relu":
             layer["alpha"] = draw(st.sampled_from(["1/10", "0.0123456789012345678"]))
         layers.append(layer)
         n_in = width
-    layers.append({"weights": [[draw(NUMBERS) for _ in range(n_in)]], "bias": [draw(NUMBERS)],
+    layers.append({"weights": [[draw(numbers) for _ in range(n_in)]], "bias": [draw(numbers)],
                    "activation": "identity"})
     return pwl.Network.sequential(layers)
 
@@ -51,6 +59,19 @@ def test_certified_agrees_with_enumeration(net, domain) -> None:  # type: ignore
         pieces, regions = certified_count(net, domain)
     except Undecided:
         return  # the front end then enumerates; checked below
+    assert (pieces, regions) == (part.pieces(), part.activation_regions)
+
+
+@settings(max_examples=200)
+@given(networks(EXTREMES, max_width=3), DOMAINS)
+def test_certified_agrees_at_extreme_magnitudes(net, domain) -> None:  # type: ignore[no-untyped-def]
+    """Underflow and overflow never turn into a wrong count: the bounds
+    either prove the answer or hand it to exact enumeration."""
+    part = pwl.propagate(net, domain)
+    try:
+        pieces, regions = certified_count(net, domain)
+    except Undecided:
+        return
     assert (pieces, regions) == (part.pieces(), part.activation_regions)
 
 
