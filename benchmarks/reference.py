@@ -415,7 +415,7 @@ def pwl_kernel_note() -> str:
     """Whether pwl runs its compiled kernel here (the ``fast`` extra)."""
     from pwl import _jit  # at the call site: whatever pwl is installed now
 
-    if _jit.kernel() is not None:
+    if _jit.kernels() is not None:
         return "pwl's compiled kernel: on (numba; PWL_JIT=off measures numpy alone)"
     return "pwl's compiled kernel: off (numpy alone; pip install -e '.[fast]' adds it)"
 

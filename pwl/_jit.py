@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable, Optional
+from types import ModuleType
+from typing import Optional
 
-__all__ = ["kernel", "OK", "UNDECIDED", "OVER_LIMIT", "LARGE", "set_default_policy"]
+__all__ = ["kernels", "OK", "UNDECIDED", "OVER_LIMIT", "LARGE", "set_default_policy"]
 
 #: Status codes of the kernel.
 OK, UNDECIDED, OVER_LIMIT = 0, 1, 2
@@ -34,7 +35,7 @@ LARGE = 1 << 21
 _POLICIES = {"1": "on", "on": "on", "true": "on", "yes": "on",
              "0": "off", "off": "off", "false": "off", "no": "off", "large": "large"}
 _default = "on"
-_KERNEL: Any = None
+_KERNELS: Optional[ModuleType] = None
 _TRIED = False
 
 
@@ -51,25 +52,26 @@ def policy() -> str:
     return _POLICIES.get(value, _default)
 
 
-def kernel(entries: int = 0) -> Optional[Callable[..., Any]]:
-    """The compiled kernel for a layer of ``entries`` neurons x regions, or
-    None (numba missing, or not worth loading under the policy)."""
-    global _KERNEL, _TRIED
-    if _KERNEL is not None and _default == "on" and "PWL_JIT" not in os.environ:
-        return _KERNEL
+def kernels(entries: int = 0) -> Optional[ModuleType]:
+    """The compiled kernels (:mod:`pwl._jit_kernel`) for a layer of
+    ``entries`` neurons x regions, or None (numba missing, or not worth
+    loading under the policy)."""
+    global _KERNELS, _TRIED
+    if _KERNELS is not None and _default == "on" and "PWL_JIT" not in os.environ:
+        return _KERNELS
     mode = policy()
     if mode == "off" or (mode == "large" and not _TRIED and entries < LARGE):
         return None
     if not _TRIED:
         _TRIED = True
         try:
-            from ._jit_kernel import refine
+            from . import _jit_kernel
         except ImportError:     # numba is not installed: numpy alone
-            _KERNEL = None
+            _KERNELS = None
         except Exception as exc:  # numba present but unusable here (say, no cache folder)
             warnings.warn(f"pwl: the compiled kernel is unavailable ({exc}); using numpy alone",
                           RuntimeWarning, stacklevel=2)
-            _KERNEL = None
+            _KERNELS = None
         else:
-            _KERNEL = refine
-    return _KERNEL
+            _KERNELS = _jit_kernel
+    return _KERNELS

@@ -38,6 +38,7 @@ from typing import Optional
 
 import numpy as np
 
+from . import _jit
 from .domain import Domain
 from .network import Network
 
@@ -230,7 +231,9 @@ def _certified_count(net: Network, domain: Domain, output: int) -> tuple[int, in
         if not layers[k].activation.kinks:
             f, e = _scale(f, e, *layer.slopes[0])
             continue
-        xs, ex, f, e, on, same = _refine(xs, ex, f, e, ends, same)
+        refined = _refine_compiled(xs, ex, f, e, ends, same)
+        xs, ex, f, e, on, same = refined if refined is not None else _refine(xs, ex, f, e,
+                                                                             ends, same)
         if layer.relu:
             f *= on
             e *= on
@@ -279,6 +282,23 @@ def _bounds(xs: np.ndarray, ex: np.ndarray, end, at_right: bool):
         ends[1:], errs[1:] = xs, ex
         ends[0], errs[0] = (inf, 0.0) if point is None else (point[0], perr[0])
     return ends, errs
+
+
+def _refine_compiled(xs, ex, f, e, ends, same):
+    """:func:`_refine` by the compiled kernel (:mod:`pwl._jit`): the same
+    float operations in the same order, hence the same decisions; None if
+    the kernel is not at hand."""
+    compiled = _jit.kernels(f.size // 2)
+    if compiled is None:
+        return None
+    (lo, elo), (hi, ehi) = ends
+    bounds = np.array([-math.inf if lo is None else lo[0], 0.0 if lo is None else elo[0],
+                       math.inf if hi is None else hi[0], 0.0 if hi is None else ehi[0]])
+    status, nx, nex, source, on, nf, ne, new_same = compiled.refine_certified(
+        f, e, xs, ex, bounds, same, _SAFE, _U, _TINY)
+    if status != _jit.OK:
+        raise Undecided("a decision the float bounds cannot prove")
+    return nx, nex, nf, ne, np.concatenate([on, on], axis=1), new_same
 
 
 def _refine(xs, ex, f, e, ends, same):

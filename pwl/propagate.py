@@ -495,8 +495,8 @@ def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarra
     range, a region limit) to the numpy path."""
     if is_object(z.a, z.c, za_t, zc_t, state.cn, state.cd):
         return None
-    run = _jit.kernel(za_t.size)
-    if run is None:
+    compiled = _jit.kernels(za_t.size)
+    if compiled is None:
         return None
     # the domain's ends as num, den (den 0: an infinity), if their products fit
     ends = [0, 0, 0, 0]
@@ -505,7 +505,7 @@ def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarra
             if zt_max * (abs(point[0]) + point[1]) >= INT64_SAFE:
                 return None
             ends[k], ends[k + 1] = point
-    status, cn, cd, source, on, za, zc = run(
+    status, cn, cd, source, on, za, zc = compiled.refine(
         z.a, z.c, za_t, zc_t, state.cn, state.cd, np.array(ends, dtype=np.int64),
         zt_max * zt_max < INT64_SAFE, max_regions)
     if status != _jit.OK:

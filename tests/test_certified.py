@@ -159,3 +159,26 @@ def test_cuts_behind_a_dead_layer_need_no_exact_work(monkeypatch: pytest.MonkeyP
     part = prop.propagate(net)
     assert (pieces, regions) == (part.pieces(), part.activation_regions) == (1, 3)
     assert not calls
+
+
+def _outcome(net, domain):  # type: ignore[no-untyped-def]
+    try:
+        return certified_count(net, domain)
+    except Undecided:
+        return "undecided"
+
+
+@settings(max_examples=300)
+@given(st.one_of(networks(), networks(EXTREMES, max_width=3)), DOMAINS)
+def test_compiled_kernel_decides_as_numpy(net, domain) -> None:  # type: ignore[no-untyped-def]
+    """The compiled kernel does the same float operations in the same order:
+    the same answers, and Undecided on the same networks."""
+    from pwl import _jit
+
+    fast = _outcome(net, domain)
+    _jit.set_default_policy("off")
+    try:
+        slow = _outcome(net, domain)
+    finally:
+        _jit.set_default_policy("on")
+    assert fast == slow

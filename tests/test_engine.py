@@ -549,9 +549,9 @@ def test_kernel_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     from pwl import _jit
 
     monkeypatch.setenv("PWL_JIT", "off")
-    assert _jit.kernel(1 << 30) is None
+    assert _jit.kernels(1 << 30) is None
     monkeypatch.setenv("PWL_JIT", "on")
     if importlib.util.find_spec("numba") is not None:
-        assert _jit.kernel() is not None
+        assert _jit.kernels() is not None
     with pytest.raises(ValueError):
         _jit.set_default_policy("sometimes")
