@@ -1,13 +1,15 @@
-"""A compiled kernel for the engine's most common step (optional: numba).
+"""Compiled kernels for the engine's most common step (optional: numba).
 
-:func:`pwl._jit_kernel.refine` cuts a partition where the pre-activations cross a
-single kink, as :func:`pwl.propagate._refine` does with numpy, in one pass
-per stage instead of some fifty numpy calls per layer; on small networks
-those calls, not the arithmetic, are the cost.  The arithmetic is the same
-exact int64 arithmetic: the caller checks the bounds that make every
-product and sum fit (``|za cn| + |zc cd| < 2^62``; for exact ties also
-``|num| * den < 2^62``), and the kernel reports what it cannot settle so
-that the numpy path takes over.
+:func:`pwl._jit_kernel.refine` cuts a partition where the pre-activations
+cross a single kink, as :func:`pwl.propagate._refine` does with numpy, in
+one pass per stage instead of some fifty numpy calls per layer; on small
+networks those calls, not the arithmetic, are the cost.  The arithmetic is
+the same exact int64 arithmetic: the caller checks the bounds that make
+every product and sum fit (``|za cn| + |zc cd| < 2^62``; for exact ties
+also ``|num| * den < 2^62``), and the kernel reports what it cannot settle
+so that the numpy path takes over.  :func:`pwl._jit_kernel.refine_certified`
+does the same for the certified route (:func:`pwl.certified._refine`), with
+the same float operations in the same order, hence the same decisions.
 
 numba (the optional extra ``fast``) is imported on first use only: that
 costs a few tenths of a second, so the policy says when it is worth it.
