@@ -34,8 +34,8 @@ def _fail(status, za, zc):
 # one signature (any memory layout), so that one compilation serves all calls
 @numba.njit("Tuple((int64, int64[:], int64[:], int64[:], boolean[:, :], int64[:, :], "
             "int64[:, :]))(int64[:, :], int64[:, :], int64[:, :], int64[:, :], int64[:], "
-            "int64[:], int64[:], boolean, int64)", cache=True, nogil=True)
-def refine(za, zc, za_t, zc_t, cn, cd, ends, exact, max_regions):
+            "int64[:], int64[:], boolean, int64, boolean)", cache=True, nogil=True)
+def refine(za, zc, za_t, zc_t, cn, cd, ends, exact, max_regions, relu):
     width, n_regions = za_t.shape
     lo_num, lo_den, hi_num, hi_den = ends[0], ends[1], ends[2], ends[3]
     # signs of z - t at the cuts, the domain's ends first and last (an end
@@ -131,8 +131,12 @@ def refine(za, zc, za_t, zc_t, cn, cd, ends, exact, max_regions):
             source[row] = r
             for i in range(width):
                 on[i, row] = state[i]
-                out_za[i, row] = za[i, r]
-                out_zc[i, row] = zc[i, r]
+                if relu and not state[i]:   # the relu applied: 0 below the kink
+                    out_za[i, row] = 0
+                    out_zc[i, row] = 0
+                else:
+                    out_za[i, row] = za[i, r]
+                    out_zc[i, row] = zc[i, r]
             row += 1
             if k >= end:
                 break

@@ -355,7 +355,7 @@ def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
 
 
 def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[Limit],
-            remaining: int, is_output: bool = False
+            remaining: int, is_output: bool = False, relu: bool = False
             ) -> tuple[_State, Optional[np.ndarray], np.ndarray, Optional["_Forms"]]:
     """Cut the partition where the pre-activations ``z`` cross the kinks.
 
@@ -363,7 +363,8 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     no region was cut), on every new region the activation piece of each
     neuron (a boolean array, on: above the kink, for one kink; an integer
     array of piece indices otherwise; both n x R'), and ``z`` on the new
-    regions if that came for free (else None: ``z.take(source)``).
+    regions if that came for free (else None: ``z.take(source)``); with
+    ``relu`` (for a relu), those forms come with the relu applied.
     """
     za, zc, zden = z.a, z.c, z.den
     width, n_regions = za.shape
@@ -383,7 +384,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
         done = _refine_compiled(state, z, za_t, _scaled(zc, kd, -act.kink_num[0] * zden,
                                                         bound=z_max), zt_max,
                                 limit.max_regions if limit is not None
-                                and (not is_output or n_regions > 1) else -1)
+                                and (not is_output or n_regions > 1) else -1, relu)
         if done is not None:
             return done
     rising = za_t > 0
@@ -487,7 +488,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
 
 
 def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarray,
-                     zt_max: int, max_regions: int
+                     zt_max: int, max_regions: int, relu: bool = False
                      ) -> Optional[tuple[_State, Optional[np.ndarray], np.ndarray, Optional[_Forms]]]:
     """:func:`_refine` for one kink by the compiled kernel (:mod:`pwl._jit`),
     when numba is at hand and the int64 arithmetic provably fits; None if
@@ -507,7 +508,7 @@ def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarra
             ends[k], ends[k + 1] = point
     status, cn, cd, source, on, za, zc = compiled.refine(
         z.a, z.c, za_t, zc_t, state.cn, state.cd, np.array(ends, dtype=np.int64),
-        zt_max * zt_max < INT64_SAFE, max_regions)
+        zt_max * zt_max < INT64_SAFE, max_regions, relu)
     if status != _jit.OK:
         return None
     if source.size == state.regions:
@@ -759,27 +760,28 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
     live: dict[str, _Forms] = {}
     hidden_regions = 1
 
-    def refine(z: _Forms, act: IntAct, index: int,
-               carry: Sequence[_Forms] = ()) -> tuple[_Forms, np.ndarray, list[_Forms]]:
+    def refine(z: _Forms, act: IntAct, index: int, carry: Sequence[_Forms] = (),
+               relu: bool = False) -> tuple[_Forms, np.ndarray, list[_Forms], bool]:
         """Cut the partition where ``z`` crosses ``act``'s kinks; bring ``z``,
         ``carry`` and every live node onto the new regions; return ``z`` and
-        ``carry`` there, and the activation pieces."""
+        ``carry`` there, the activation pieces, and whether ``z`` came back
+        with the relu already applied (only if ``relu`` allows it)."""
         nonlocal state
         state, source, pieces, taken = _refine(state, z, act, index, limit, after[index],
-                                               index == len(nodes) - 1)
+                                               index == len(nodes) - 1, relu)
         carried = list(carry)
         if source is not None:
             z = z.take(source) if taken is None else taken
             carried = [f.take(source) for f in carried]
             for key in list(live):
                 live[key] = live[key].take(source)
-        return z, pieces, carried
+        return z, pieces, carried, relu and taken is not None
 
     def max2(a: _Forms, b: _Forms, index: int) -> _Forms:
         """Elementwise ``max(a, b) = b + relu(a - b)``: one relu kink on ``a - b``."""
         a, b = _common([a, b])
         diff = _Forms(_sum(a.a, b.a, -1), _sum(a.c, b.c, -1), a.den)
-        _, on, (a, b) = refine(diff, _RELU, index, (a, b))
+        _, on, (a, b), _ = refine(diff, _RELU, index, (a, b))
         return _Forms(_where(on, a.a, b.a), _where(on, a.c, b.c), a.den)
 
     plan = _compiled(net)
@@ -798,13 +800,14 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
             assert act is not None
             z = ins[0] if aff is None else _affine(ins[0], aff)
             before = z
+            activated = False
             if act.kink_num:
-                z, pieces, _ = refine(z, act, index)
+                z, pieces, _, activated = refine(z, act, index, relu=act.is_relu)
             else:
                 pieces = np.zeros(z.a.shape, dtype=np.intp)
             # the activation may overwrite z if z is this node's own
-            out = _activate(z, pieces, act,
-                            owned=z is not before or (aff is not None and stats is None))
+            out = z if activated else _activate(
+                z, pieces, act, owned=z is not before or (aff is not None and stats is None))
             if stats is not None and node.op == "dense":
                 stats.append(_stats(len(stats), before, out, state.regions))
         elif node.op == "add":
@@ -835,8 +838,8 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
                 cand = _Forms(src.a[pick], src.c[pick], src.den)
                 sub, cand = _common([sub, cand])
                 diff = _Forms(_sum(sub.a, cand.a, -1), _sum(sub.c, cand.c, -1), sub.den)
-                _, on, (sub, cand, out, src) = refine(diff, _RELU, index,
-                                                      (sub, cand, out.over(sub.den), src))
+                _, on, (sub, cand, out, src), _ = refine(diff, _RELU, index,
+                                                         (sub, cand, out.over(sub.den), src))
                 a = out.a.astype(object) if is_object(sub.a, cand.a) else out.a.copy()
                 c = out.c.astype(object) if is_object(sub.c, cand.c) else out.c.copy()
                 a[cols] = _where(on, sub.a, cand.a)
