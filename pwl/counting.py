@@ -27,7 +27,7 @@ from typing import Callable, Optional
 from .domain import Domain, DomainLike, as_domain
 from .errors import PWLValueError, ResourceLimitError
 from .network import Network
-from .partition import LayerStats
+from .partition import LayerStats, Partition
 
 __all__ = ["CountResult", "count", "METHODS"]
 
@@ -156,15 +156,8 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
     budget = default_memory_budget() if max_memory is None else max_memory
     n_workers = (os.cpu_count() or 1) if workers is None else workers
     if wants_listing:
-        cap = regions_for_memory(net, budget, 1)
-        try:
-            part = _propagate(net, dom, per_layer, progress, Limit(cap, cap))
-        except RegionLimit as exc:
-            raise ResourceLimitError(
-                f"listing needs more than {cap} regions (layer {exc.layer + 1} makes "
-                f"{exc.regions}), over the memory budget of {budget} bytes; count "
-                "without --breakpoints/--per-layer to stream in chunks, or raise "
-                "--max-memory") from None
+        part = _one_partition(net, dom, budget, per_layer, progress, "listing",
+                              "count without --breakpoints/--per-layer to stream in chunks")
         return CountResult(pieces=part.pieces(output),
                            activation_regions=part.activation_regions, method="enumerate",
                            breakpoints=part.breakpoints(output) if breakpoints else None,
@@ -186,6 +179,24 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
                        method="enumerate", **common)  # type: ignore[arg-type]
 
 
+def _one_partition(net: Network, dom: Domain, budget: int, per_layer: bool,
+                   progress: Optional[Callable[[int, int], None]], what: str,
+                   advice: str) -> Partition:
+    """The whole domain's partition in one process, within ``budget`` bytes,
+    or :class:`ResourceLimitError` saying ``what`` needs more and ``advice``."""
+    from .parallel import regions_for_memory
+    from .propagate import Limit, RegionLimit, _propagate
+
+    cap = regions_for_memory(net, budget, 1)
+    try:
+        return _propagate(net, dom, per_layer, progress, Limit(cap, cap))
+    except RegionLimit as exc:
+        raise ResourceLimitError(
+            f"{what} needs more than {cap} regions (layer {exc.layer + 1} makes "
+            f"{exc.regions}), over the memory budget of {budget} bytes; {advice}, or raise "
+            "--max-memory") from None
+
+
 @dataclass(frozen=True)
 class OutputsCount:
     """Pieces of every output and of all of them jointly."""
@@ -205,17 +216,11 @@ def count_outputs(net: Network, domain: DomainLike = None, *,
     >>> count_outputs(net).pieces, count_outputs(net).joint_pieces
     ((2, 1), 2)
     """
-    from .parallel import default_memory_budget, regions_for_memory
-    from .propagate import Limit, RegionLimit, _propagate
+    from .parallel import default_memory_budget
 
     dom = as_domain(domain)
     budget = default_memory_budget() if max_memory is None else max_memory
-    cap = regions_for_memory(net, budget, 1)
-    try:
-        part = _propagate(net, dom, False, None, Limit(cap, cap))
-    except RegionLimit as exc:
-        raise ResourceLimitError(
-            f"counting every output needs more than {cap} regions (layer {exc.layer + 1} "
-            f"makes {exc.regions}); count one output at a time, or raise --max-memory") from None
+    part = _one_partition(net, dom, budget, False, None, "counting every output",
+                          "count one output at a time")
     return OutputsCount(dom, tuple(part.pieces(k) for k in range(part.outputs)),
                         part.joint_pieces(), part.activation_regions)

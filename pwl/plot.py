@@ -98,6 +98,24 @@ def _new_figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = (7.0, 
     return fig, axes
 
 
+def _one_panel(path: str | os.PathLike[str], items: Sequence[Any], empty: str
+               ) -> tuple["Figure", "Axes"]:
+    """A one-panel figure for ``path``; ``empty`` is the error for no ``items``."""
+    if not items:
+        raise PWLValueError(empty)
+    figure_format(path)
+    fig, axes = _new_figure()
+    return fig, axes[0][0]
+
+
+def _finish(fig: "Figure", ax: "Axes", path: str | os.PathLike[str]) -> "Figure":
+    """Legend and grid on ``ax``, then ``fig`` written to ``path``."""
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
+
+
 def _save(fig: "Figure", path: str | os.PathLike[str]) -> None:
     """Render to memory, then write atomically (temporary file, rename)."""
     import matplotlib
@@ -320,11 +338,7 @@ def plot_growth(rows: Sequence["GrowthRow"], path: str | os.PathLike[str],
     ['pieces', 'bound_lecture', 'bound_one_input']
     """
     rows = list(rows)
-    if not rows:
-        raise PWLValueError("plot_growth: no rows")
-    figure_format(path)
-    fig, axes = _new_figure()
-    ax = axes[0][0]
+    fig, ax = _one_panel(path, rows, "plot_growth: no rows")
     depths = [r.depth for r in rows]
     ax.plot(depths, [_log2(r.pieces) for r in rows], marker="o", gid="pieces",
             label="pieces (exact count)")
@@ -339,10 +353,7 @@ def plot_growth(rows: Sequence["GrowthRow"], path: str | os.PathLike[str],
     info = (f"width {', '.join(map(str, widths))}; depth {last.depth}: "
             f"{last.pieces} pieces")
     ax.set_title(info if title is None else f"{title}\n{info}")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-    return fig
+    return _finish(fig, ax, path)
 
 
 def plot_separation(reports: Sequence["SeparationReport"], path: str | os.PathLike[str],
@@ -359,11 +370,7 @@ def plot_separation(reports: Sequence["SeparationReport"], path: str | os.PathLi
     'f = 16 tri^5 on [0, 1], competitor interp, 1 hidden layer(s)'
     """
     reports = sorted(reports, key=lambda r: r.width)
-    if not reports:
-        raise PWLValueError("plot_separation: no reports")
-    figure_format(path)
-    fig, axes = _new_figure()
-    ax = axes[0][0]
+    fig, ax = _one_panel(path, reports, "plot_separation: no reports")
     widths = [r.width for r in reports]
     ax.plot(widths, _floats(r.l1 for r in reports), marker="o", gid="l1",
             label="int |f - g| (exact)")
@@ -384,10 +391,7 @@ def plot_separation(reports: Sequence["SeparationReport"], path: str | os.PathLi
     info = (f"f = 16 tri^{', '.join(map(str, depths))} on [0, 1], competitor "
             f"{', '.join(names)}, {', '.join(map(str, layers))} hidden layer(s)")
     ax.set_title(info if title is None else f"{title}\n{info}")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-    return fig
+    return _finish(fig, ax, path)
 
 
 def plot_sine(rows: Sequence["SineRow"], path: str | os.PathLike[str]) -> "Figure":
@@ -422,11 +426,7 @@ def plot_barron(rows: Sequence["BarronRow"], path: str | os.PathLike[str]) -> "F
     """The interpolant's mean squared error against ``q`` (log-log) beside
     Barron's ``C_f^2 / q``."""
     rows = list(rows)
-    if not rows:
-        raise PWLValueError("plot_barron: no rows")
-    figure_format(path)
-    fig, axes = _new_figure()
-    ax = axes[0][0]
+    fig, ax = _one_panel(path, rows, "plot_barron: no rows")
     qs = [r.q for r in rows]
     ax.plot(qs, _floats(r.mise.hi for r in rows), marker="o", gid="mise",
             label="(1/5) int (sin - g)^2 (upper end of the enclosure)")
@@ -436,21 +436,14 @@ def plot_barron(rows: Sequence["BarronRow"], path: str | os.PathLike[str]) -> "F
     ax.set_yscale("log")
     ax.set_xlabel("q hidden units")
     ax.set_title("sin on [0, 5], one hidden layer (interpolant at q + 1 knots)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-    return fig
+    return _finish(fig, ax, path)
 
 
 def plot_budget(rows: Sequence["BudgetRow"], path: str | os.PathLike[str],
                 budget: Optional[int] = None) -> "Figure":
     """log2 pieces against depth for networks within one parameter budget."""
     rows = list(rows)
-    if not rows:
-        raise PWLValueError("plot_budget: no rows")
-    figure_format(path)
-    fig, axes = _new_figure()
-    ax = axes[0][0]
+    fig, ax = _one_panel(path, rows, "plot_budget: no rows")
     depths = [r.depth for r in rows]
     ax.plot(depths, [_log2(r.prod_n_plus_1) for r in rows], linewidth=7, alpha=0.25,
             color="C2", gid="prod", label="prod(n_d + 1), the one-input bound")
@@ -465,10 +458,7 @@ def plot_budget(rows: Sequence["BudgetRow"], path: str | os.PathLike[str],
     ax.set_ylabel("log2 pieces")
     limit = budget if budget is not None else max(r.parameters for r in rows)
     ax.set_title(f"at most {limit} parameters: deeper is better")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-    return fig
+    return _finish(fig, ax, path)
 
 
 def plot_interpolation(report: "InterpolationReport", path: str | os.PathLike[str]) -> "Figure":
@@ -488,10 +478,7 @@ def plot_interpolation(report: "InterpolationReport", path: str | os.PathLike[st
                  f"{report.zhang_parameters} parameters\nexact at "
                  f"{report.points - len(report.mismatches)} of {report.points} points",
                  fontsize=9)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, path)
-    return fig
+    return _finish(fig, ax, path)
 
 
 def plot_gradients(g: "LayerGradients", path: str | os.PathLike[str]) -> "Figure":
