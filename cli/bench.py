@@ -11,7 +11,7 @@ import click
 
 from pwl.numbers import format_exact
 
-from .main import cli, emit_json
+from .main import cli, emit_json, plot_option
 from .types import RATIONAL
 
 
@@ -37,8 +37,7 @@ def bench() -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the rows to this CSV file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Also draw log2(pieces) against depth with both bounds (.png or .svg).")
+@plot_option("log2(pieces) against depth with both bounds")
 def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optional[int],
            domain: Optional[tuple], seed: int, method: str, csv_path: Optional[str],
            as_json: bool, plot_path: Optional[str]) -> None:

@@ -10,12 +10,9 @@ import click
 
 from pwl.numbers import format_decimal, format_exact
 
-from .main import cli, domain_option, domain_text, emit_json, exact_list, json_option, table
+from .main import (cli, domain_option, domain_text, emit_json, exact_list, json_option,
+                   plot_option, table)
 from .types import NETWORK, RATIONAL
-
-plot_option = click.option(
-    "--plot", "plot_path", type=click.Path(dir_okay=False, writable=True), default=None,
-    metavar="FILE", help="Also draw a figure to FILE (.png or .svg; needs matplotlib).")
 
 
 def _up(value: Fraction, digits: int = 6) -> str:
@@ -111,7 +108,7 @@ def approx() -> None:
               help="Width of the ramps.")
 @click.option("--save", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the network to this native JSON file.")
-@plot_option
+@plot_option()
 @json_option
 def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
          save: Optional[str], plot_path: Optional[str], as_json: bool) -> None:
@@ -157,7 +154,7 @@ def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
               help="Decimal places of the heights sin(x_i).")
 @click.option("--eps", type=RATIONAL, default=Fraction(1, 10**7), show_default="1e-7",
               help="Width of the ramps.")
-@plot_option
+@plot_option()
 @json_option
 def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str],
         as_json: bool) -> None:
@@ -201,7 +198,7 @@ def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str
               metavar="Q", help="Hidden units (repeat); default 1, 2, 4, ..., 64.")
 @click.option("--digits", type=click.IntRange(min=1, max=60), default=12, show_default=True,
               help="Decimal places of the values sin(x_i).")
-@plot_option
+@plot_option()
 @json_option
 def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: bool) -> None:
     """One hidden layer of q ReLUs (the interpolant of sin at q + 1 knots on
@@ -242,7 +239,7 @@ def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: 
               show_default=True, help="Parameter budget (weights and biases).")
 @click.option("--max-depth", type=click.IntRange(min=1), default=None,
               help="Deepest network (default: as deep as width 3 fits the budget).")
-@plot_option
+@plot_option()
 @json_option
 def budget(budget: int, max_depth: Optional[int], plot_path: Optional[str],
            as_json: bool) -> None:
@@ -287,7 +284,7 @@ def budget(budget: int, max_depth: Optional[int], plot_path: Optional[str],
               help="Hidden layers (1: Zhang's two-layer network; k: width about N/k).")
 @click.option("--save", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the network to this native JSON file.")
-@plot_option
+@plot_option()
 @json_option
 def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optional[str],
                 as_json: bool) -> None:
@@ -345,7 +342,7 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
 @click.option("--seeds", type=click.IntRange(min=1, max=200), default=10, show_default=True,
               help="Random initialisations in the illustration.")
 @click.option("--expression", is_flag=True, help="Print dy/dw_1 in full however long.")
-@plot_option
+@plot_option()
 @json_option
 def gradients(activation: str, depth: int, samples: int, seed: int, width: int, init: str,
               seeds: int, expression: bool, plot_path: Optional[str], as_json: bool) -> None:

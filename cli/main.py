@@ -166,6 +166,13 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print one JSON object (exact numbers as strings).")
 
 
+def plot_option(what: str = "a figure") -> Any:
+    """``--plot FILE``: also draw ``what`` (needs the extra 'plot')."""
+    return click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+                        metavar="FILE",
+                        help=f"Also draw {what} to FILE (.png or .svg; extra 'plot').")
+
+
 @cli.command()
 @click.argument("network", type=NETWORK)
 @domain_option
@@ -192,8 +199,7 @@ json_option = click.option("--json", "as_json", is_flag=True,
               help="Run the chunks on a dask.distributed cluster (e.g. tcp://host:8786).")
 @click.option("--max-pieces", type=click.IntRange(min=1), default=None,
               help="Stop enumerating past this many regions (default 2^33, about an hour).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Also draw the output with its breakpoints (.png or .svg; extra 'plot').")
+@plot_option("the output with its breakpoints")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
           method: str, max_memory: Optional[int], workers: Optional[int],

@@ -10,7 +10,8 @@ import click
 
 from pwl.numbers import format_decimal, format_exact
 
-from .main import cli, domain_option, domain_text, emit_json, json_option, load_network, table
+from .main import (cli, domain_option, domain_text, emit_json, json_option, load_network,
+                   plot_option, table)
 from .types import NETWORK, RATIONAL
 
 
@@ -21,8 +22,7 @@ from .types import NETWORK, RATIONAL
               help="Output scale S: the network computes S * tri^D.")
 @click.option("--save", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the network to this native JSON file.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Also draw a figure (.png or .svg; extra 'plot').")
+@plot_option()
 @json_option
 def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
               plot_path: Optional[str]) -> None:
@@ -182,8 +182,7 @@ def _separation_row(r: Any) -> dict[str, Any]:
               help="Print the smallest width the bounds allow for L1 error <= EPSILON.")
 @click.option("--save-competitor", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the competitor g as a native network file.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Also draw a figure (.png or .svg; extra 'plot').")
+@plot_option()
 @json_option
 def separation(depth: int, width: Optional[int], layers: int, competitor: str, seed: int,
                steps: int, sweep: bool, epsilon: Optional[Fraction],
