@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
+from cli_helpers import run as invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -38,13 +39,6 @@ MILLION_DIGITS = "1" * 10**6
 COMMANDS = set(cli.commands)  # type: ignore[attr-defined]
 
 
-def invoke(runner: CliRunner, *args: str) -> Result:
-    """Run ``pwl ARGS``; whatever happens, no exception escapes but the exit."""
-    result = runner.invoke(cli, list(args), prog_name="pwl")
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 def assert_refused(result: Result, status: Union[int, tuple[int, ...]], *names: str) -> str:

@@ -10,27 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 import pwl
-from cli.main import cli
 from pwl.bounds import check_bounds
 from pwl.constructions import telgarsky
 from pwl.distances import distance
 from pwl.separation import min_width, separation
+from cli_helpers import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TELGARSKY3 = str(EXAMPLES / "telgarsky-3.json")
 IDENTITY = str(EXAMPLES / "identity-relu.json")
 
 
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(cli, list(args), prog_name="pwl")
-    # an exception other than the exit click raises would be a traceback
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 def ok_json(runner: CliRunner, *args: str) -> dict[str, Any]:

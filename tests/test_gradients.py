@@ -12,9 +12,8 @@ import mpmath
 import pytest
 from mpmath.libmp import to_rational
 import sympy
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
-from cli.main import cli
 from pwl.errors import PWLValueError
 from pwl.gradients import (
     ACTIVATIONS,
@@ -24,6 +23,7 @@ from pwl.gradients import (
     derivative_bound,
     layer_gradients,
 )
+from cli_helpers import run
 
 
 # -- independent chain rule ------------------------------------------------------------
@@ -156,12 +156,6 @@ def test_illustration_is_seeded() -> None:
 
 
 # -- pwl gradients --------------------------------------------------------------------------
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(cli, list(args), prog_name="pwl")
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 def test_cli_json(runner: CliRunner) -> None:

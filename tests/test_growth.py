@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-from cli.main import cli
 from pwl.bounds import lecture_bound, one_input_bound
 from pwl.constructions import sawtooth, telgarsky
 from pwl.growth import FAMILIES, GrowthRow, family_network, growth
+from cli_helpers import run as run_pwl
 
 # -- the library ---------------------------------------------------------------
 
@@ -110,11 +110,7 @@ def test_unknown_family() -> None:
 
 
 def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(cli, ["bench", "growth", *args], prog_name="pwl")
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+    return run_pwl(runner, "bench", "growth", *args)
 
 
 def run_json(runner: CliRunner, *args: str) -> dict[str, Any]:

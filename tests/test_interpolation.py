@@ -10,12 +10,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-from cli.main import cli
 from pwl.errors import PWLTypeError, PWLValueError
 from pwl.interpolation import (
     interpolate,
@@ -26,6 +25,7 @@ from pwl.interpolation import (
     zhang,
     zhang_deep,
 )
+from cli_helpers import run
 
 exact = st.fractions(min_value=-50, max_value=50, max_denominator=30)
 samples = st.lists(st.tuples(exact, exact), min_size=1, max_size=25,
@@ -136,12 +136,6 @@ def test_read_points_errors(tmp_path: Path) -> None:
 
 
 # -- pwl interpolate ------------------------------------------------------------------------
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(cli, list(args), prog_name="pwl")
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 pytest.importorskip("matplotlib")
 
 import pwl  # noqa: E402
-from cli.main import cli  # noqa: E402
 from pwl import plot  # noqa: E402
 from pwl.constructions import telgarsky  # noqa: E402
 from pwl.errors import PWLTypeError, PWLValueError  # noqa: E402
@@ -27,6 +26,7 @@ from pwl.function import PiecewiseLinear  # noqa: E402
 from pwl.growth import growth  # noqa: E402
 from pwl.interpolation import zhang  # noqa: E402
 from pwl.separation import separation  # noqa: E402
+from cli_helpers import run  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TELGARSKY3 = str(EXAMPLES / "telgarsky-3.json")
@@ -37,12 +37,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LECTURE_YS = [2, 1, 2, 3, 3, 2, -2, -2, -2, 1, 3, 3, 1, -2, -1, 2]
 
 
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(cli, list(args), prog_name="pwl")
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
 
 
 def markers_in_svg(path: Path, gid: str) -> int:
