@@ -503,7 +503,7 @@ def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarra
     ends = [0, 0, 0, 0]
     for k, point in ((0, state.lo), (2, state.hi)):
         if point is not None:
-            if zt_max * (abs(point[0]) + point[1]) >= INT64_SAFE:
+            if max(zt_max, 1) * (abs(point[0]) + point[1]) >= INT64_SAFE:
                 return None
             ends[k], ends[k + 1] = point
     status, cn, cd, source, on, za, zc = compiled.refine(

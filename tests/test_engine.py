@@ -545,6 +545,15 @@ def test_compiled_kernel_agrees_with_numpy(spec, domain) -> None:
             assert engine_form(fast, r, k) == engine_form(slow, r, k)
 
 
+def test_huge_domain_ends_with_zero_forms() -> None:
+    # every pre-activation is 0, so no product bounds the ends: they must
+    # still fit the kernel's integers, or the numpy path takes them
+    net = pwl.Network.sequential([([[0]], [0]), ([[1]], [0], "identity")])
+    for domain in ((0, 10**30), (-(10**40), Fraction(1, 10**30))):
+        assert pwl.count(net, domain).pieces == 1
+        assert pwl.propagate(net, domain).activation_regions == 1
+
+
 def test_kernel_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     from pwl import _jit
 
