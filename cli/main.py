@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 
 import click
 
+from pwl.counting import METHODS as COUNT_METHODS
 from pwl.errors import PWLError
 from pwl.numbers import format_exact
 
@@ -186,10 +187,12 @@ def plot_option(what: str = "a figure") -> Any:
 @click.option("--line", nargs=2, type=str, default=None, metavar="A B",
               help="For a network with many inputs: count t -> net(A + t (B - A)); A and B "
                    "are JSON lists or .npy files (default --domain 0 1).")
-@click.option("--method", type=click.Choice(["auto", "enumerate", "compose"]), default="auto",
+@click.option("--method", type=click.Choice(("auto",) + COUNT_METHODS), default="auto",
               show_default=True,
               help="enumerate lists every piece; compose counts through rank-1 layers "
-                   "without listing; auto picks compose when it applies.")
+                   "without listing; certified counts in float64 with proven error bounds, "
+                   "settling what they cannot prove exactly; auto picks compose when it "
+                   "applies, certified for networks with large numbers.")
 @click.option("--max-memory", type=SIZE, default=None, metavar="SIZE",
               help="Memory budget, e.g. 2G or 512M (default: a quarter of RAM); larger "
                    "jobs are counted in chunks joined exactly at the seams.")
@@ -272,6 +275,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
             "pieces": result.pieces,
             "activation_regions": result.activation_regions,
             "method": result.method,
+            "decisions": result.decisions,
             "chunks": result.chunks,
         }
         if line is not None:
@@ -295,6 +299,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         ("activation regions", result.activation_regions),
         ("method", result.method),
     ]
+    if result.decisions is not None:
+        rows.append(("decisions", decisions_text(result.decisions)))
     click.echo(table(rows))
     if per_layer:
         click.echo("\nlayer  width  activation regions  max kappa")
@@ -346,19 +352,34 @@ def count_all(network: str, net: Any, domain: Optional[tuple[Fraction, Fraction]
     """``pwl count --output all``: each output's pieces and the joint pieces."""
     from pwl.counting import count_outputs
 
-    r = count_outputs(net, domain, max_memory=budget)
+    report = progress_reporter(True)
+    try:
+        r = count_outputs(net, domain, max_memory=budget, progress=report)
+    finally:
+        end_progress(report)
     if as_json:
         emit_json({"network": network, "domain": None if r.domain is None else exact_list(r.domain),
                    "line": list(line) if line else None, "depth": net.depth,
                    "widths": list(net.widths), "output": "all", "pieces": list(r.pieces),
-                   "joint_pieces": r.joint_pieces, "activation_regions": r.activation_regions})
+                   "joint_pieces": r.joint_pieces, "activation_regions": r.activation_regions,
+                   "method": r.method, "decisions": r.decisions})
         return
     rows: list[tuple[str, Any]] = [("network", network), ("domain", domain_text(r.domain))]
     if line:
         rows.append(("line", f"{line[0]} -> {line[1]}"))
     rows += [(f"pieces of output {k}", p) for k, p in enumerate(r.pieces)]
-    rows += [("joint pieces", r.joint_pieces), ("activation regions", r.activation_regions)]
+    rows += [("joint pieces", r.joint_pieces), ("activation regions", r.activation_regions),
+             ("method", r.method)]
+    if r.decisions is not None:
+        rows.append(("decisions", decisions_text(r.decisions)))
     click.echo(table(rows))
+
+
+def decisions_text(decisions: dict[str, int]) -> str:
+    """``1,234 float64, 5 exact (1 region escalated)``."""
+    regions = decisions.get("escalated_regions", 0)
+    return (f"{decisions['float64']:,} float64, {decisions['exact']:,} exact "
+            f"({regions:,} region{'' if regions == 1 else 's'} escalated)")
 
 
 def main() -> None:

@@ -1,40 +1,87 @@
-"""Counting in float64 with proven error bounds, for weights with large
-denominators (decimals with many digits, floats at their exact binary value).
+"""Counting in float64 with proven error bounds, undecided cases settled
+locally and exactly.
 
-Exact integer forms for such weights need big integers, which numpy can only
-hold as Python objects.  Here every quantity ``q`` is a float ``q~`` with a
-rigorous bound ``e`` on ``|q - q~|``, carried through every operation
-(standard forward error analysis, unit roundoff ``u = 2^-53``, each bound
-inflated by a safety factor).  A decision is taken only when the bounds
-prove it:
+This is the route for the networks people train: float weights (taken at
+their exact binary value), decimals with many digits, wide layers, lines
+through many-input models.  The bulk of the work is float64 BLAS; every
+quantity carries a rigorous bound on its distance to the exact value, and a
+decision is taken only when the bounds prove it.  What the bounds cannot
+prove is settled by :mod:`pwl.escalate`, for the regions concerned only.
 
-* a pre-activation's slope is nonzero if ``|a~| > e_a`` (or exactly zero if
-  ``a~ = e_a = 0``);
+Error analysis
+--------------
+Unit roundoff ``u = 2^-53``, ``gamma_n = n u / (1 - n u)``.  Arrays hold one
+row per neuron; a neuron's slopes on the ``R`` regions and its intercepts sit
+side by side in one row (``f = [a | c]``), so a layer is one product
+``z~ = fl(fl(W~ h~) + [0 | b~])`` for both.  Each column ``j`` of ``f``
+(one region's slopes, or its intercepts) carries
+
+* per entry, ``|f~_ij - f_ij| <= e_ij``, and
+* for the whole column, ``||f~_:j - f_:j||_2 <= E_j``.
+
+With ``H_j = ||h~_:j||_2`` and ``delta = h~ - h`` (so ``||delta_:j|| <= E_j``),
+
+    z~ - z = [fl(W~h~) - W~h~] + [(W~ - W) h~] + [W delta] + [b~ - b] + rounding of the add.
+
+Higham's bound ``|fl(W~h~) - W~h~| <= gamma_n |W~||h~|`` (any order of
+summation, BLAS included) and Cauchy-Schwarz per row ``w_i`` give, entry by
+entry,
+
+    e'_ij = ||w~_i|| (E_j + gamma_n H_j) + ||dw_i|| (H_j + E_j) + eb_i + u/(1-u) |z~_ij|,
+
+and for the column, with the spectral norm ``||W||_2``,
+
+    E'_j = ||W~||_2 E_j + gamma_n ||W~||_F H_j + ||dW||_F (H_j + E_j) + ||eb|| + u/(1-u) ||z~_:j||,
+
+(``dW = W~ - W``: zero for weights that are floats, ``u |W~|`` for correctly
+rounded others).  The column bound grows by ``||W||_2`` per layer (about
+2.8 for He-initialised layers of any width), where a componentwise bound
+``|W| e`` grows by the row sums of ``|W|`` (about ``0.8 sqrt(n)``); that is
+what keeps wide, deep networks decidable.  ``||W||_2`` is bounded
+rigorously once per layer: with ``G~ = fl(W W^T)`` (``||G~ - G||_2 <=
+gamma_n ||W||_F^2``), a float Cholesky factorisation of ``B = fl(s I - G~)``
+that runs to completion proves ``lambda_max(G~) <= s + g/(1-g) tr(B) + u/(1-u) max B_ii``
+(Demmel's backward error ``R^T R = B + dB``, ``|dB| <= g |R^T||R|``, and
+``||dB||_2 <= g/(1-g) tr B`` by Cauchy-Schwarz on the columns of ``R``; we
+take ``g = gamma_{2(m+1)}``, a margin over Demmel's ``gamma_{m+1}``).  An
+activation with slopes in ``{0, 1}`` (relu) multiplies exactly and can only
+shrink both bounds; other slopes add their own rounding.  Every bound is
+inflated by ``1 + 2^-30`` for the rounding of the bounds themselves, and
+nonzero entries get an absolute slack of ``10^-290`` for underflow.
+
+Decisions (each proven from the bounds, or escalated):
+
+* a pre-activation's slope is nonzero if ``|a~| > e_a``, exactly zero if
+  ``a~ = e_a = 0``; a constant's sign likewise;
 * its root ``-c/a`` lies strictly inside, left of or right of a region if
   the root's interval and the region's end intervals are disjoint;
-* two roots in one region are distinct and ordered if their intervals are
-  disjoint;
-* an output's affine form changes across a cut if the difference exceeds the
-  bounds; it is the same if every neuron has the same piece on both sides,
-  or if a whole relu layer is off on both sides (its forms are exact
-  zeros there); if neither settles a cut, exact forms on both sides
-  (:func:`pwl.propagate.forms_at`, all such cuts in one pass) do.
+* two roots in one region are ordered if their intervals are disjoint;
+* an output's form changes across a cut if the difference exceeds the
+  bounds; it is the same if every neuron keeps its piece across the cut, or
+  a whole relu layer is off on both sides (exact zeros).
 
-Arrays hold one row per neuron; a neuron's slopes on the regions and its
-intercepts sit side by side in one row (``[a | c]``), so each layer is one
-matrix product for both.
+Local escalation: a region with any undecided decision gets its exact forms
+from a point strictly inside it (:class:`pwl.escalate.ExactChain`), and its
+ends their exact values (each cut remembers the layer and neuron whose root
+it is).  Its floats are replaced by the correctly rounded exact forms, with
+bounds of one rounding, and the float decisions are taken again; what is
+still undecided (exact ties: a root exactly on a cut, equal roots, a slope
+exactly 0) is decided in exact rational arithmetic for that region.  Output
+cuts the bounds cannot settle get exact output forms on both sides.  So the
+counts are exact, and the cost of an undecided decision is one region's
+forms through the network.
 
-When a bound cannot prove a decision (a root on a cut, two equal roots, a
-slope indistinguishable from 0), :class:`Undecided` is raised and the caller
-counts with the exact engine instead.  The counts returned are therefore
-exact; only the route to them uses floats.
+:class:`Undecided` remains only for numbers outside the float range (weights
+or forms beyond 2^1023, or near the underflow); the front end then counts
+with the exact engine.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -42,16 +89,43 @@ from . import _jit
 from .domain import Domain
 from .network import Network
 
-__all__ = ["Undecided", "certified_count", "applies"]
+__all__ = ["Undecided", "CertifiedResult", "certified_count", "certified_counts", "applies"]
 
 _U = 2.0**-53
 _SAFE = 1.0 + 2.0**-30      # inflates every bound: covers rounding of the bounds themselves
 _TINY = 1e-290              # absolute slack for underflow
-_SMALLEST = 2.0**-900       # products below this could underflow: not decided here
+_SMALLEST = 2.0**-900       # values below this could underflow: not decided here
+
+
+def _gamma(n: int) -> float:
+    return n * _U / (1 - n * _U)
 
 
 class Undecided(Exception):
-    """A float decision could not be proven; count exactly instead."""
+    """Numbers outside the float range: count with the exact engine instead."""
+
+
+@dataclass
+class Decisions:
+    """How the decisions were settled: by the first float64 pass, or after
+    a region's exact forms were computed (``exact``; ``regions`` escalated)."""
+
+    float64: int = 0
+    exact: int = 0
+    regions: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"float64": self.float64, "exact": self.exact, "escalated_regions": self.regions}
+
+
+@dataclass(frozen=True)
+class CertifiedResult:
+    """Exact counts from the certified route, for every output."""
+
+    pieces: tuple[int, ...]
+    joint_pieces: int
+    activation_regions: int
+    decisions: dict[str, int] = field(default_factory=dict)
 
 
 def applies(net: Network) -> bool:
@@ -69,259 +143,222 @@ def applies(net: Network) -> bool:
     return True
 
 
-def _float_and_error(values: list[Fraction]) -> tuple[np.ndarray, np.ndarray]:
-    """Correctly rounded floats and their exact rounding errors (as upper bounds)."""
+def _to_floats(values: list[Fraction]) -> tuple[np.ndarray, np.ndarray]:
+    """Correctly rounded floats and bounds on their rounding errors: 0 where
+    the number is a float (power-of-two denominator, at most 53 bits)."""
     try:
-        approx = np.array([float(v) for v in values], dtype=np.float64)
+        # int / int is correctly rounded in Python, for any size
+        approx = np.array([v.numerator / v.denominator for v in values], dtype=np.float64)
     except OverflowError:
         raise Undecided("a number beyond the float range") from None
-    err = np.array([float(abs(Fraction(a) - v)) for a, v in zip(approx.tolist(), values)],
-                   dtype=np.float64)
-    return approx, err * _SAFE + np.where(err > 0, _TINY, 0.0)
+    exact = np.array([(v.denominator & (v.denominator - 1)) == 0
+                      and v.numerator.bit_length() <= 53 for v in values], dtype=bool)
+    tiny = np.abs(approx) < 2.0**-1021
+    if tiny.any():      # near the subnormals: decide exactness exactly
+        for k in np.nonzero(tiny)[0].tolist():
+            exact[k] = Fraction(float(approx[k])) == values[k]
+    err = np.where(exact, 0.0, _U * np.abs(approx) + np.where(tiny, 2.0**-1073, 0.0))
+    return approx, err
 
 
 def _round_up(value: Fraction) -> float:
-    """The least float at or above ``value`` (inf beyond the float range,
-    which the finiteness checks then turn into Undecided)."""
+    """The least float at or above ``value`` (inf beyond the float range)."""
     try:
-        f = float(value)
+        f = value.numerator / value.denominator
     except OverflowError:
         return math.inf
     return f if Fraction(f) >= value else math.nextafter(f, math.inf)
 
 
-def _end(value: Optional[Fraction]):
-    """A domain end as (float, bound), the bound at least 2u|value| so that
-    sums with it round safely; ``(None, None)`` for an infinite end."""
-    if value is None:
-        return None, None
-    f, e = _float_and_error([value])
-    return f, np.maximum(e, 2 * _U * np.abs(f))
+def _norm_up(x: np.ndarray, axis: int) -> np.ndarray:
+    """Upper bounds on the 2-norms along ``axis`` (float sum of squares:
+    relative error at most gamma_n, the root adds u)."""
+    n = x.shape[axis]
+    sq = np.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", x, x)
+    out = np.sqrt(sq * (1 + 2 * _gamma(n + 2))) * (1 + 4 * _U)
+    small = sq < 2.0**-900
+    if small.any():
+        # squares may have underflowed: sqrt(n) max |x| bounds the norm too
+        top = np.abs(x).max(axis=axis, initial=0.0)[small]
+        out[small] = top * (math.sqrt(n) * (1 + 4 * _U))
+    return out
+
+
+def spectral_bound(w: np.ndarray, fro: float) -> float:
+    """A rigorous upper bound on ``||W||_2`` for the float matrix ``w``,
+    given an upper bound ``fro`` on its Frobenius norm (see the module notes).
+
+    >>> b = spectral_bound(np.array([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]]), 5.0)
+    >>> 4.0 <= b < 4.1
+    True
+    """
+    m = min(w.shape)
+    if m <= 1:
+        return fro
+    k = max(w.shape)
+    g = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+    eg = _gamma(k) * fro * fro * (1 + 4 * _U)
+    # a lower estimate by power iteration, then a certificate above it
+    v = np.ones(m) / math.sqrt(m) + np.linspace(0, 1e-3, m)
+    lam = 0.0
+    for _ in range(40):
+        gv = g @ v
+        norm = float(np.linalg.norm(gv))
+        if norm == 0.0:
+            break
+        lam = float(v @ gv) / float(v @ v)
+        v = gv / norm
+    diag = np.diagonal(g).copy()
+    s = max(lam, 0.0) * 1.02 + eg + 1e-300
+    gam = _gamma(2 * (m + 1))
+    for _ in range(12):
+        b = -g
+        b[np.diag_indices(m)] = s - diag
+        try:
+            np.linalg.cholesky(b)
+        except np.linalg.LinAlgError:
+            s = s * 1.25 + 1e-300
+            continue
+        bd = s - diag
+        tr = float(bd.sum()) * (1 + 2 * _gamma(m + 2))
+        top = s + gam / (1 - gam) * tr + 2 * _U * float(bd.max())
+        return min(fro, math.sqrt((top + eg) * (1 + 8 * _U)) * (1 + 4 * _U))
+    return fro
 
 
 class _LayerFloats:
-    """A layer's weights, biases and activation slopes as floats with bounds,
-    and what the propagation needs of them, computed once per network."""
+    """A layer's weights, biases and activation slopes as floats with
+    bounds, and the norms the error bounds need, computed once per network."""
 
     def __init__(self, layer):
         flat = [w for row in layer.weights for w in row]
-        w, ew = _float_and_error(flat)
-        b, eb = _float_and_error(list(layer.bias))
+        w, ew = _to_floats(flat)
+        b, eb = _to_floats(list(layer.bias))
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             raise Undecided("weights beyond the float range")
-        self.w = w.reshape(layer.n_out, layer.n_in)
-        self.ew = ew.reshape(layer.n_out, layer.n_in)
-        self.aw = np.abs(self.w)
-        # every weight correctly rounded: the |a| ew terms fold into the others
-        self.rounded = bool((self.ew <= 2 * _U * self.aw).all())
+        n_out, n_in = layer.n_out, layer.n_in
+        self.w = w.reshape(n_out, n_in)
+        ew = ew.reshape(n_out, n_in)
         self.b = b[:, None]
-        self.ab = np.abs(self.b)
         self.eb = eb[:, None]
-        # sum_j |w_ij| per row, rounded up: it bounds sum_j |w_ij| |v_j| by
-        # this times max_j |v_j|, one product per entry instead of a matrix product
-        self.row_l1 = np.array([_round_up(sum((abs(Fraction(v)) for v in row), Fraction(0)))
-                                for row in self.w.tolist()], dtype=np.float64)[:, None]
-        nonzero_w = self.aw[self.aw > 0]
-        self.small_w = float(nonzero_w.min()) if nonzero_w.size else math.inf
-        nonzero_b = self.ab[self.ab > 0]
+        nonzero_b = np.abs(b)[b != 0]
         if nonzero_b.size and nonzero_b.min() < _SMALLEST:
             raise Undecided("values too close to the float underflow")
-        n = layer.n_in + 1
-        self.gamma = n * _U / (1 - n * _U)
-        # the intercepts' constant terms of the bound (see _affine)
-        self.b_err = self.eb * (1 + 2 * _U) + (2 * _U + 2 * self.gamma) * self.ab
-        self.row_live = self.row_l1 > 0
-        self.b_live = self.b_err > 0
+        nonzero_w = np.abs(w)[w != 0]
+        if nonzero_w.size and nonzero_w.min() < _SMALLEST:
+            raise Undecided("values too close to the float underflow")
+        self.gamma = _gamma(n_in)
+        self.row = _norm_up(self.w, axis=1)[:, None]          # ||w~_i||
+        self.drow = _norm_up(ew, axis=1)[:, None]             # ||dw_i||
+        fro = float(_norm_up(self.row.T, axis=1)[0])          # ||W~||_F
+        self.fro = fro
+        self.dfro = float(_norm_up(self.drow.T, axis=1)[0])    # ||dW||_F
+        self.spectral = spectral_bound(self.w, fro)
+        self.ebn = float(_norm_up(self.eb.T, axis=1)[0])      # ||eb||
+        self.live = self.row > 0
         act = layer.activation
+        self.kinked = bool(act.kinks)
         self.relu = (act.kinks == (Fraction(0),) and act.slopes == (0, 1)
                      and act.intercepts == (0, 0))
-        slopes = [_float_and_error([v]) for v in act.slopes]
+        slopes = [_to_floats([v]) for v in act.slopes]
         self.slopes = [(float(f[0]), float(e[0])) for f, e in slopes]
 
 
-def _affine(f: np.ndarray, e: np.ndarray, layer: _LayerFloats, regions: int
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Slopes and intercepts side by side (``f = [a | c]``, one row per
-    neuron, bounds ``e``) through ``W f + [0 | b]``.
-
-    The bound is ``|error| <= e'|W| + |f| eW + gamma |f||W|`` (plus ``eb``);
-    when every weight is correctly rounded (``eW <= 2u |W|``), the ``|f| eW``
-    and ``e' eW`` terms are folded into the others:
-    ``|f| eW <= 2u |f||W|`` and ``e eW <= 2u e|W|``.
-    """
-    af = np.abs(f)
+def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, regions: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``W f + [0 | b]`` with its entry and column bounds (module notes)."""
     z = layer.w @ f
     z[:, regions:] += layer.b
-    if layer.rounded:
-        # |W| e' <= |W|_1 max_j e'_j per region (column), and likewise
-        # |W||f| for the 2u |f||W| of the folded terms and the 2 gamma |f||W|
-        # of the products' rounding: an outer product, no matrix product
-        col_e = e.max(axis=0)
-        col_f = af.max(axis=0)
-        col = col_e * (1 + 2 * _U)
-        col += (2 * _U + 2 * layer.gamma) * col_f
-        err = layer.row_l1 * col
-        err[:, regions:] += layer.b_err
-        err *= _SAFE
-        # exact zeros: a zero row of W (exact, as the weights are correctly
-        # rounded) or a column of f that is exactly 0 gives an exact 0 (plus
-        # b); every other entry gets the absolute slack that covers underflow
-        slack = layer.row_live & ((col_e > 0) | (col_f > 0))
-        slack[:, regions:] |= layer.b_live
-    else:
-        mag = layer.aw @ af
-        mag[:, regions:] += layer.ab
-        err = layer.aw @ e + np.abs(layer.ew) @ af + layer.ew @ e
-        err[:, regions:] += layer.eb
-        err += 2 * layer.gamma * mag
-        # an entry whose terms all vanish exactly (mag = err = 0) is an exact
-        # 0; far from underflow, a product is 0 only when a factor is, so
-        # that is what mag = 0 means unless a product could have underflowed
-        slack = err > 0     # err >= 0 and mag >= 0: err > 0 now iff either was
-        if (not slack.all()
-                and np.min(af, where=af > 0, initial=np.inf) * layer.small_w < _SMALLEST):
-            raise Undecided("values too close to the float underflow")
-        err *= _SAFE
+    H = _norm_up(f, axis=0)
+    az = np.abs(z)
+    # per entry: ||w_i|| (E + gamma H) + ||dw_i|| (H + E) + eb + u/(1-u)|z|
+    col = E + layer.gamma * H
+    err = layer.row * col
+    if layer.dfro > 0:
+        err += layer.drow * (H + E)
+    err[:, regions:] += layer.eb
+    err += (_U / (1 - _U)) * az
+    err *= _SAFE
+    # exact zeros stay exact: a zero row (exact weights) or an exact zero column
+    slack = layer.live & ((H > 0) | (E > 0))
+    slack[:, regions:] |= layer.eb > 0
     np.add(err, _TINY, out=err, where=slack)
-    if not err.max(initial=0.0) < np.inf:   # also False for a nan; err >= |z|'s rounding,
-        raise Undecided("forms beyond the float range")   # so an inf or nan in z shows here
-    return z, err
+    # the column: ||W||_2 E + gamma ||W||_F H + ||dW||_F (H + E) + ||eb|| + u/(1-u)||z||
+    Ez = _norm_up(z, axis=0)
+    En = layer.spectral * E + layer.gamma * layer.fro * H + layer.dfro * (H + E)
+    En[regions:] += layer.ebn
+    En += (_U / (1 - _U)) * Ez
+    En *= _SAFE
+    En += _TINY * math.sqrt(z.shape[0])
+    if not err.max(initial=0.0) < np.inf or not En.max(initial=0.0) < np.inf:
+        raise Undecided("forms beyond the float range")   # also catches a nan
+    if H.size and np.min(H, where=H > 0, initial=np.inf) < _SMALLEST:
+        raise Undecided("values too close to the float underflow")
+    # the column bound from the entries, where that is smaller
+    np.minimum(En, _norm_up(err, axis=0) * _SAFE, out=En)
+    return z, err, En
 
 
-def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int, int]:
-    """``(pieces, activation_regions)``, exactly, or :class:`Undecided`.
-
-    >>> from pwl.network import Network
-    >>> net = Network.sequential([([["0.1"], ["-0.3"]], ["0.05", "0.2"]),
-    ...                           ([["1.5", "0.7"]], [0], "identity")])
-    >>> certified_count(net, None)
-    (3, 3)
-    """
-    # an overflow or invalid operation gives an inf or a nan, which the
-    # bounds' finiteness checks turn into Undecided: no warnings needed
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        return _certified_count(net, domain, output)
-
-
-def _certified_count(net: Network, domain: Domain, output: int) -> tuple[int, int]:
-    layers = net.layers
-    if domain is None:
-        lo = hi = None
-    else:
-        lo, hi = domain
-    # cuts: floats x~ with bounds ex, sorted and certified distinct
-    xs = np.zeros(0)
-    ex = np.zeros(0)
-    ends = (_end(lo), _end(hi))
-    # one row per neuron: slopes on the regions, then intercepts
-    f = np.array([[1.0, 0.0]])
-    e = np.zeros((1, 2))
-    hidden_regions = 1
-    # per cut: are the current layer's forms exactly the same on both sides?
-    same = np.zeros(0, dtype=bool)
-    floats = net.cache.get("certified")
-    if floats is None:
-        floats = net.cache["certified"] = [_LayerFloats(layer) for layer in layers]
-    for k, layer in enumerate(floats):
-        regions = xs.size + 1
-        f, e = _affine(f, e, layer, regions)
-        if k == len(layers) - 1:
-            hidden_regions = regions
-            break
-        if not layers[k].activation.kinks:
-            f, e = _scale(f, e, *layer.slopes[0])
-            continue
-        refined = _refine_compiled(xs, ex, f, e, ends, same)
-        xs, ex, f, e, on, same = refined if refined is not None else _refine(xs, ex, f, e,
-                                                                             ends, same)
-        if layer.relu:
-            f *= on
-            e *= on
-        else:
-            f, e = _apply(f, e, on, layer.slopes)
-        if same.size:
-            # the same forms and pieces on both sides give the same outputs,
-            # and so does a layer that is off on both sides (all exact zeros)
-            on = on[:, :xs.size + 1]
-            same &= (on[:, 1:] == on[:, :-1]).all(axis=0)
-            if layer.relu:
-                dead = ~on.any(axis=0)
-                same |= dead[1:] & dead[:-1]
-    regions = xs.size + 1
-    return _pieces(net, output, xs, ex, f[output, :regions], e[output, :regions],
-                   f[output, regions:], e[output, regions:], same, *ends), hidden_regions
-
-
-def _scale(f: np.ndarray, e: np.ndarray, s: float, es: float) -> tuple[np.ndarray, np.ndarray]:
-    """``s * f`` with its bound (``s`` within ``es`` of the exact slope)."""
+def _scale(f, e, E, s: float, es: float):
+    """``s * f`` with its bounds (``s`` within ``es`` of the exact slope)."""
     out = f * s
     err = (e * abs(s) + np.abs(f) * es + _U * np.abs(out)) * _SAFE
-    return out, err
+    En = (E * abs(s) + _norm_up(f, axis=0) * es + _U * _norm_up(out, axis=0)) * _SAFE
+    return out, err, En
 
 
-def _apply(f: np.ndarray, e: np.ndarray, on: np.ndarray, slopes) -> tuple[np.ndarray, np.ndarray]:
-    """Each neuron's slope on its piece (0: below the kink, 1: above) times its form."""
+def _apply(f, e, E, on: np.ndarray, slopes):
+    """Each neuron's slope on its piece (``slopes[0]`` below the kink,
+    ``slopes[1]`` above) times its form, with bounds."""
     (s0, e0), (s1, e1) = slopes
     s = np.where(on, s1, s0)
     es = np.where(on, e1, e0)
     out = f * s
     err = (e * np.abs(s) + np.abs(f) * es + _U * np.abs(out)) * _SAFE
-    return out, err
+    smax, esmax = max(abs(s0), abs(s1)), max(e0, e1)
+    En = (E * smax + _norm_up(f, axis=0) * esmax + _U * _norm_up(out, axis=0)) * _SAFE
+    return out, err, np.minimum(En, _norm_up(err, axis=0) * _SAFE)
 
 
-def _bounds(xs: np.ndarray, ex: np.ndarray, end, at_right: bool):
-    """Each region's end (left or right) as (value, bound); infinities for rays."""
-    point, perr = end
-    inf = math.inf if at_right else -math.inf
-    ends = np.empty(xs.size + 1)
-    errs = np.empty(xs.size + 1)
-    if at_right:
-        ends[:-1], errs[:-1] = xs, ex
-        ends[-1], errs[-1] = (inf, 0.0) if point is None else (point[0], perr[0])
-    else:
-        ends[1:], errs[1:] = xs, ex
-        ends[0], errs[0] = (inf, 0.0) if point is None else (point[0], perr[0])
-    return ends, errs
+def _floats_of(values, den: int) -> np.ndarray:
+    """Correctly rounded floats of exact integers over ``den``."""
+    try:
+        return np.array([int(v) / den for v in values], dtype=np.float64)
+    except OverflowError:
+        raise Undecided("forms beyond the float range") from None
 
 
-def _refine_compiled(xs, ex, f, e, ends, same):
-    """:func:`_refine` by the compiled kernel (:mod:`pwl._jit`): the same
-    float operations in the same order, hence the same decisions; None if
-    the kernel is not at hand."""
-    compiled = _jit.kernels(f.size // 2)
-    if compiled is None:
-        return None
-    (lo, elo), (hi, ehi) = ends
-    bounds = np.array([-math.inf if lo is None else lo[0], 0.0 if lo is None else elo[0],
-                       math.inf if hi is None else hi[0], 0.0 if hi is None else ehi[0]])
-    status, nx, nex, source, on, nf, ne, new_same = compiled.refine_certified(
-        f, e, xs, ex, bounds, same, _SAFE, _U, _TINY)
-    if status != _jit.OK:
-        raise Undecided("a decision the float bounds cannot prove")
-    return nx, nex, nf, ne, np.concatenate([on, on], axis=1), new_same
+def _float(value: Fraction) -> float:
+    """The correctly rounded float of an exact value, or :class:`Undecided`."""
+    try:
+        return value.numerator / value.denominator
+    except OverflowError:
+        raise Undecided("a number beyond the float range") from None
 
 
-def _refine(xs, ex, f, e, ends, same):
-    """Cut the regions where the pre-activations cross 0; all decisions proven.
+def _rounding(value: Fraction, approx: float) -> float:
+    """An upper bound on ``|value - approx|`` (0 when exact)."""
+    d = abs(Fraction(approx) - value)
+    return 0.0 if d == 0 else _round_up(d)
 
-    Returns the new cuts and bounds, the forms and bounds on the new regions
-    (``[a | c]`` rows), on each neuron and new region whether it is above
-    the kink (a boolean array laid out like the forms), and ``same`` (per
-    cut: are the forms exactly equal on both sides?) on the new cuts, where
-    a new cut, inside one old region, has the same forms on both sides."""
-    lo, hi = ends
-    n_regions = xs.size + 1
-    za, zc = f[:, :n_regions], f[:, n_regions:]
-    eza, ezc = e[:, :n_regions], e[:, n_regions:]
-    left, eleft = _bounds(xs, ex, lo, False)
-    right, eright = _bounds(xs, ex, hi, True)
+
+@dataclass
+class _Decided:
+    """The float decisions of one layer's cut, for every neuron and region."""
+
+    below: np.ndarray
+    inside: np.ndarray
+    on: np.ndarray          # on just right of the region's left end
+    root: np.ndarray
+    er: np.ndarray
+    undecided: np.ndarray   # per (neuron, region)
+
+
+def _decide(za, zc, eza, ezc, left, eleft, right, eright) -> _Decided:
+    """Every decision of a cut that the bounds prove; the rest marked."""
     aa = np.abs(za)
     nonzero = aa > eza
-    zero_slope = None
-    if not nonzero.all():
-        zero_slope = (za == 0) & (eza == 0)
-        if not (zero_slope | nonzero).all():
-            raise Undecided("a slope indistinguishable from 0")
+    zero_slope = (za == 0) & (eza == 0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         root = np.negative(zc)
         root /= za
@@ -333,102 +370,402 @@ def _refine(xs, ex, f, e, ends, same):
         er *= _SAFE
         er += 2 * _U * ar
         er += _TINY
-        # zero slopes: root and bound are inf or nan, so every test below is
-        # False; the zero_slope terms decide those entries
         lower = root - er
         upper = root + er
-        below = upper < left - eleft        # root left of the region
-        above = lower > right + eright      # root right of the region
-        inside = (lower > left + eleft) & (upper < right - eright)
-    decided = below | above | inside
-    if zero_slope is not None:
-        decided |= zero_slope
-    if not decided.all():
-        raise Undecided("a root on a region's end")
+        below = nonzero & (upper < left - eleft)        # root left of the region
+        above = nonzero & (lower > right + eright)      # root right of the region
+        inside = nonzero & (lower > left + eleft) & (upper < right - eright)
+    # constant pre-activations: certified sign, or exactly zero (below the kink)
+    const_known = zero_slope & ((np.abs(zc) > ezc) | ((zc == 0) & (ezc == 0)))
+    decided = below | above | inside | const_known
     # on just right of the left end: for a root left of the region, rising;
     # for a root inside or right of it, falling
-    on = (za > 0) == below
-    if zero_slope is not None and zero_slope.any():
-        # constant pre-activations: certified sign, or exactly zero (below the kink)
-        if (zero_slope & ~((np.abs(zc) > ezc) | ((zc == 0) & (ezc == 0)))).any():
-            raise Undecided("a constant indistinguishable from 0")
-        on = np.where(zero_slope, zc > ezc, on)
-    i, r = np.nonzero(inside)
-    if r.size == 0:
-        return xs, ex, f, e, np.concatenate([on, on], axis=1), same
-    v, ev = root[i, r], er[i, r]
-    order = np.argsort(v, kind="stable")
-    r, i, v, ev = r[order], i[order], v[order], ev[order]
-    step = r[1:] - r[:-1]
-    if (step < 0).any():
-        raise Undecided("roots out of region order")
-    if ((step == 0) & (v[:-1] + ev[:-1] >= v[1:] - ev[1:])).any():
-        raise Undecided("two roots too close to order")
-    per_region = np.bincount(r, minlength=n_regions)
-    cum = np.cumsum(per_region)
-    total = n_regions + r.size
-    old_pos = np.arange(n_regions - 1) + cum[:-1]
-    new_pos = r + np.arange(r.size)
-    nx = np.empty(total - 1)
-    nex = np.empty(total - 1)
-    nx[old_pos], nex[old_pos] = xs, ex
-    nx[new_pos], nex[new_pos] = v, ev
-    new_same = np.ones(total - 1, dtype=bool)
-    new_same[old_pos] = same
-    source = np.repeat(np.arange(n_regions), per_region + 1)
-    # each root flips its neuron from the new region right of it to the end
-    # of its old region (a neuron crosses 0 at most once per region)
-    on = np.take(on, source, axis=1)
-    flip_rows = new_pos + 1
-    lengths = r + cum[r] - flip_rows + 1
-    cells = int(lengths.sum())
-    rows = np.arange(cells) + np.repeat(flip_rows - (np.cumsum(lengths) - lengths), lengths)
-    on[np.repeat(i, lengths), rows] ^= True
-    both = np.concatenate([source, source + n_regions])
-    return (nx, nex, np.take(f, both, axis=1), np.take(e, both, axis=1),
-            np.concatenate([on, on], axis=1), new_same)
+    on = np.where(zero_slope, zc > ezc, (za > 0) == below)
+    return _Decided(below, inside, on, root, er, ~decided)
 
 
-def _pieces(net, output, xs, ex, a, ea, c, ec, same, lo, hi) -> int:
-    """Pieces of the output: 1 + cuts where its form provably changes (and
-    not where ``same`` says it is provably unchanged); cuts the bounds cannot
-    settle are settled by exact forms on both sides."""
-    if xs.size == 0:
-        return 1
-    da, dc = np.abs(a[1:] - a[:-1]), np.abs(c[1:] - c[:-1])
-    differ = ((da > (ea[1:] + ea[:-1]) * _SAFE + 2 * _U * da)
-              | (dc > (ec[1:] + ec[:-1]) * _SAFE + 2 * _U * dc))
-    equal = same | ((a[1:] == a[:-1]) & (c[1:] == c[:-1])
-                    & (ea[1:] == 0) & (ea[:-1] == 0) & (ec[1:] == 0) & (ec[:-1] == 0))
-    unsure = np.nonzero(~differ & ~equal)[0]
-    if unsure.size > 64:
-        raise Undecided("too many output forms too close to compare")
-    changes = int(differ.sum())
-    if unsure.size:
-        from .propagate import forms_at
+class _Run:
+    """One certified count: the cuts, their bounds and origins, the forms."""
 
-        # the exact output forms on both sides of each unsure cut, from a
-        # rational inside each of the two regions, all in one exact pass
-        left, eleft = _bounds(xs, ex, lo, False)
-        right, eright = _bounds(xs, ex, hi, True)
-        points = []
-        for k in unsure.tolist():
-            points.append(_inside(left[k], eleft[k], right[k], eright[k]))
-            points.append(_inside(left[k + 1], eleft[k + 1], right[k + 1], eright[k + 1]))
-        fa, fc, _ = forms_at(net, points)
-        fa, fc = fa[output], fc[output]
-        changes += int(((fa[0::2] != fa[1::2]) | (fc[0::2] != fc[1::2])).sum())
-    return 1 + changes
+    def __init__(self, net: Network, domain: Domain,
+                 progress: Optional[Callable[[int, int], None]] = None):
+        self.net = net
+        self.layers = net.layers
+        floats = net.cache.get("certified")
+        if floats is None:
+            floats = net.cache["certified"] = [_LayerFloats(layer) for layer in self.layers]
+        self.floats = floats
+        self.lo, self.hi = (None, None) if domain is None else domain
+        self.ends = (self._end(self.lo), self._end(self.hi))
+        self.progress = progress
+        self.decisions = Decisions()
+        self._chain = None
+        # cuts: floats with bounds, sorted and certified distinct; where a
+        # cut came from, for its exact value; exact values known so far
+        self.xs = np.zeros(0)
+        self.ex = np.zeros(0)
+        self.origin_layer = np.zeros(0, dtype=np.int64)
+        self.origin_neuron = np.zeros(0, dtype=np.int64)
+        self.exact_cuts: dict[int, Fraction] = {}
+
+    @staticmethod
+    def _end(value: Optional[Fraction]):
+        if value is None:
+            return None
+        f = _float(value)
+        return f, max(_rounding(value, f), 2 * _U * abs(f))
+
+    @property
+    def chain(self):
+        if self._chain is None:
+            chain = self.net.cache.get("exact_chain")
+            if chain is None:
+                from .escalate import ExactChain
+
+                chain = self.net.cache["exact_chain"] = ExactChain(self.net)
+            self._chain = chain
+        return self._chain
+
+    # -- region ends -------------------------------------------------------
+
+    def _bounds(self):
+        """Each region's left and right end as (value, bound); infinities for rays."""
+        xs, ex = self.xs, self.ex
+        n = xs.size + 1
+        left, eleft = np.empty(n), np.empty(n)
+        right, eright = np.empty(n), np.empty(n)
+        left[1:], eleft[1:] = xs, ex
+        right[:-1], eright[:-1] = xs, ex
+        lo, hi = self.ends
+        left[0], eleft[0] = (-math.inf, 0.0) if lo is None else lo
+        right[-1], eright[-1] = (math.inf, 0.0) if hi is None else hi
+        return left, eleft, right, eright
+
+    def _end_exact(self, region: int, right: bool) -> tuple[Optional[Fraction], Optional[Fraction]]:
+        """An end of a region: (exact value if known, else None; a rational
+        bound towards the inside, None for an infinite end)."""
+        cut = region if right else region - 1
+        if cut < 0:
+            return self.lo, self.lo
+        if cut >= self.xs.size:
+            return self.hi, self.hi
+        exact = self.exact_cuts.get(cut)
+        if exact is not None:
+            return exact, exact
+        x, e = Fraction(float(self.xs[cut])), Fraction(float(self.ex[cut]))
+        return None, (x - e if right else x + e)
+
+    def _interior(self, region: int) -> Fraction:
+        """A rational strictly inside a region (a short one where possible)."""
+        _, a = self._end_exact(region, False)
+        _, b = self._end_exact(region, True)
+        if a is None:
+            return Fraction(0) if b is None else Fraction(math.floor(b) - 1)
+        if b is None:
+            return Fraction(math.floor(a) + 1)
+        if not a < b:
+            raise AssertionError("a region narrower than its ends' bounds")  # pragma: no cover
+        mid = (float(a) + float(b)) / 2
+        q = Fraction(mid)
+        return q if a < q < b else (a + b) / 2
+
+    def _exact_forms(self, regions: list[int], upto: int):
+        points = [self._interior(r) for r in regions]
+        return self.chain.forms(points, upto)
+
+    def _settle_ends(self, regions: list[int], forms) -> None:
+        """Exact values of the regions' ends, from their exact forms: a cut
+        is the root of its origin neuron at its origin layer, whose form is
+        the same on every region inside the region it cut."""
+        for j, r in enumerate(regions):
+            for cut in (r - 1, r):
+                if cut < 0 or cut >= self.xs.size or cut in self.exact_cuts:
+                    continue
+                value = forms.root(int(self.origin_layer[cut]), int(self.origin_neuron[cut]), j)
+                self.exact_cuts[cut] = value
+                x = _float(value)
+                self.xs[cut] = x
+                self.ex[cut] = _rounding(value, x)
+
+    # -- one layer's cut ---------------------------------------------------
+
+    def refine(self, k: int, f, e, E, same):
+        n_regions = self.xs.size + 1
+        d = self._decide_all(f, e, n_regions)
+        escalate = self._undecided_regions(d)
+        exact_regions: dict[int, tuple] = {}
+        width = f.shape[0]
+        if escalate.size:
+            regions = escalate.tolist()
+            forms = self._exact_forms(regions, k)
+            self._settle_ends(regions, forms)
+            den = forms.den[k]
+            cols = np.array(regions)
+            for j, r in enumerate(regions):
+                for part, arr in ((0, forms.a[k]), (n_regions, forms.c[k])):
+                    exact = arr[:, j].tolist()
+                    vals = _floats_of(exact, den)
+                    f[:, part + r] = vals
+                    # one rounding; an absolute slack for what underflows
+                    err = 2 * _U * np.abs(vals)
+                    err[np.array([v != 0 for v in exact], dtype=bool)] += _TINY
+                    e[:, part + r] = err
+                    E[part + r] = float(_norm_up(err[:, None], axis=0)[0]) * _SAFE
+            # the float decisions again, on the exact forms' floats and ends
+            left, eleft, right, eright = self._bounds()
+            sub = _decide(f[:, cols], f[:, n_regions + cols], e[:, cols], e[:, n_regions + cols],
+                          left[cols], eleft[cols], right[cols], eright[cols])
+            for name in ("below", "inside", "on", "root", "er", "undecided"):
+                getattr(d, name)[:, cols] = getattr(sub, name)
+            still = self._undecided_regions(d)
+            for r in still.tolist():
+                j = regions.index(r)
+                exact_regions[r] = self._exact_region(r, forms, j, k, d)
+            self.decisions.exact += width * len(regions)
+            self.decisions.regions += len(regions)
+        self.decisions.float64 += width * (n_regions - escalate.size)
+        return self._splice(k, f, e, E, same, d, exact_regions)
+
+    def _decide_all(self, f, e, n_regions) -> _Decided:
+        left, eleft, right, eright = self._bounds()
+        return _decide(f[:, :n_regions], f[:, n_regions:], e[:, :n_regions], e[:, n_regions:],
+                       left, eleft, right, eright)
+
+    @staticmethod
+    def _undecided_regions(d: _Decided) -> np.ndarray:
+        """Regions with an undecided entry, or two roots too close to order."""
+        bad = d.undecided.any(axis=0)
+        i, r = np.nonzero(d.inside & ~bad[None, :])
+        if r.size > 1:
+            v, ev = d.root[i, r], d.er[i, r]
+            order = np.lexsort((v, r))
+            r, v, ev = r[order], v[order], ev[order]
+            close = (r[1:] == r[:-1]) & (v[:-1] + ev[:-1] >= v[1:] - ev[1:])
+            bad[r[1:][close]] = True
+        return np.nonzero(bad)[0]
+
+    def _exact_region(self, r: int, forms, j: int, k: int, d: _Decided):
+        """Every decision of region ``r`` in exact arithmetic; returns the
+        region's roots inside it, grouped by exact value, in order."""
+        lo, _ = self._end_exact(r, False)
+        hi, _ = self._end_exact(r, True)
+        a_col, c_col = forms.a[k][:, j], forms.c[k][:, j]
+        groups: dict[Fraction, list[int]] = {}
+        for i in range(a_col.shape[0]):
+            a, c = int(a_col[i]), int(c_col[i])
+            d.undecided[i, r] = False
+            if a == 0:
+                d.on[i, r] = c > 0
+                d.below[i, r] = d.inside[i, r] = False
+                continue
+            root = Fraction(-c, a)
+            below = lo is not None and root <= lo
+            above = hi is not None and root >= hi
+            d.below[i, r] = below
+            d.on[i, r] = (a > 0) == below
+            d.inside[i, r] = not (below or above)
+            if d.inside[i, r]:
+                groups.setdefault(root, []).append(i)
+        return sorted(groups.items())
+
+    def _splice(self, k, f, e, E, same, d: _Decided, exact_regions):
+        """The new partition: cuts, their bounds, origins and exact values;
+        forms, bounds and pieces gathered onto the new regions."""
+        xs, ex = self.xs, self.ex
+        n_regions = xs.size + 1
+        on = d.on
+        key = d.root.copy()
+        dup = np.zeros(on.shape, dtype=bool)
+        exact_root: dict[tuple[int, int], Fraction] = {}
+        for r, groups in exact_regions.items():
+            for rank, (value, neurons) in enumerate(groups):
+                x = _float(value)
+                for t, i in enumerate(neurons):
+                    key[i, r] = rank
+                    d.root[i, r] = x
+                    d.er[i, r] = _rounding(value, x)
+                    dup[i, r] = t > 0
+                exact_root[(neurons[0], r)] = value
+        i, r = np.nonzero(d.inside)
+        if r.size == 0:
+            return f, e, E, np.concatenate([on, on], axis=1), same
+        order = np.lexsort((key[i, r], r))
+        i, r = i[order], r[order]
+        v, ev, dupl = d.root[i, r], d.er[i, r], dup[i, r]
+        uniq = ~dupl
+        ru, iu = r[uniq], i[uniq]
+        per_region = np.bincount(ru, minlength=n_regions)
+        cum = np.cumsum(per_region)
+        total = n_regions + ru.size
+        old_pos = np.arange(n_regions - 1) + cum[:-1]
+        new_pos = ru + np.arange(ru.size)
+        nx = np.empty(total - 1)
+        nex = np.empty(total - 1)
+        nx[old_pos], nex[old_pos] = xs, ex
+        nx[new_pos], nex[new_pos] = v[uniq], ev[uniq]
+        layer_of = np.empty(total - 1, dtype=np.int64)
+        neuron_of = np.empty(total - 1, dtype=np.int64)
+        layer_of[old_pos], neuron_of[old_pos] = self.origin_layer, self.origin_neuron
+        layer_of[new_pos], neuron_of[new_pos] = k, iu
+        exact_cuts = {int(old_pos[c]): value for c, value in self.exact_cuts.items()}
+        if exact_root:
+            for pos, ii, rr in zip(new_pos.tolist(), iu.tolist(), ru.tolist()):
+                value = exact_root.get((ii, rr))
+                if value is not None:
+                    exact_cuts[pos] = value
+        self.xs, self.ex = nx, nex
+        self.origin_layer, self.origin_neuron = layer_of, neuron_of
+        self.exact_cuts = exact_cuts
+        new_same = np.ones(total - 1, dtype=bool)
+        new_same[old_pos] = same
+        source = np.repeat(np.arange(n_regions), per_region + 1)
+        # each root flips its neuron from the new region right of its cut to
+        # the end of its old region (a neuron crosses 0 at most once per region)
+        on = np.take(on, source, axis=1)
+        cut_of = np.cumsum(uniq) - 1
+        flip_rows = new_pos[cut_of] + 1
+        lengths = r + cum[r] - flip_rows + 1
+        cells = int(lengths.sum())
+        rows = np.arange(cells) + np.repeat(flip_rows - (np.cumsum(lengths) - lengths), lengths)
+        on[np.repeat(i, lengths), rows] ^= True
+        both = np.concatenate([source, source + n_regions])
+        return (np.take(f, both, axis=1), np.take(e, both, axis=1), E[both],
+                np.concatenate([on, on], axis=1), new_same)
+
+    def refine_compiled(self, k, f, e, E, same):
+        """:meth:`refine` by the compiled kernel when every decision is
+        proven by floats (the same operations in the same order); None if
+        the kernel is not at hand or something needs escalation."""
+        compiled = _jit.kernels(f.size // 2)
+        if compiled is None:
+            return None
+        (lo, hi) = self.ends
+        bounds = np.array([-math.inf if lo is None else lo[0], 0.0 if lo is None else lo[1],
+                           math.inf if hi is None else hi[0], 0.0 if hi is None else hi[1]])
+        status, nx, nex, source, on, nf, ne, new_same = compiled.refine_certified(
+            f, e, self.xs, self.ex, bounds, same, _SAFE, _U, _TINY)
+        if status != _jit.OK:
+            return None
+        n_regions = self.xs.size + 1
+        self.decisions.float64 += f.shape[0] * n_regions
+        # where the cuts came from: old cuts keep theirs, new ones are this layer's
+        old = np.nonzero(np.diff(source) == 1)[0]       # new cut index of each old cut
+        layer_of = np.full(nx.size, k, dtype=np.int64)
+        neuron_of = np.full(nx.size, -1, dtype=np.int64)
+        layer_of[old], neuron_of[old] = self.origin_layer, self.origin_neuron
+        new = np.nonzero(np.diff(source) == 0)[0]
+        if new.size:
+            # the neuron whose root a new cut is: the one whose piece flips there
+            flips = on[:, new] != on[:, new + 1]
+            neuron_of[new] = np.argmax(flips, axis=0)
+        self.exact_cuts = {int(old[c]): v for c, v in self.exact_cuts.items()}
+        self.xs, self.ex = nx, nex
+        self.origin_layer, self.origin_neuron = layer_of, neuron_of
+        both = np.concatenate([source, source + n_regions])
+        return nf, ne, E[both], np.concatenate([on, on], axis=1), new_same
+
+    # -- the whole network -------------------------------------------------
+
+    def run(self) -> CertifiedResult:
+        layers = self.layers
+        f = np.array([[1.0, 0.0]])
+        e = np.zeros((1, 2))
+        E = np.zeros(2)
+        hidden_regions = 1
+        # per cut: are the current layer's forms exactly the same on both sides?
+        same = np.zeros(0, dtype=bool)
+        last = len(layers) - 1
+        for k, layer in enumerate(self.floats):
+            regions = self.xs.size + 1
+            f, e, E = _affine(f, e, E, layer, regions)
+            if k == last:
+                hidden_regions = regions
+                break
+            if not layer.kinked:
+                f, e, E = _scale(f, e, E, *layer.slopes[0])
+                continue
+            out = self.refine_compiled(k, f, e, E, same)
+            f, e, E, on, same = out if out is not None else self.refine(k, f, e, E, same)
+            if layer.relu:
+                f *= on
+                e *= on
+                np.minimum(E, _norm_up(e, axis=0) * _SAFE, out=E)
+            else:
+                f, e, E = _apply(f, e, E, on, layer.slopes)
+            if same.size:
+                # the same forms and pieces on both sides give the same outputs,
+                # and so does a layer that is off on both sides (all exact zeros)
+                on = on[:, :self.xs.size + 1]
+                same &= (on[:, 1:] == on[:, :-1]).all(axis=0)
+                if layer.relu:
+                    dead = ~on.any(axis=0)
+                    same |= dead[1:] & dead[:-1]
+            if self.progress is not None:
+                self.progress(k + 1, self.xs.size + 1)
+        pieces, joint = self._pieces(f, e, same, last)
+        return CertifiedResult(pieces, joint, hidden_regions, self.decisions.as_dict())
+
+    def _pieces(self, f, e, same, last) -> tuple[tuple[int, ...], int]:
+        """Pieces of every output and jointly: 1 + cuts where a form
+        provably changes (and not where ``same`` proves it unchanged); cuts
+        the bounds cannot settle get exact forms on both sides."""
+        n_cuts = self.xs.size
+        outputs = f.shape[0]
+        if n_cuts == 0:
+            return (1,) * outputs, 1
+        regions = n_cuts + 1
+        a, c = f[:, :regions], f[:, regions:]
+        ea, ec = e[:, :regions], e[:, regions:]
+        da, dc = np.abs(a[:, 1:] - a[:, :-1]), np.abs(c[:, 1:] - c[:, :-1])
+        differ = ((da > (ea[:, 1:] + ea[:, :-1]) * _SAFE + 2 * _U * da)
+                  | (dc > (ec[:, 1:] + ec[:, :-1]) * _SAFE + 2 * _U * dc))
+        equal = same[None, :] | ((a[:, 1:] == a[:, :-1]) & (c[:, 1:] == c[:, :-1])
+                                 & (ea[:, 1:] == 0) & (ea[:, :-1] == 0)
+                                 & (ec[:, 1:] == 0) & (ec[:, :-1] == 0))
+        unsure = ~differ & ~equal
+        cuts = np.nonzero(unsure.any(axis=0))[0]
+        self.decisions.float64 += outputs * n_cuts - int(unsure.sum())
+        if cuts.size:
+            self.decisions.exact += int(unsure.sum())
+            # both sides of every unsure cut, each region once
+            regions_needed = sorted(set(cuts.tolist()) | set((cuts + 1).tolist()))
+            forms = self._exact_forms(regions_needed, last)
+            col = {r: j for j, r in enumerate(regions_needed)}
+            fa, fc = forms.a[last], forms.c[last]
+            for cut in cuts.tolist():
+                jl, jr = col[cut], col[cut + 1]
+                for o in np.nonzero(unsure[:, cut])[0].tolist():
+                    differ[o, cut] = fa[o, jl] != fa[o, jr] or fc[o, jl] != fc[o, jr]
+        pieces = tuple(1 + int(n) for n in differ.sum(axis=1))
+        return pieces, 1 + int(differ.any(axis=0).sum())
 
 
-def _inside(lo: float, elo: float, hi: float, ehi: float) -> Fraction:
-    """A rational strictly inside the region ``(lo ± elo, hi ± ehi)``."""
-    a = None if math.isinf(lo) else Fraction(lo) + Fraction(elo)
-    b = None if math.isinf(hi) else Fraction(hi) - Fraction(ehi)
-    if a is None:
-        return Fraction(0) if b is None else b - 1
-    if b is None:
-        return a + 1
-    if not a < b:
-        raise Undecided("a region narrower than its bounds")
-    return (a + b) / 2
+def certified_counts(net: Network, domain: Domain,
+                     progress: Optional[Callable[[int, int], None]] = None) -> CertifiedResult:
+    """Exact pieces of every output, joint pieces and activation regions by
+    the certified route, or :class:`Undecided` outside the float range.
+
+    >>> from pwl.network import Network
+    >>> net = Network.sequential([([["0.1"], ["-0.3"]], ["0.05", "0.2"]),
+    ...                           ([["1.5", "0.7"], [1, 0]], [0, 0], "identity")])
+    >>> r = certified_counts(net, None)
+    >>> r.pieces, r.joint_pieces, r.activation_regions
+    ((3, 2), 3, 3)
+    """
+    # an overflow or invalid operation gives an inf or a nan, which the
+    # bounds' finiteness checks turn into Undecided: no warnings needed
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _Run(net, domain, progress).run()
+
+
+def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int, int]:
+    """``(pieces, activation_regions)`` of one output, exactly.
+
+    >>> from pwl.network import Network
+    >>> net = Network.sequential([([["0.1"], ["-0.3"]], ["0.05", "0.2"]),
+    ...                           ([["1.5", "0.7"]], [0], "identity")])
+    >>> certified_count(net, None)
+    (3, 3)
+    """
+    result = certified_counts(net, domain)
+    return result.pieces[output], result.activation_regions

@@ -8,10 +8,12 @@
   without listing, so ``2^1000`` pieces take milliseconds.  The default
   whenever it applies and neither breakpoints nor per-layer statistics are
   asked for.
-* ``"certified"`` (chosen automatically, never forced): for weights with
-  large denominators, float64 with proven error bounds
-  (:mod:`pwl.certified`); any decision the bounds cannot prove sends the
-  count to enumeration.
+* ``"certified"``: for networks whose exact integer forms outgrow int64
+  (float weights at their exact binary value, long decimals, wide or deep
+  integer networks), float64 with proven error bounds
+  (:mod:`pwl.certified`); the few decisions the bounds cannot prove are
+  settled exactly for the regions concerned only.  The default for such
+  networks; ``decisions`` says how every decision was settled.
 
 Every method returns the same exact numbers; they differ in what else they
 can report and in how they scale.
@@ -31,7 +33,7 @@ from .partition import LayerStats, Partition
 
 __all__ = ["CountResult", "count", "METHODS"]
 
-METHODS = ("enumerate", "compose")
+METHODS = ("enumerate", "compose", "certified")
 
 
 @dataclass(frozen=True)
@@ -48,19 +50,47 @@ class CountResult:
     breakpoints: Optional[tuple[Fraction, ...]] = None
     layers: Optional[tuple[LayerStats, ...]] = None
     chunks: int = 1
+    #: How the certified route settled its decisions (``float64``, ``exact``,
+    #: ``escalated_regions``); None for the exact methods, where every
+    #: decision is exact arithmetic.
+    decisions: Optional[dict[str, int]] = None
 
 
 #: Weights with denominators beyond this make exact integer forms outgrow
-#: int64 at once; such networks are first counted with certified floats.
+#: int64 at once; such networks are counted with certified floats.
 BIG_DENOMINATOR = 2**20
 
+#: Typical form magnitudes beyond this (the product over layers of the
+#: largest integer row norm) leave int64 after a few layers: certified floats.
+BIG_MAGNITUDE = 2**40
 
-def _big_denominators(net: Network) -> bool:
-    big = net.cache.get("big_denominators")
+
+def _big_numbers(net: Network) -> bool:
+    """Would exact integer forms outgrow int64 (large denominators, or
+    magnitudes growing past it through wide or deep layers)?  Only the
+    route depends on this, never the answer."""
+    big = net.cache.get("big_numbers")
     if big is None:
-        big = net.cache["big_denominators"] = net.is_chain and any(
-            w.denominator > BIG_DENOMINATOR
-            for layer in net.layers for row in layer.weights + (layer.bias,) for w in row)
+        big = False
+        if net.is_chain:
+            magnitude = 1.0
+            for layer in net.layers:
+                den = 1
+                for row in layer.weights + (layer.bias,):
+                    for w in row:
+                        if w.denominator > BIG_DENOMINATOR:
+                            big = True
+                            break
+                        den = max(den, w.denominator)
+                    if big:
+                        break
+                if big:
+                    break
+                norm = max(sum(float(w * den) ** 2 for w in row) ** 0.5 + abs(float(b * den))
+                           for row, b in zip(layer.weights, layer.bias))
+                magnitude *= max(norm, 1.0)
+            big = big or magnitude > BIG_MAGNITUDE
+        net.cache["big_numbers"] = big
     return bool(big)
 
 
@@ -128,6 +158,16 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
         raise PWLValueError("the compose method needs a chain of layers with a hidden "
                             "layer after the first whose weight matrix has rank 1"
                             + ("" if net.is_chain else "; this network is a graph"))
+    from . import certified
+
+    if method == "certified":
+        if wants_listing:
+            raise PWLValueError("the certified method counts without listing: breakpoints and "
+                                "per-layer statistics need --method enumerate")
+        if not certified.applies(net):
+            raise PWLValueError("the certified method needs a chain of layers whose "
+                                "activations have one kink, at 0 (relu, leaky_relu, abs), "
+                                "and an affine output layer")
     common = dict(domain=dom, depth=net.depth, widths=net.widths, output=output)
     if method == "compose" or (method is None and not wants_listing and compose.applies(net)):
         try:
@@ -141,17 +181,21 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
     from .parallel import count_chunked, default_memory_budget, regions_for_memory
     from .propagate import Limit, RegionLimit, _propagate
 
-    if method is None and not wants_listing and _big_denominators(net):
-        from . import certified
-
-        if certified.applies(net):
-            try:
-                pieces, regions = certified.certified_count(net, dom, output)
-            except certified.Undecided:
-                pass   # a float bound could not decide: enumerate exactly
-            else:
-                return CountResult(pieces=pieces, activation_regions=regions,
-                                   method="certified", **common)  # type: ignore[arg-type]
+    if method == "certified" or (method is None and not wants_listing
+                                 and certified.applies(net) and _big_numbers(net)):
+        try:
+            res = certified.certified_counts(net, dom, progress)
+        except certified.Undecided:
+            if method == "certified":
+                raise PWLValueError("the certified method needs numbers within the float "
+                                    "range (about 2^-900 to 2^1000); use --method "
+                                    "enumerate") from None
+            # numbers beyond the float range: count exactly
+        else:
+            return CountResult(pieces=res.pieces[output],
+                               activation_regions=res.activation_regions,
+                               method="certified", decisions=res.decisions,
+                               **common)  # type: ignore[arg-type]
 
     budget = default_memory_budget() if max_memory is None else max_memory
     n_workers = (os.cpu_count() or 1) if workers is None else workers
@@ -205,22 +249,35 @@ class OutputsCount:
     pieces: tuple[int, ...]
     joint_pieces: int
     activation_regions: int
+    method: str = "enumerate"
+    decisions: Optional[dict[str, int]] = None
 
 
 def count_outputs(net: Network, domain: DomainLike = None, *,
-                  max_memory: Optional[int] = None) -> OutputsCount:
+                  max_memory: Optional[int] = None,
+                  progress: Optional[Callable[[int, int], None]] = None) -> OutputsCount:
     """Pieces of each output, and joint pieces (the union of all outputs'
-    breakpoints), from one enumeration.
+    breakpoints), from one pass: certified floats for networks with large
+    numbers (:mod:`pwl.certified`), one enumeration otherwise.
 
     >>> net = Network.sequential([([[1], [-1]], [0, 0]), ([[1, 0], [1, -1]], [0, 0], "identity")])
     >>> count_outputs(net).pieces, count_outputs(net).joint_pieces
     ((2, 1), 2)
     """
+    from . import certified
     from .parallel import default_memory_budget
 
     dom = as_domain(domain)
+    if certified.applies(net) and _big_numbers(net):
+        try:
+            res = certified.certified_counts(net, dom, progress)
+        except certified.Undecided:
+            pass    # numbers beyond the float range: count exactly
+        else:
+            return OutputsCount(dom, res.pieces, res.joint_pieces, res.activation_regions,
+                                "certified", res.decisions)
     budget = default_memory_budget() if max_memory is None else max_memory
-    part = _one_partition(net, dom, budget, False, None, "counting every output",
+    part = _one_partition(net, dom, budget, False, progress, "counting every output",
                           "count one output at a time")
     return OutputsCount(dom, tuple(part.pieces(k) for k in range(part.outputs)),
                         part.joint_pieces(), part.activation_regions)

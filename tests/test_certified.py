@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-from pwl.certified import Undecided, applies, certified_count
+from pwl.certified import Undecided, applies, certified_count, certified_counts
 from pwl.constructions import telgarsky
 
 # decimals with many digits, exact binary floats, and plain small numbers
@@ -83,10 +83,13 @@ def test_front_end_is_exact_whatever_route(net, domain) -> None:  # type: ignore
     assert (result.pieces, result.activation_regions) == (part.pieces(), part.activation_regions)
 
 
-def test_ties_are_not_decided_by_floats() -> None:
-    # the triangle's pre-activations vanish exactly on earlier cuts
-    with pytest.raises(Undecided):
-        certified_count(telgarsky(4), (Fraction(0), Fraction(1)))
+def test_ties_are_settled_exactly_and_locally() -> None:
+    # the triangle's pre-activations vanish exactly on earlier cuts: floats
+    # cannot decide those, the escalated regions' exact forms do
+    net = telgarsky(4)
+    result = certified_counts(net, (Fraction(0), Fraction(1)))
+    assert (result.pieces[0], result.activation_regions) == (16, 16)
+    assert result.decisions["exact"] > 0
 
 
 def test_long_decimals_take_the_certified_route() -> None:
@@ -104,24 +107,17 @@ def test_not_for_graphs_or_hardtanh() -> None:
     assert not applies(pwl.Network.sequential([([[1]], [0]), ([[1]], [0], "relu")]))
 
 
-def test_output_unchanged_across_a_cut_is_settled_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_output_unchanged_across_a_cut_is_settled_exactly() -> None:
     # the second neuron's kink cuts a region but its output weight is 0: the
     # output's float forms agree only within their bounds, so exact forms on
-    # both sides settle that one cut
+    # both sides settle that one cut, and only that one
     net = pwl.Network.sequential([
         ([["0.1000000000000000001"], ["0.7000000000000000003"]], ["0.3", "-0.2"]),
         ([["1.5000000000000000007", 0]], [0], "identity")])
-    calls = []
-    import sys
-
-    prop = sys.modules["pwl.propagate"]   # the module (pwl.propagate is also the function)
-
-    real = prop.forms_at
-    monkeypatch.setattr(prop, "forms_at", lambda *a, **k: calls.append(a) or real(*a, **k))
-    pieces, regions = certified_count(net, None)
-    part = prop.propagate(net)
-    assert (pieces, regions) == (part.pieces(), part.activation_regions) == (2, 3)
-    assert calls, "the unsure cut should have gone to the exact engine"
+    result = certified_counts(net, None)
+    part = pwl.propagate(net)
+    assert (result.pieces[0], result.activation_regions) == (part.pieces(), part.activation_regions) == (2, 3)
+    assert result.decisions["exact"] == 1, result.decisions
 
 
 def test_underflow_is_not_taken_for_an_exact_zero() -> None:
@@ -141,7 +137,7 @@ def test_underflow_is_not_taken_for_an_exact_zero() -> None:
     assert (result.pieces, result.activation_regions) == (2, 2)
 
 
-def test_cuts_behind_a_dead_layer_need_no_exact_work(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cuts_behind_a_dead_layer_need_no_exact_work() -> None:
     # the second hidden layer is off on the whole line (negative weights on
     # nonnegative inputs, negative bias), so the first layer's kinks leave the
     # output unchanged; that is proven without exact arithmetic
@@ -149,16 +145,10 @@ def test_cuts_behind_a_dead_layer_need_no_exact_work(monkeypatch: pytest.MonkeyP
         ([["0.1000000000000000001"], ["-0.7000000000000000003"]], ["0.3", "-0.2"]),
         ([["-1.5000000000000000007", "-0.25"]], ["-0.1"]),
         ([["2.0000000000000000001"]], ["0.3000000000000000001"], "identity")])
-    calls = []
-    import sys
-
-    prop = sys.modules["pwl.propagate"]
-    real = prop.forms_at
-    monkeypatch.setattr(prop, "forms_at", lambda *a, **k: calls.append(a) or real(*a, **k))
-    pieces, regions = certified_count(net, None)
-    part = prop.propagate(net)
-    assert (pieces, regions) == (part.pieces(), part.activation_regions) == (1, 3)
-    assert not calls
+    result = certified_counts(net, None)
+    part = pwl.propagate(net)
+    assert (result.pieces[0], result.activation_regions) == (part.pieces(), part.activation_regions) == (1, 3)
+    assert result.decisions["exact"] == 0
 
 
 def _outcome(net, domain):  # type: ignore[no-untyped-def]
