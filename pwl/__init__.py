@@ -14,6 +14,7 @@ from .network import Layer as Layer, Network as Network, load as load
 from .numbers import from_float_exact as from_float_exact, to_fraction as to_fraction
 from .partition import LayerStats as LayerStats, Partition as Partition
 from .propagate import propagate as propagate
+from .line import restrict_to_line as restrict_to_line
 from .counting import CountResult as CountResult, count as count
 
 __version__ = "0.1.0"

@@ -231,12 +231,16 @@ class _LayerFloats:
     bounds, and the norms the error bounds need, computed once per network."""
 
     def __init__(self, layer):
-        flat = [w for row in layer.weights for w in row]
-        w, ew = _to_floats(flat)
-        b, eb = _to_floats(list(layer.bias))
+        n_out, n_in = layer.n_out, layer.n_in
+        if layer.floats is not None:
+            # the layer's exact entries are these floats: no rounding at all
+            w, b = (np.asarray(a, dtype=np.float64).ravel() for a in layer.floats)
+            ew, eb = np.zeros_like(w), np.zeros_like(b)
+        else:
+            w, ew = _to_floats([v for row in layer.weights for v in row])
+            b, eb = _to_floats(list(layer.bias))
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             raise Undecided("weights beyond the float range")
-        n_out, n_in = layer.n_out, layer.n_in
         self.w = w.reshape(n_out, n_in)
         ew = ew.reshape(n_out, n_in)
         self.b = b[:, None]

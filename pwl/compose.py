@@ -53,6 +53,8 @@ Interval = tuple[Optional[Fraction], Optional[Fraction]]   # None: infinite end
 @lru_cache(maxsize=4096)
 def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
     """``(u, v)`` with ``W = u v^T`` if ``W`` has rank at most 1, else None."""
+    if layer.floats is not None and _surely_rank2(layer.floats[0]):
+        return None
     rows = layer.weights
     pivot = next(((i, j) for i, row in enumerate(rows) for j, w in enumerate(row) if w), None)
     if pivot is None:
@@ -63,6 +65,21 @@ def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
     if all(row[j] == u[i] * v[j] for i, row in enumerate(rows) for j in range(len(v))):
         return u, v
     return None
+
+
+def _surely_rank2(w) -> bool:
+    """True if the float matrix ``w`` provably has rank at least 2: a 2x2
+    minor ``w[p, q] w[i, j] - w[i, q] w[p, j]`` through the largest entry
+    exceeds its rounding bound (each product and the difference round once)."""
+    import numpy as np
+
+    if min(w.shape) < 2:
+        return False
+    p, q = np.unravel_index(int(np.argmax(np.abs(w))), w.shape)
+    left = w[p, q] * w
+    right = np.outer(w[:, q], w[p, :])
+    bound = 4 * 2.0**-53 * (np.abs(left) + np.abs(right)) + 1e-300
+    return bool((np.abs(left - right) > bound).any())
 
 
 def bottlenecks(net: Network) -> list[int]:

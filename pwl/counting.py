@@ -75,6 +75,12 @@ def _big_numbers(net: Network) -> bool:
         if net.is_chain:
             magnitude = 1.0
             for layer in net.layers:
+                if layer.floats is not None:
+                    grow, big = _float_growth(*layer.floats)
+                    if big:
+                        break
+                    magnitude *= grow
+                    continue
                 den = 1
                 for row in layer.weights + (layer.bias,):
                     for w in row:
@@ -92,6 +98,26 @@ def _big_numbers(net: Network) -> bool:
             big = big or magnitude > BIG_MAGNITUDE
         net.cache["big_numbers"] = big
     return bool(big)
+
+
+def _float_growth(w, b) -> tuple[float, bool]:
+    """A float layer's growth factor for :func:`_big_numbers`, and whether
+    its exact denominators are large."""
+    import numpy as np
+
+    values = np.concatenate([w.ravel(), b])
+    mant, expo = np.frexp(values)
+    ints = (mant * 2.0**53).astype(np.int64)
+    nonzero = ints != 0
+    if not nonzero.any():
+        return 1.0, False
+    low = ints[nonzero] & -ints[nonzero]
+    den_exp = -(expo[nonzero] - 53 + np.round(np.log2(np.abs(low).astype(np.float64))))
+    den = 2.0 ** max(float(den_exp.max()), 0.0)
+    if den > BIG_DENOMINATOR:
+        return 1.0, True
+    norm = float((np.sqrt(((w * den) ** 2).sum(axis=1)) + np.abs(b * den)).max())
+    return max(norm, 1.0), False
 
 
 #: Enumeration stops past this many regions unless told otherwise: about an

@@ -30,6 +30,31 @@ from .network import Layer, Network
 __all__ = ["ExactChain", "ExactForms"]
 
 
+def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
+    """Floats as integers over one power-of-two denominator, exactly:
+    ``values == ints / den``, with the least such ``den``.
+
+    >>> dyadic_integers(np.array([0.5, -3.0, 0.0, 0.125]))
+    ([4, -24, 0, 1], 8)
+    """
+    mant, expo = np.frexp(values)
+    ints = (mant * 2.0**53).astype(np.int64)        # exact: |mant| < 1 has 53 bits
+    expo = expo.astype(np.int64) - 53
+    nonzero = ints != 0
+    if not nonzero.any():
+        return [0] * values.size, 1
+    # drop each mantissa's trailing zero bits, so the denominator is least
+    low = ints & -ints
+    tz = np.zeros_like(ints)
+    tz[nonzero] = np.round(np.log2(np.abs(low[nonzero]).astype(np.float64))).astype(np.int64)
+    ints = np.where(nonzero, ints >> tz, 0)
+    expo = expo + tz
+    emin = int(expo[nonzero].min())
+    shift = np.where(nonzero, expo - min(emin, 0), 0)
+    big = [int(m) << int(t) for m, t in zip(ints.tolist(), shift.tolist())]
+    return big, 1 << max(-emin, 0)
+
+
 class _ExactLayer:
     """One layer as ``(Wn, bn, d)`` and its one-kink activation's slopes as
     integers over ``ds`` (below the kink: ``s0 / ds``; above: ``s1 / ds``)."""
@@ -37,19 +62,26 @@ class _ExactLayer:
     __slots__ = ("w", "bias", "den", "n_out", "kinked", "relu", "s0", "s1", "ds", "has_bias")
 
     def __init__(self, layer: Layer):
-        den = 1
-        for row in layer.weights:
-            for w in row:
-                if w.denominator != 1:
-                    den = lcm(den, w.denominator)
-        for b in layer.bias:
-            if b.denominator != 1:
-                den = lcm(den, b.denominator)
-        self.den = den
         self.n_out = layer.n_out
-        self.w = flint.fmpz_mat([[w.numerator * (den // w.denominator) for w in row]
-                                 for row in layer.weights])
-        self.bias = [b.numerator * (den // b.denominator) for b in layer.bias]
+        if layer.floats is not None:
+            w, b = layer.floats
+            values, self.den = dyadic_integers(np.concatenate([w.ravel(), b]))
+            k = w.size
+            self.w = flint.fmpz_mat(w.shape[0], w.shape[1], values[:k])
+            self.bias = values[k:]
+        else:
+            den = 1
+            for row in layer.weights:
+                for v in row:
+                    if v.denominator != 1:
+                        den = lcm(den, v.denominator)
+            for v in layer.bias:
+                if v.denominator != 1:
+                    den = lcm(den, v.denominator)
+            self.den = den
+            self.w = flint.fmpz_mat([[v.numerator * (den // v.denominator) for v in row]
+                                     for row in layer.weights])
+            self.bias = [v.numerator * (den // v.denominator) for v in layer.bias]
         self.has_bias = any(self.bias)
         act = layer.activation
         self.kinked = bool(act.kinks)

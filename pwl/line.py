@@ -10,6 +10,7 @@ to ``b`` crosses (Hanin and Rolnick 2019; Novak et al. 2018), here exactly.
 from __future__ import annotations
 
 from fractions import Fraction
+from math import lcm
 from typing import Sequence
 
 from .activations import get_activation
@@ -27,6 +28,39 @@ def _point(values: Sequence[object], size: int, name: str) -> list[Fraction]:
         raise PWLValueError(f"{name}: expected {size} coordinates (the network's inputs), "
                             f"got {len(values)}")
     return [to_fraction(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
+                ) -> tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]:
+    """``W d`` and ``W a + c`` exactly: one integer matrix product (python-flint)
+    over common denominators, instead of a Fraction per weight."""
+    import flint
+
+    from .escalate import dyadic_integers
+
+    if layer.floats is not None:
+        w, c = layer.floats
+        ints, wden = dyadic_integers(w.ravel())
+        wm = flint.fmpz_mat(w.shape[0], w.shape[1], ints)
+    else:
+        wden = 1
+        for row in layer.weights:
+            for v in row:
+                if v.denominator != 1:
+                    wden = lcm(wden, v.denominator)
+        wm = flint.fmpz_mat([[v.numerator * (wden // v.denominator) for v in row]
+                             for row in layer.weights])
+    pden = 1
+    for v in pa + direction:
+        if v.denominator != 1:
+            pden = lcm(pden, v.denominator)
+    pm = flint.fmpz_mat(len(pa), 2, [x for p, d in zip(pa, direction)
+                                     for x in (int(d * pden), int(p * pden))])
+    out = (wm * pm).entries()
+    den = wden * pden
+    weights = tuple((Fraction(int(out[2 * i]), den),) for i in range(layer.n_out))
+    bias = tuple(Fraction(int(out[2 * i + 1]), den) + b for i, b in enumerate(layer.bias))
+    return weights, bias
 
 
 def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> Network:
@@ -54,10 +88,7 @@ def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> 
         if node.op == "dense" and node.inputs == (source.name,):
             layer = node.layer
             assert layer is not None
-            weights = tuple((sum((w * d for w, d in zip(row, direction)), Fraction(0)),)
-                            for row in layer.weights)
-            bias = tuple(sum((w * p for w, p in zip(row, pa)), c)
-                         for row, c in zip(layer.weights, layer.bias))
+            weights, bias = _restricted(layer, pa, direction)
             nodes.append(Node(node.name, "dense", (source.name,), node.size,
                               layer=Layer(weights, bias, layer.activation)))
         else:

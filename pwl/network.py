@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
+import numpy as np
+
 from .activations import Activation, get_activation
 from .errors import NetworkFormatError, PWLError, PWLTypeError, PWLValueError
 from .numbers import format_exact, to_fraction
@@ -46,25 +48,107 @@ def _file_limit() -> int:
 MAX_FILE_BYTES = _file_limit()
 
 
-@dataclass(frozen=True)
 class Layer:
     """One affine map followed by an activation, with exact entries.
 
-    Build it with :meth:`Layer.make`, which validates; the plain constructor
-    trusts its arguments.
+    Build it with :meth:`Layer.make`, which validates, or with
+    :meth:`Layer.from_floats` for float64 arrays taken at their exact binary
+    value; the plain constructor trusts its arguments.  A layer built from
+    floats keeps its arrays, and makes its Fractions only when asked for
+    them: the certified route and the exact escalation read the arrays.
     """
 
-    weights: tuple[tuple[Fraction, ...], ...]
-    bias: tuple[Fraction, ...]
-    activation: Activation
+    __slots__ = ("_weights", "_bias", "activation", "_w", "_b")
+
+    def __init__(self, weights: tuple[tuple[Fraction, ...], ...], bias: tuple[Fraction, ...],
+                 activation: Activation):
+        self._weights: Optional[tuple[tuple[Fraction, ...], ...]] = weights
+        self._bias: Optional[tuple[Fraction, ...]] = bias
+        self.activation = activation
+        self._w: Optional[np.ndarray] = None
+        self._b: Optional[np.ndarray] = None
+
+    @classmethod
+    def from_floats(cls, weights: object, bias: object = None, activation: object = "relu",
+                    where: str = "layer", names: Optional[tuple[str, str]] = None,
+                    **params: object) -> "Layer":
+        """A layer from float arrays, each float taken at its exact binary
+        value (``0.1`` is 3602879701896397/2^55, not 1/10).
+
+        >>> layer = Layer.from_floats(np.array([[0.5], [-2.0]]), np.array([0.25, 0.0]))
+        >>> layer.weights, layer.bias
+        (((Fraction(1, 2),), (Fraction(-2, 1),)), (Fraction(1, 4), Fraction(0, 1)))
+        """
+        w = np.array(weights, dtype=np.float64)
+        if w.ndim != 2 or 0 in w.shape:
+            raise NetworkFormatError(f"{where}.weights: expected a non-empty 2-D array, "
+                                     f"got shape {w.shape}")
+        b = np.zeros(w.shape[0]) if bias is None else np.array(bias, dtype=np.float64)
+        if b.shape != (w.shape[0],):
+            raise NetworkFormatError(f"{where}.bias: expected shape ({w.shape[0]},), "
+                                     f"got {b.shape}")
+        wname, bname = names or (f"{where}.weights", f"{where}.bias")
+        for name, arr in ((wname, w), (bname, b)):
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                index = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise PWLValueError(f"{name}[{', '.join(map(str, index))}]: "
+                                    f"{float(arr[index])!r} is not a finite number")
+        try:
+            act = get_activation(activation, **params)
+        except PWLError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        layer = cls(None, None, act)  # type: ignore[arg-type]
+        w.setflags(write=False)
+        b.setflags(write=False)
+        layer._w, layer._b = w, b
+        return layer
+
+    @property
+    def weights(self) -> tuple[tuple[Fraction, ...], ...]:
+        if self._weights is None:
+            assert self._w is not None
+            self._weights = tuple(tuple(map(Fraction, row)) for row in self._w.tolist())
+        return self._weights
+
+    @property
+    def bias(self) -> tuple[Fraction, ...]:
+        if self._bias is None:
+            assert self._b is not None
+            self._bias = tuple(map(Fraction, self._b.tolist()))
+        return self._bias
+
+    @property
+    def floats(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """``(W, b)`` as float64 arrays whose values are the layer's exact
+        entries, for a layer built from floats; None otherwise."""
+        return None if self._w is None else (self._w, self._b)  # type: ignore[return-value]
 
     @property
     def n_in(self) -> int:
-        return len(self.weights[0])
+        return int(self._w.shape[1]) if self._w is not None else len(self.weights[0])
 
     @property
     def n_out(self) -> int:
-        return len(self.weights)
+        return int(self._w.shape[0]) if self._w is not None else len(self.weights)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Layer):
+            return NotImplemented
+        if self.activation != other.activation or self.n_out != other.n_out \
+                or self.n_in != other.n_in:
+            return False
+        if self._w is not None and other._w is not None:
+            return bool(np.array_equal(self._w, other._w) and np.array_equal(self._b, other._b))
+        return self.weights == other.weights and self.bias == other.bias
+
+    def __hash__(self) -> int:
+        # equal layers have equal shapes and activations (their entries may
+        # be held as floats on one side and Fractions on the other)
+        return hash((self.n_out, self.n_in, self.activation))
+
+    def __repr__(self) -> str:
+        return f"Layer(n_in={self.n_in}, n_out={self.n_out}, activation={self.activation.name!r})"
 
     @classmethod
     def make(cls, weights: object, bias: object = None, activation: object = "relu",
@@ -245,6 +329,40 @@ class Network:
         for k, layer in enumerate(built):
             nodes.append(Node(f"dense{k}", "dense", (nodes[-1].name,), layer.n_out, layer=layer))
         return cls(nodes, nodes[-1].name)
+
+    @classmethod
+    def from_arrays(cls, weights: Sequence[object], biases: Optional[Sequence[object]] = None,
+                    activations: Optional[Sequence[object]] = None) -> "Network":
+        """A chain from numpy float arrays, as researchers hold their weights:
+        ``weights[k]`` of shape ``(n_k, n_{k-1})``, ``biases[k]`` of length
+        ``n_k`` (default zeros); ``activations`` default to relu on the
+        hidden layers and identity on the output layer.
+
+        Every float is taken at its exact binary value (``0.1`` is the double
+        nearest 1/10, exactly 3602879701896397/2^55): pwl analyses the
+        network the arrays hold.  For exact decimals, pass strings to
+        :meth:`sequential` instead.
+
+        >>> import numpy as np
+        >>> net = Network.from_arrays([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
+        >>> net.function().num_pieces
+        2
+        """
+        ws = list(weights)
+        if not ws:
+            raise NetworkFormatError("weights: a network needs at least one layer")
+        bs = [None] * len(ws) if biases is None else list(biases)
+        if len(bs) != len(ws):
+            raise NetworkFormatError(f"biases: expected {len(ws)} arrays (one per layer), "
+                                     f"got {len(bs)}")
+        acts = (["relu"] * (len(ws) - 1) + ["identity"]) if activations is None \
+            else list(activations)
+        if len(acts) != len(ws):
+            raise NetworkFormatError(f"activations: expected {len(ws)} (one per layer), "
+                                     f"got {len(acts)}")
+        layers = [Layer.from_floats(w, b, a, where=f"layers[{k}]")
+                  for k, (w, b, a) in enumerate(zip(ws, bs, acts))]
+        return cls.sequential(layers)
 
     @classmethod
     def from_nodes(cls, nodes: Iterable[object], output: Optional[str] = None) -> "Network":

@@ -374,7 +374,7 @@ def test_dask_count_chunked_small_chunks(cluster: Any) -> None:
 
 def test_dask_from_the_command_line(cluster: Any, runner: CliRunner, net_file: str) -> None:
     plain = run_json(runner, "count", net_file)
-    on_dask = run_json(runner, "count", net_file, "--max-memory", "1K",
+    on_dask = run_json(runner, "count", net_file, "--method", "enumerate", "--max-memory", "1K",
                        "--scheduler", cluster.scheduler_address)
     assert on_dask["chunks"] > 1
     assert (on_dask["pieces"], on_dask["activation_regions"]) == \

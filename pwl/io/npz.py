@@ -37,6 +37,10 @@ from ..numbers import format_exact, to_fraction
 __all__ = ["exact_array", "read_npz", "save_npz", "parse_activation", "activation_text"]
 
 
+#: Float types whose every value is a double exactly.
+_EXACT_IN_DOUBLE = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _index_text(name: str, index: Sequence[int]) -> str:
     return f"{name}[{', '.join(str(int(i)) for i in index)}]" if len(index) else name
 
@@ -156,9 +160,17 @@ def _arrays_to_network(arrays: dict[str, np.ndarray]) -> Network:
         b = arrays.get(f"b{k}")
         if b is not None and b.shape != (w.shape[0],):
             raise NetworkFormatError(f"b{k}: expected shape ({w.shape[0]},), got {b.shape}")
-        weights = exact_array(w, f"W{k}")
-        bias = exact_array(b, f"b{k}") if b is not None else [Fraction(0)] * w.shape[0]
-        layers.append(Layer(tuple(map(tuple, weights)), tuple(bias), acts[k]))
+        if w.dtype in _EXACT_IN_DOUBLE and (b is None or b.dtype in _EXACT_IN_DOUBLE):
+            # half, single and double floats are doubles exactly: the layer
+            # keeps the arrays and makes Fractions only when asked
+            layers.append(Layer.from_floats(w.astype(np.float64),
+                                            None if b is None else b.astype(np.float64),
+                                            acts[k], where=f"W{k}",
+                                            names=(f"W{k}", f"b{k}")))
+        else:
+            weights = exact_array(w, f"W{k}")
+            bias = exact_array(b, f"b{k}") if b is not None else [Fraction(0)] * w.shape[0]
+            layers.append(Layer(tuple(map(tuple, weights)), tuple(bias), acts[k]))
         width = w.shape[0]
     return Network.sequential(layers)
 
