@@ -157,40 +157,28 @@ def refine(za, zc, za_t, zc_t, cn, cd, ends, exact, max_regions, relu):
 
 
 @numba.njit(cache=True, nogil=True)
-def _certified_fail(width):
-    return (UNDECIDED, np.empty(0), np.empty(0), np.empty(0, np.int64),
-            np.empty((width, 0), np.bool_), np.empty((width, 0)), np.empty((width, 0)),
-            np.empty(0, np.bool_))
+def decide_certified(f, e, left, eleft, right, eright, safe, unit, tiny):
+    """The certified route's decisions for one cut
+    (:func:`pwl.certified._decide`): the same float operations in the same
+    order, so the same proven decisions, in one pass along each neuron's row.
 
-
-@numba.njit(cache=True, nogil=True)
-def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny):
-    """The certified route's cut (:func:`pwl.certified._refine`): the same
-    float operations in the same order, so the same proven decisions;
-    status UNDECIDED where that function raises Undecided.
-
-    ``f`` and ``e`` are ``[a | c]`` rows and their bounds, ``xs`` and ``ex``
-    the cuts and their bounds, ``ends`` the domain's ends as (lo, its bound,
-    hi, its bound), infinities for rays."""
+    ``f`` and ``e`` are ``[a | c]`` rows and their bounds; the regions' ends
+    and their bounds come as arrays (infinities for rays).  Returns, per
+    neuron and region: root left of the region (``below``), root strictly
+    inside, on just right of the left end, the root and its bound, and
+    whether anything is undecided."""
     width = f.shape[0]
-    n_regions = xs.size + 1
-    on_left = np.empty((width, n_regions), np.bool_)
-    root = np.empty((width, n_regions))
-    bound = np.empty((width, n_regions))
-    inside = np.zeros((width, n_regions), np.bool_)
-    count = np.zeros(n_regions + 1, np.int64)
-    for r in range(n_regions):
-        if r == 0:
-            left, eleft = ends[0], ends[1]
-        else:
-            left, eleft = xs[r - 1], ex[r - 1]
-        if r == n_regions - 1:
-            right, eright = ends[2], ends[3]
-        else:
-            right, eright = xs[r], ex[r]
-        for i in range(width):
-            za, zc = f[i, r], f[i, n_regions + r]
-            eza, ezc = e[i, r], e[i, n_regions + r]
+    n = left.size
+    below = np.zeros((width, n), np.bool_)
+    inside = np.zeros((width, n), np.bool_)
+    on = np.zeros((width, n), np.bool_)
+    undecided = np.zeros((width, n), np.bool_)
+    root = np.zeros((width, n))
+    bound = np.zeros((width, n))
+    for i in range(width):
+        for r in range(n):
+            za, zc = f[i, r], f[i, n + r]
+            eza, ezc = e[i, r], e[i, n + r]
             aa = abs(za)
             if aa > eza:
                 v = -zc / za
@@ -203,82 +191,79 @@ def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny):
                 er = er + tiny
                 lower = v - er
                 upper = v + er
-                below = upper < left - eleft
-                above = lower > right + eright
-                within = lower > left + eleft and upper < right - eright
-                if not (below or above or within):
-                    return _certified_fail(width)      # a root on a region's end
-                on_left[i, r] = (za > 0) == below
-                if within:
-                    inside[i, r] = True
-                    root[i, r] = v
-                    bound[i, r] = er
-                    count[r + 1] += 1
+                b = upper < left[r] - eleft[r]
+                a = lower > right[r] + eright[r]
+                w = lower > left[r] + eleft[r] and upper < right[r] - eright[r]
+                root[i, r] = v
+                bound[i, r] = er
+                below[i, r] = b
+                inside[i, r] = w
+                on[i, r] = (za > 0) == b
+                if not (b or a or w):
+                    undecided[i, r] = True
             elif za == 0 and eza == 0:
                 # a constant: certified sign, or exactly zero (below the kink)
+                on[i, r] = zc > ezc
                 if not (abs(zc) > ezc or (zc == 0 and ezc == 0)):
-                    return _certified_fail(width)
-                on_left[i, r] = zc > ezc
+                    undecided[i, r] = True
             else:
-                return _certified_fail(width)          # a slope indistinguishable from 0
-    for r in range(n_regions):
-        count[r + 1] += count[r]
-    total = count[n_regions]
-    value = np.empty(total)
-    err = np.empty(total)
-    who = np.empty(total, np.int64)
-    fill = count[:-1].copy()
-    for i in range(width):
-        for r in range(n_regions):
-            if inside[i, r]:
-                k = fill[r]
-                fill[r] += 1
-                value[k], err[k], who[k] = root[i, r], bound[i, r], i
-    # each region's roots in increasing order (stable), certified apart
-    for r in range(n_regions):
-        start, end = count[r], count[r + 1]
-        for k in range(start + 1, end):
-            v, ev, w = value[k], err[k], who[k]
-            m = k - 1
-            while m >= start and value[m] > v:
-                value[m + 1], err[m + 1], who[m + 1] = value[m], err[m], who[m]
-                m -= 1
-            value[m + 1], err[m + 1], who[m + 1] = v, ev, w
-        for k in range(start + 1, end):
-            if value[k - 1] + err[k - 1] >= value[k] - err[k]:
-                return _certified_fail(width)          # two roots too close to order
-    new_regions = n_regions + total
-    out_x = np.empty(new_regions - 1)
-    out_ex = np.empty(new_regions - 1)
-    out_same = np.empty(new_regions - 1, np.bool_)
-    source = np.empty(new_regions, np.int64)
-    on = np.empty((width, new_regions), np.bool_)
-    out_f = np.empty((width, 2 * new_regions))
-    out_e = np.empty((width, 2 * new_regions))
-    state = np.empty(width, np.bool_)
-    row = 0
-    pos = 0
-    for r in range(n_regions):
-        for i in range(width):
-            state[i] = on_left[i, r]
-        k, end = count[r], count[r + 1]
-        while True:
-            source[row] = r
-            for i in range(width):
-                on[i, row] = state[i]
-                out_f[i, row] = f[i, r]
-                out_f[i, new_regions + row] = f[i, n_regions + r]
-                out_e[i, row] = e[i, r]
-                out_e[i, new_regions + row] = e[i, n_regions + r]
-            row += 1
-            if k >= end:
-                break
-            # a new cut, inside one old region: the same forms on both sides
-            out_x[pos], out_ex[pos], out_same[pos] = value[k], err[k], True
-            pos += 1
-            state[who[k]] = not state[who[k]]
-            k += 1
-        if r < n_regions - 1:
-            out_x[pos], out_ex[pos], out_same[pos] = xs[r], ex[r], same[r]
-            pos += 1
-    return OK, out_x, out_ex, source, on, out_f, out_e, out_same
+                on[i, r] = (za > 0) == False   # noqa: E712  (as numpy: below is False)
+                undecided[i, r] = True           # a slope indistinguishable from 0
+    return below, inside, on, root, bound, undecided
+
+
+@numba.njit(cache=True, nogil=True)
+def affine_bounds(z, row, drow, col, cold, eb, regions, coef, safe, tiny, live, colslack, ebslack):
+    """The certified route's entry bounds after an affine step
+    (:func:`pwl.certified._affine`), in one pass along each neuron's row:
+    ``(row_i col_j + drow_i cold_j + [eb_i]) + coef |z_ij|``, inflated by
+    ``safe``, plus ``tiny`` where an entry may not be an exact zero; also
+    each column's sum of squares and largest magnitude of ``z``."""
+    n, m = z.shape
+    err = np.empty((n, m))
+    zsq = np.zeros(m)
+    zmax = np.zeros(m)
+    with_d = cold.size > 0
+    for i in range(n):
+        ri = row[i]
+        di = drow[i] if with_d else 0.0
+        bi = eb[i]
+        li = live[i]
+        bs = ebslack[i]
+        for j in range(m):
+            v = ri * col[j]
+            if with_d:
+                v += di * cold[j]
+            if j >= regions:
+                v += bi
+            zz = z[i, j]
+            a = abs(zz)
+            v += coef * a
+            v *= safe
+            if (li and colslack[j]) or (j >= regions and bs):
+                v += tiny
+            err[i, j] = v
+            zsq[j] += zz * zz
+            if a > zmax[j]:
+                zmax[j] = a
+    return err, zsq, zmax
+
+
+@numba.njit(cache=True, nogil=True)
+def gather_on(f, e, source, on):
+    """Forms and bounds gathered onto the new regions (``source``: each new
+    region's old one), times each neuron's piece (relu: 0 or 1), one pass."""
+    n = f.shape[0]
+    old = f.shape[1] // 2
+    m = source.size
+    nf = np.zeros((n, 2 * m))
+    ne = np.zeros((n, 2 * m))
+    for i in range(n):
+        for j in range(m):
+            if on[i, j]:
+                s = source[j]
+                nf[i, j] = f[i, s]
+                nf[i, m + j] = f[i, old + s]
+                ne[i, j] = e[i, s]
+                ne[i, m + j] = e[i, old + s]
+    return nf, ne

@@ -184,6 +184,15 @@ def _norm_up(x: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
+def _norm_from(sq: np.ndarray, top: np.ndarray, n: int) -> np.ndarray:
+    """:func:`_norm_up` from sums of squares and largest magnitudes."""
+    out = np.sqrt(sq * (1 + 2 * _gamma(n + 2))) * (1 + 4 * _U)
+    small = sq < 2.0**-900
+    if small.any():
+        out[small] = top[small] * (math.sqrt(n) * (1 + 4 * _U))
+    return out
+
+
 def spectral_bound(w: np.ndarray, fro: float) -> float:
     """A rigorous upper bound on ``||W||_2`` for the float matrix ``w``,
     given an upper bound ``fro`` on its Frobenius norm (see the module notes).
@@ -274,32 +283,39 @@ def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, re
     z = layer.w @ f
     z[:, regions:] += layer.b
     H = _norm_up(f, axis=0)
-    az = np.abs(z)
     # per entry: ||w_i|| (E + gamma H) + ||dw_i|| (H + E) + eb + u/(1-u)|z|
     col = E + layer.gamma * H
-    err = layer.row * col
-    if layer.dfro > 0:
-        err += layer.drow * (H + E)
-    err[:, regions:] += layer.eb
-    err += (_U / (1 - _U)) * az
-    err *= _SAFE
-    # exact zeros stay exact: a zero row (exact weights) or an exact zero column
-    slack = layer.live & ((H > 0) | (E > 0))
-    slack[:, regions:] |= layer.eb > 0
-    np.add(err, _TINY, out=err, where=slack)
+    coef = _U / (1 - _U)
+    colslack = (H > 0) | (E > 0)
+    compiled = _jit.kernels(z.size)
+    if compiled is not None:
+        cold = H + E if layer.dfro > 0 else np.zeros(0)
+        err, zsq, zmax = compiled.affine_bounds(
+            z, layer.row[:, 0], layer.drow[:, 0], col, cold, layer.eb[:, 0], regions, coef,
+            _SAFE, _TINY, layer.live[:, 0], colslack, layer.eb[:, 0] > 0)
+        Ez = _norm_from(zsq, zmax, z.shape[0])
+    else:
+        err = layer.row * col
+        if layer.dfro > 0:
+            err += layer.drow * (H + E)
+        err[:, regions:] += layer.eb
+        err += coef * np.abs(z)
+        err *= _SAFE
+        # exact zeros stay exact: a zero row (exact weights) or an exact zero column
+        slack = layer.live & colslack
+        slack[:, regions:] |= layer.eb > 0
+        np.add(err, _TINY, out=err, where=slack)
+        Ez = _norm_up(z, axis=0)
     # the column: ||W||_2 E + gamma ||W||_F H + ||dW||_F (H + E) + ||eb|| + u/(1-u)||z||
-    Ez = _norm_up(z, axis=0)
     En = layer.spectral * E + layer.gamma * layer.fro * H + layer.dfro * (H + E)
     En[regions:] += layer.ebn
-    En += (_U / (1 - _U)) * Ez
+    En += coef * Ez
     En *= _SAFE
     En += _TINY * math.sqrt(z.shape[0])
-    if not err.max(initial=0.0) < np.inf or not En.max(initial=0.0) < np.inf:
+    if not En.max(initial=0.0) < np.inf or not Ez.max(initial=0.0) < np.inf:
         raise Undecided("forms beyond the float range")   # also catches a nan
     if H.size and np.min(H, where=H > 0, initial=np.inf) < _SMALLEST:
         raise Undecided("values too close to the float underflow")
-    # the column bound from the entries, where that is smaller
-    np.minimum(En, _norm_up(err, axis=0) * _SAFE, out=En)
     return z, err, En
 
 
@@ -321,7 +337,7 @@ def _apply(f, e, E, on: np.ndarray, slopes):
     err = (e * np.abs(s) + np.abs(f) * es + _U * np.abs(out)) * _SAFE
     smax, esmax = max(abs(s0), abs(s1)), max(e0, e1)
     En = (E * smax + _norm_up(f, axis=0) * esmax + _U * _norm_up(out, axis=0)) * _SAFE
-    return out, err, np.minimum(En, _norm_up(err, axis=0) * _SAFE)
+    return out, err, En
 
 
 def _floats_of(values, den: int) -> np.ndarray:
@@ -532,6 +548,11 @@ class _Run:
 
     def _decide_all(self, f, e, n_regions) -> _Decided:
         left, eleft, right, eright = self._bounds()
+        compiled = _jit.kernels(f.size // 2)
+        if compiled is not None:
+            # the same float operations in the same order, in one pass
+            return _Decided(*compiled.decide_certified(f, e, left, eleft, right, eright,
+                                                       _SAFE, _U, _TINY))
         return _decide(f[:, :n_regions], f[:, n_regions:], e[:, :n_regions], e[:, n_regions:],
                        left, eleft, right, eright)
 
@@ -592,7 +613,7 @@ class _Run:
                 exact_root[(neurons[0], r)] = value
         i, r = np.nonzero(d.inside)
         if r.size == 0:
-            return f, e, E, np.concatenate([on, on], axis=1), same
+            return np.arange(n_regions), on, same
         order = np.lexsort((key[i, r], r))
         i, r = i[order], r[order]
         v, ev, dupl = d.root[i, r], d.er[i, r], dup[i, r]
@@ -632,41 +653,7 @@ class _Run:
         cells = int(lengths.sum())
         rows = np.arange(cells) + np.repeat(flip_rows - (np.cumsum(lengths) - lengths), lengths)
         on[np.repeat(i, lengths), rows] ^= True
-        both = np.concatenate([source, source + n_regions])
-        return (np.take(f, both, axis=1), np.take(e, both, axis=1), E[both],
-                np.concatenate([on, on], axis=1), new_same)
-
-    def refine_compiled(self, k, f, e, E, same):
-        """:meth:`refine` by the compiled kernel when every decision is
-        proven by floats (the same operations in the same order); None if
-        the kernel is not at hand or something needs escalation."""
-        compiled = _jit.kernels(f.size // 2)
-        if compiled is None:
-            return None
-        (lo, hi) = self.ends
-        bounds = np.array([-math.inf if lo is None else lo[0], 0.0 if lo is None else lo[1],
-                           math.inf if hi is None else hi[0], 0.0 if hi is None else hi[1]])
-        status, nx, nex, source, on, nf, ne, new_same = compiled.refine_certified(
-            f, e, self.xs, self.ex, bounds, same, _SAFE, _U, _TINY)
-        if status != _jit.OK:
-            return None
-        n_regions = self.xs.size + 1
-        self.decisions.float64 += f.shape[0] * n_regions
-        # where the cuts came from: old cuts keep theirs, new ones are this layer's
-        old = np.nonzero(np.diff(source) == 1)[0]       # new cut index of each old cut
-        layer_of = np.full(nx.size, k, dtype=np.int64)
-        neuron_of = np.full(nx.size, -1, dtype=np.int64)
-        layer_of[old], neuron_of[old] = self.origin_layer, self.origin_neuron
-        new = np.nonzero(np.diff(source) == 0)[0]
-        if new.size:
-            # the neuron whose root a new cut is: the one whose piece flips there
-            flips = on[:, new] != on[:, new + 1]
-            neuron_of[new] = np.argmax(flips, axis=0)
-        self.exact_cuts = {int(old[c]): v for c, v in self.exact_cuts.items()}
-        self.xs, self.ex = nx, nex
-        self.origin_layer, self.origin_neuron = layer_of, neuron_of
-        both = np.concatenate([source, source + n_regions])
-        return nf, ne, E[both], np.concatenate([on, on], axis=1), new_same
+        return source, on, new_same
 
     # -- the whole network -------------------------------------------------
 
@@ -688,14 +675,20 @@ class _Run:
             if not layer.kinked:
                 f, e, E = _scale(f, e, E, *layer.slopes[0])
                 continue
-            out = self.refine_compiled(k, f, e, E, same)
-            f, e, E, on, same = out if out is not None else self.refine(k, f, e, E, same)
-            if layer.relu:
-                f *= on
-                e *= on
-                np.minimum(E, _norm_up(e, axis=0) * _SAFE, out=E)
+            source, on, same = self.refine(k, f, e, E, same)
+            E = np.concatenate([E[:regions][source], E[regions:][source]])
+            compiled = _jit.kernels(f.shape[0] * source.size)
+            if layer.relu and compiled is not None:
+                f, e = compiled.gather_on(f, e, source, on)
             else:
-                f, e, E = _apply(f, e, E, on, layer.slopes)
+                both = np.concatenate([source, source + regions])
+                f, e = np.take(f, both, axis=1), np.take(e, both, axis=1)
+                on2 = np.concatenate([on, on], axis=1)
+                if layer.relu:
+                    f *= on2
+                    e *= on2
+                else:
+                    f, e, E = _apply(f, e, E, on2, layer.slopes)
             if same.size:
                 # the same forms and pieces on both sides give the same outputs,
                 # and so does a layer that is off on both sides (all exact zeros)

@@ -18,9 +18,10 @@ Forms are integer matrices over one denominator ``den`` per layer: column
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from math import lcm
-from typing import Sequence
+from typing import Optional, Sequence
 
 import flint
 import numpy as np
@@ -51,24 +52,43 @@ def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
     expo = expo + tz
     emin = int(expo[nonzero].min())
     shift = np.where(nonzero, expo - min(emin, 0), 0)
-    big = [int(m) << int(t) for m, t in zip(ints.tolist(), shift.tolist())]
-    return big, 1 << max(-emin, 0)
+    den = 1 << max(-emin, 0)
+    bits = np.zeros_like(ints)
+    bits[nonzero] = np.ceil(np.log2(np.abs(ints[nonzero]).astype(np.float64) + 1)).astype(np.int64)
+    if int((bits + shift).max()) < 62:
+        return (ints << shift).tolist(), den       # all fit in int64
+    return [int(m) << int(t) for m, t in zip(ints.tolist(), shift.tolist())], den
+
+
+def _float_or_inf(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+#: Products below this in magnitude are exact in float64 (and BLAS may be used).
+_FLOAT_EXACT = 2**53
 
 
 class _ExactLayer:
-    """One layer as ``(Wn, bn, d)`` and its one-kink activation's slopes as
-    integers over ``ds`` (below the kink: ``s0 / ds``; above: ``s1 / ds``)."""
+    """One layer as integers ``[Wn | bn]`` over one denominator ``d`` (the
+    bias as a last column, so one product gives slopes and intercepts), and
+    its one-kink activation's slopes as integers over ``ds`` (below the
+    kink: ``s0 / ds``; above: ``s1 / ds``)."""
 
-    __slots__ = ("w", "bias", "den", "n_out", "kinked", "relu", "s0", "s1", "ds", "has_bias")
+    __slots__ = ("wb", "wb_float", "rowsum", "den", "n_out", "kinked", "relu", "s0", "s1", "ds")
 
     def __init__(self, layer: Layer):
         self.n_out = layer.n_out
+        n_in = layer.n_in
+        approx = None
         if layer.floats is not None:
             w, b = layer.floats
-            values, self.den = dyadic_integers(np.concatenate([w.ravel(), b]))
-            k = w.size
-            self.w = flint.fmpz_mat(w.shape[0], w.shape[1], values[:k])
-            self.bias = values[k:]
+            wb = np.concatenate([w, b[:, None]], axis=1)
+            values, self.den = dyadic_integers(wb.ravel())
+            with np.errstate(over="ignore"):
+                approx = wb * float(self.den) if self.den < 2**1000 else None
         else:
             den = 1
             for row in layer.weights:
@@ -79,10 +99,19 @@ class _ExactLayer:
                 if v.denominator != 1:
                     den = lcm(den, v.denominator)
             self.den = den
-            self.w = flint.fmpz_mat([[v.numerator * (den // v.denominator) for v in row]
-                                     for row in layer.weights])
-            self.bias = [v.numerator * (den // v.denominator) for v in layer.bias]
-        self.has_bias = any(self.bias)
+            values = [x for row, c in zip(layer.weights, layer.bias)
+                      for x in [v.numerator * (den // v.denominator) for v in row]
+                      + [c.numerator * (den // c.denominator)]]
+        self.wb = flint.fmpz_mat(self.n_out, n_in + 1, values)
+        # an upper bound on max_i sum_j |entries|: the floats of the integers
+        # (each within a relative 2^-53), summed (relative error below n u)
+        if approx is None:
+            approx = np.array([_float_or_inf(v) for v in values]).reshape(self.n_out, n_in + 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            top = float(np.abs(approx).sum(axis=1).max()) * (1 + (n_in + 4) * 2.0**-52)
+        self.rowsum = int(math.ceil(top)) + 1 if math.isfinite(top) else 2**10000
+        # small integers: exact float64 products where the bound allows
+        self.wb_float = approx if self.rowsum < _FLOAT_EXACT else None
         act = layer.activation
         self.kinked = bool(act.kinks)
         slopes = act.slopes
@@ -94,6 +123,20 @@ class _ExactLayer:
         self.s0 = nums[0]
         self.s1 = nums[-1]
         self.relu = self.kinked and slopes[0] == 0 and slopes[-1] == 1
+
+    def product(self, h: np.ndarray, hmax: int) -> tuple[np.ndarray, int]:
+        """Exact ``[Wn | bn] @ h`` for an object array ``h`` of integers
+        whose entries are at most ``hmax`` in magnitude, and a bound on the
+        result's magnitudes."""
+        if self.wb_float is not None and self.rowsum * hmax < _FLOAT_EXACT:
+            # every partial sum is an integer below 2^53: float64 is exact
+            out = self.wb_float @ h.astype(np.float64)
+            return out.astype(np.int64).astype(object), int(np.abs(out).max(initial=0.0))
+        hm = flint.fmpz_mat(h.shape[0], h.shape[1], h.ravel().tolist())
+        z = self.wb * hm
+        return (np.array([int(v) for v in z.entries()], dtype=object).reshape(self.n_out,
+                                                                             h.shape[1]),
+                self.rowsum * hmax)
 
 
 class ExactForms:
@@ -127,7 +170,16 @@ class ExactChain:
     """
 
     def __init__(self, net: Network):
-        self.layers = [_ExactLayer(layer) for layer in net.layers]
+        self._net_layers = net.layers
+        self._layers: list[Optional[_ExactLayer]] = [None] * len(net.layers)
+
+    def layer(self, k: int) -> _ExactLayer:
+        """Layer ``k`` in integers, made on first use (escalations are rare
+        and mostly early, so deep layers are often never needed)."""
+        built = self._layers[k]
+        if built is None:
+            built = self._layers[k] = _ExactLayer(self._net_layers[k])
+        return built
 
     def forms(self, points: Sequence[Fraction], upto: int) -> ExactForms:
         """The pre-activation forms of layers ``0..upto`` on the regions that
@@ -136,20 +188,17 @@ class ExactChain:
         m = len(points)
         pn = np.array([int(p.numerator) for p in points], dtype=object)
         pd = np.array([int(p.denominator) for p in points], dtype=object)
-        h = flint.fmpz_mat(1, 2 * m, [1] * m + [0] * m)
         den = 1
+        # h: slopes | intercepts per region, and a last row multiplying the bias
+        arr = np.array([[1] * m + [0] * m], dtype=object)
+        hmax = 1
         out = ExactForms()
-        for k, layer in enumerate(self.layers[:upto + 1]):
-            z = layer.w * h
+        for k in range(upto + 1):
+            layer = self.layer(k)
+            h = np.concatenate([arr, np.array([[0] * m + [den] * m], dtype=object)], axis=0)
+            arr, hmax = layer.product(h, max(hmax, den))
             n = layer.n_out
-            if layer.has_bias:
-                rows = []
-                for b in layer.bias:
-                    rows.extend([0] * m)
-                    rows.extend([b * den] * m)
-                z = z + flint.fmpz_mat(n, 2 * m, rows)
             den *= layer.den
-            arr = np.array(z.entries(), dtype=object).reshape(n, 2 * m)
             za, zc = arr[:, :m], arr[:, m:]
             out.a.append(za)
             out.c.append(zc)
@@ -160,16 +209,16 @@ class ExactChain:
                 if layer.s0 != 1 or layer.ds != 1:
                     arr = arr * layer.s0
                     den *= layer.ds
-                h = flint.fmpz_mat(n, 2 * m, arr.ravel().tolist())
-                continue
-            # the sign of a x + c at x = p/q is that of a p + c q (q > 0);
-            # at the kink itself a neuron counts as below it (relu'(0) = 0)
-            on = (za * pn + zc * pd) > 0
-            on2 = np.concatenate([on, on], axis=1)
-            if layer.relu:
-                arr = np.where(on2, arr, 0)
+                    hmax *= abs(layer.s0)
             else:
-                arr = arr * np.where(on2, layer.s1, layer.s0)
-                den *= layer.ds
-            h = flint.fmpz_mat(n, 2 * m, arr.ravel().tolist())
+                # the sign of a x + c at x = p/q is that of a p + c q (q > 0);
+                # at the kink itself a neuron counts as below it (relu'(0) = 0)
+                on = (za * pn + zc * pd) > 0
+                on2 = np.concatenate([on, on], axis=1).astype(bool)
+                if layer.relu:
+                    arr = np.where(on2, arr, 0)
+                else:
+                    arr = arr * np.where(on2, layer.s1, layer.s0)
+                    den *= layer.ds
+                    hmax *= max(abs(layer.s0), abs(layer.s1))
         return out

@@ -321,8 +321,8 @@ def run_json(runner: CliRunner, *args: str) -> dict[str, Any]:
 @pytest.mark.parametrize("options", [["--workers", "1"], ["--workers", "2"]])
 def test_cli_max_memory(runner: CliRunner, net_file: str, options: list) -> None:
     expected = whole(pwl.load(net_file), None)
-    plain = run_json(runner, "count", net_file)
-    small = run_json(runner, "count", net_file, "--max-memory", "1K", *options)
+    plain = run_json(runner, "count", net_file, "--method", "enumerate")
+    small = run_json(runner, "count", net_file, "--method", "enumerate", "--max-memory", "1K", *options)
     assert plain["chunks"] == 1 and small["chunks"] > 1
     assert (small["pieces"], small["activation_regions"]) == expected
     assert {k: v for k, v in small.items() if k != "chunks"} == \
@@ -373,7 +373,7 @@ def test_dask_count_chunked_small_chunks(cluster: Any) -> None:
 
 
 def test_dask_from_the_command_line(cluster: Any, runner: CliRunner, net_file: str) -> None:
-    plain = run_json(runner, "count", net_file)
+    plain = run_json(runner, "count", net_file, "--method", "enumerate")
     on_dask = run_json(runner, "count", net_file, "--method", "enumerate", "--max-memory", "1K",
                        "--scheduler", cluster.scheduler_address)
     assert on_dask["chunks"] > 1
