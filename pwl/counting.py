@@ -60,49 +60,30 @@ class CountResult:
 #: int64 at once; such networks are counted with certified floats.
 BIG_DENOMINATOR = 2**20
 
-#: Typical form magnitudes beyond this (the product over layers of the
-#: largest integer row norm) leave int64 after a few layers: certified floats.
-BIG_MAGNITUDE = 2**40
-
-
 def _big_numbers(net: Network) -> bool:
-    """Would exact integer forms outgrow int64 (large denominators, or
-    magnitudes growing past it through wide or deep layers)?  Only the
-    route depends on this, never the answer."""
+    """Do the weights have large denominators (floats with fractional
+    parts at their exact binary value, long decimals), so that exact
+    integer forms outgrow int64 at once?  Integer networks, however wide or
+    deep, enumerate faster exactly (int64, then python-flint integers).
+    Only the route depends on this, never the answer."""
     big = net.cache.get("big_numbers")
     if big is None:
         big = False
         if net.is_chain:
-            magnitude = 1.0
             for layer in net.layers:
                 if layer.floats is not None:
-                    grow, big = _float_growth(*layer.floats)
-                    if big:
-                        break
-                    magnitude *= grow
-                    continue
-                den = 1
-                for row in layer.weights + (layer.bias,):
-                    for w in row:
-                        if w.denominator > BIG_DENOMINATOR:
-                            big = True
-                            break
-                        den = max(den, w.denominator)
-                    if big:
-                        break
+                    big = _float_denominator(*layer.floats) > BIG_DENOMINATOR
+                else:
+                    big = any(w.denominator > BIG_DENOMINATOR
+                              for row in layer.weights + (layer.bias,) for w in row)
                 if big:
                     break
-                norm = max(sum(float(w * den) ** 2 for w in row) ** 0.5 + abs(float(b * den))
-                           for row, b in zip(layer.weights, layer.bias))
-                magnitude *= max(norm, 1.0)
-            big = big or magnitude > BIG_MAGNITUDE
         net.cache["big_numbers"] = big
     return bool(big)
 
 
-def _float_growth(w, b) -> tuple[float, bool]:
-    """A float layer's growth factor for :func:`_big_numbers`, and whether
-    its exact denominators are large."""
+def _float_denominator(w, b) -> float:
+    """The least power of two that makes every entry of a float layer an integer."""
     import numpy as np
 
     values = np.concatenate([w.ravel(), b])
@@ -110,14 +91,10 @@ def _float_growth(w, b) -> tuple[float, bool]:
     ints = (mant * 2.0**53).astype(np.int64)
     nonzero = ints != 0
     if not nonzero.any():
-        return 1.0, False
+        return 1.0
     low = ints[nonzero] & -ints[nonzero]
     den_exp = -(expo[nonzero] - 53 + np.round(np.log2(np.abs(low).astype(np.float64))))
-    den = 2.0 ** max(float(den_exp.max()), 0.0)
-    if den > BIG_DENOMINATOR:
-        return 1.0, True
-    norm = float((np.sqrt(((w * den) ** 2).sum(axis=1)) + np.abs(b * den)).max())
-    return max(norm, 1.0), False
+    return 2.0 ** max(float(den_exp.max()), 0.0)
 
 
 #: Enumeration stops past this many regions unless told otherwise: about an

@@ -85,7 +85,7 @@ def matmul_exact(a: np.ndarray, h: np.ndarray, a_rowsum: int,
     ``h_max``, if given, is an upper bound on ``maxabs(h)`` that saves a pass.
     """
     if is_object(h, a):
-        return to_object(a) @ to_object(h)
+        return _flint_matmul(a, h)
     bound = (maxabs(h) if h_max is None or h_max * a_rowsum >= _FLOAT_EXACT
              else h_max) * a_rowsum
     if bound < INT64_SAFE and a.shape[1] <= _SMALL_INNER:
@@ -95,7 +95,21 @@ def matmul_exact(a: np.ndarray, h: np.ndarray, a_rowsum: int,
         return (a.astype(np.float64) @ h.astype(np.float64)).astype(np.int64)
     if bound < INT64_SAFE:
         return a @ h
-    return to_object(a) @ to_object(h)
+    return _flint_matmul(a, h)
+
+
+def _flint_matmul(a: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Exact ``a @ h`` of big integers as one python-flint ``fmpz_mat``
+    product (multi-modular, far faster than numpy's object loops)."""
+    import flint
+
+    if a.size == 0 or h.size == 0:
+        return to_object(a) @ to_object(h)
+    fa = flint.fmpz_mat(a.shape[0], a.shape[1], [int(v) for v in a.ravel().tolist()])
+    fh = flint.fmpz_mat(h.shape[0], h.shape[1], [int(v) for v in h.ravel().tolist()])
+    out = np.empty(a.shape[0] * h.shape[1], dtype=object)
+    out[:] = [int(v) for v in (fa * fh).entries()]
+    return out.reshape(a.shape[0], h.shape[1])
 
 
 def matmul_exact_pair(a: np.ndarray, h1: np.ndarray, h2: np.ndarray, a_rowsum: int,

@@ -107,6 +107,8 @@ class IntAffine:
 
     @classmethod
     def of(cls, layer: Layer) -> "IntAffine":
+        if layer.floats is not None:
+            return cls._of_floats(*layer.floats)
         entries = [w for row in layer.weights for w in row] + list(layer.bias)
         scale = lcm(*(f.denominator for f in entries))
         a_int = [[int(w * scale) for w in row] for row in layer.weights]
@@ -117,6 +119,28 @@ class IntAffine:
                    b_column=int_array(b_int).reshape(-1, 1),
                    a_float=None if max(abs(w) for row in a_int for w in row) > 2**53
                    else np.array(a_int, dtype=np.float64))
+
+
+    @classmethod
+    def _of_floats(cls, w: np.ndarray, b: np.ndarray) -> "IntAffine":
+        """From float arrays: integers over one power of two, without Fractions."""
+        from .escalate import dyadic_integers
+
+        ints, scale = dyadic_integers(np.concatenate([w.ravel(), b]))
+        k = w.size
+        a = int_array(ints[:k]).reshape(w.shape)
+        b_int = [int(v) for v in ints[k:]]
+        top = maxabs(a)
+        if a.dtype != object and top < 2**52:
+            rowsum = int(np.abs(a).sum(axis=1).max())   # n_in * 2^52 < 2^63 for n_in < 2^11
+            if w.shape[1] >= 2**11:
+                rowsum = max(sum(abs(int(v)) for v in row) for row in a.tolist())
+        else:
+            rowsum = max(sum(abs(int(v)) for v in row) for row in a.tolist())
+        return cls(a=a, b=b_int, scale=scale, a_rowsum=rowsum,
+                   b_array=int_array(b_int), b_max=max(abs(v) for v in b_int),
+                   b_column=int_array(b_int).reshape(-1, 1),
+                   a_float=None if top > 2**53 else a.astype(np.float64))
 
 
 def _compiled(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]]:
