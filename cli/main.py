@@ -113,13 +113,27 @@ def cli(file_format: Optional[str]) -> None:
     _jit.set_default_policy("large")
 
 
-def progress_reporter(enabled: bool) -> Optional[Callable[[int, int], None]]:
-    """A per-layer progress line on stderr, when stderr is a terminal."""
-    if not enabled or not sys.stderr.isatty():
+def progress_reporter(enabled: Optional[bool]) -> Optional[Callable[[int, int], None]]:
+    """A per-layer progress line on stderr: layer, regions so far, rate.
+    ``enabled`` None shows it on a terminal only; True forces it, False
+    turns it off.  Nothing is shown during the first second."""
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
         return None
+    import time
+
+    start = time.perf_counter()
+    terminal = sys.stderr.isatty()
 
     def report(layer: int, regions: int) -> None:
-        click.echo(f"\rlayer {layer + 1}: {regions:,} regions", err=True, nl=False)
+        elapsed = time.perf_counter() - start
+        if elapsed < 1.0:
+            return
+        line = (f"layer {layer + 1}: {regions:,} regions, {elapsed:.1f} s "
+                f"({regions / elapsed:,.0f} regions/s)")
+        if terminal:
+            click.echo(f"\r\033[K{line}", err=True, nl=False)
+        else:
+            click.echo(line, err=True)   # a log file gets one line per update
 
     return report
 
@@ -137,7 +151,7 @@ def chunk_reporter() -> Optional[Callable[[int, int, int], None]]:
 
 
 def end_progress(report: Optional[Callable[[int, int], None]]) -> None:
-    if report is not None:
+    if report is not None and sys.stderr.isatty():
         click.echo("\r\033[K", err=True, nl=False)
 
 
@@ -202,11 +216,14 @@ def plot_option(what: str = "a figure") -> Any:
               help="Run the chunks on a dask.distributed cluster (e.g. tcp://host:8786).")
 @click.option("--max-pieces", type=click.IntRange(min=1), default=None,
               help="Stop enumerating past this many regions (default 2^33, about an hour).")
+@click.option("--progress/--no-progress", default=None,
+              help="Show per-layer progress on stderr (default: when stderr is a terminal).")
 @plot_option("the output with its breakpoints")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
           method: str, max_memory: Optional[int], workers: Optional[int],
-          scheduler: Optional[str], max_pieces: Optional[int], plot_path: Optional[str]) -> None:
+          scheduler: Optional[str], max_pieces: Optional[int], progress: Optional[bool],
+          plot_path: Optional[str]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -239,7 +256,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         if given:
             raise click.UsageError(f"--output all counts every output in one enumeration; "
                                    f"it does not take {given[0]}")
-        count_all(network, net, domain, budget, as_json, line)
+        count_all(network, net, domain, budget, as_json, line, progress)
         return
     try:
         output_index = int(output)
@@ -248,7 +265,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
                                  param_hint="'--output'") from None
     if output_index < 0:
         raise click.BadParameter(f"{output_index} is below 0", param_hint="'--output'")
-    report = progress_reporter(True)
+    report = progress_reporter(progress)
     chunk_report = chunk_reporter()
     try:
         result = pwl.count(net, domain, output=output_index, breakpoints=breakpoints,
@@ -348,11 +365,12 @@ def read_point(text: str, name: str) -> list[Any]:
 
 
 def count_all(network: str, net: Any, domain: Optional[tuple[Fraction, Fraction]],
-              budget: Optional[int], as_json: bool, line: Optional[tuple[str, str]]) -> None:
+              budget: Optional[int], as_json: bool, line: Optional[tuple[str, str]],
+              progress: Optional[bool] = None) -> None:
     """``pwl count --output all``: each output's pieces and the joint pieces."""
     from pwl.counting import count_outputs
 
-    report = progress_reporter(True)
+    report = progress_reporter(progress)
     try:
         r = count_outputs(net, domain, max_memory=budget, progress=report)
     finally:

@@ -698,7 +698,7 @@ class _Run:
                     dead = ~on.any(axis=0)
                     same |= dead[1:] & dead[:-1]
             if self.progress is not None:
-                self.progress(k + 1, self.xs.size + 1)
+                self.progress(k, self.xs.size + 1)
         pieces, joint = self._pieces(f, e, same, last)
         return CertifiedResult(pieces, joint, hidden_regions, self.decisions.as_dict())
 

@@ -1,0 +1,178 @@
+"""Float-array layers, their integer forms, the spectral bound and the
+big-integer products: each cross-checked against exact Fractions."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import pwl
+from pwl.certified import spectral_bound
+from pwl.escalate import ExactChain, dyadic_integers
+from pwl.exact import matmul_exact
+from pwl.propagate import IntAffine
+
+from click.testing import CliRunner
+
+from cli_helpers import run as run_cli
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return run_cli(CliRunner(), *args)
+
+FLOATS = st.one_of(
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False),
+    st.builds(lambda m, e: m * 2.0**e, st.integers(-2**20, 2**20), st.integers(-200, 200)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(1, 40), elements=FLOATS))
+def test_dyadic_integers_are_exact(values: np.ndarray) -> None:
+    ints, den = dyadic_integers(values)
+    assert den & (den - 1) == 0
+    assert [Fraction(i, den) for i in ints] == [Fraction(v) for v in values.tolist()]
+    # the least such denominator: some entry is odd over it, unless den is 1
+    assert den == 1 or any(i % 2 for i in ints)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_float_layer_is_its_fractions(n_out: int, n_in: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(n_out, n_in)) * 2.0 ** rng.integers(-30, 30, size=(n_out, n_in))
+    b = rng.normal(size=n_out)
+    layer = pwl.Layer.from_floats(w, b)
+    exact = pwl.Layer.make([[Fraction(x) for x in row] for row in w.tolist()],
+                           [Fraction(x) for x in b.tolist()])
+    assert layer == exact and exact == layer and hash(layer) == hash(exact)
+    assert layer.weights == exact.weights and layer.bias == exact.bias
+    fa, fb = IntAffine.of(layer), IntAffine._of_floats(w, b)
+    ea = IntAffine.of(exact)
+    # the same map: A / scale and b / scale agree entry by entry
+    for i in range(n_out):
+        assert Fraction(int(fb.b[i]), fb.scale) == Fraction(int(ea.b[i]), ea.scale)
+        for j in range(n_in):
+            assert Fraction(int(fa.a[i, j]), fa.scale) == Fraction(int(ea.a[i, j]), ea.scale)
+    assert fa.a_rowsum >= max(sum(abs(int(v)) for v in row) for row in fa.a.tolist())
+
+
+def test_from_arrays_counts_as_the_exact_network() -> None:
+    rng = np.random.default_rng(3)
+    ws = [rng.normal(size=(6, 1)), rng.normal(size=(5, 6)), rng.normal(size=(2, 5))]
+    bs = [rng.normal(size=6), rng.normal(size=5), rng.normal(size=2)]
+    net = pwl.Network.from_arrays(ws, bs)
+    twin = pwl.Network.sequential(
+        [([[Fraction(x) for x in row] for row in w.tolist()], [Fraction(x) for x in b.tolist()],
+          act) for w, b, act in zip(ws, bs, ["relu", "relu", "identity"])])
+    assert net == twin
+    for method in ("certified", "enumerate"):
+        a = pwl.count(net, (-5, 5), method=method, workers=1)
+        b = pwl.propagate(twin, (-5, 5))
+        assert (a.pieces, a.activation_regions) == (b.pieces(), b.activation_regions)
+
+
+@pytest.mark.parametrize("weights, biases, acts, message", [
+    ([np.array([[1.0, np.nan]])], None, None, r"layers\[0\].weights\[0, 1\]: nan"),
+    ([np.array([1.0])], None, None, "2-D array"),
+    ([np.ones((2, 1))], [np.ones(3)], None, r"expected shape \(2,\)"),
+    ([np.ones((2, 1))], [np.ones(2), np.ones(2)], None, "expected 1 arrays"),
+    ([np.ones((2, 1))], None, ["relu", "relu"], "expected 1 "),
+    ([], None, None, "at least one layer"),
+])
+def test_from_arrays_refuses_bad_input(weights, biases, acts, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(pwl.PWLError, match=message):
+        pwl.Network.from_arrays(weights, biases, acts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 40), st.integers(2, 40), st.integers(0, 2**32 - 1))
+def test_spectral_bound_is_above_the_norm(m: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(m, n)) * rng.choice([1e-3, 1.0, 1e3])
+    fro = float(np.linalg.norm(w)) * (1 + 1e-12)
+    bound = spectral_bound(w, fro)
+    # the exact 2-norm is below the bound: check with a much more accurate
+    # estimate (the float SVD is within a few ulps of it)
+    assert bound >= np.linalg.norm(w, 2) * (1 + 1e-12)
+    assert bound <= fro * (1 + 1e-9)
+
+
+def test_a_sabotaged_spectral_bound_is_caught() -> None:
+    # the bound must not be smaller than the norm: a Cholesky certificate
+    # fails for any shift below lambda_max, so a too-small estimate is raised
+    w = np.diag([3.0, 4.0])
+    assert spectral_bound(w, 5.0) >= 4.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_flint_products_are_exact(n: int, k: int, m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = np.array([[int(x) * 2**100 + 1 for x in row] for row in rng.integers(-9, 9, (n, k))],
+                 dtype=object)
+    h = np.array([[int(x) ** 7 for x in row] for row in rng.integers(-99, 99, (k, m))],
+                 dtype=object)
+    got = matmul_exact(a, h, 10**40)
+    want = [[sum(a[i, t] * h[t, j] for t in range(k)) for j in range(m)] for i in range(n)]
+    assert got.tolist() == want
+
+
+def test_exact_forms_match_evaluation() -> None:
+    rng = np.random.default_rng(5)
+    net = pwl.Network.from_arrays([rng.normal(size=(4, 1)), rng.normal(size=(3, 4)),
+                                   rng.normal(size=(1, 3))])
+    points = [Fraction(-7, 3), Fraction(1, 7), Fraction(5, 2)]
+    forms = ExactChain(net).forms(points, 2)
+    for j, x in enumerate(points):
+        a, c, den = forms.a[2][0, j], forms.c[2][0, j], forms.den[2]
+        assert Fraction(int(a) * x.numerator + int(c) * x.denominator,
+                        den * x.denominator) == net.evaluate(x)[0]
+
+
+def test_count_json_says_how_decisions_were_settled(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    path = tmp_path / "net.npz"
+    np.savez(path, W0=rng.normal(size=(16, 1)), b0=rng.normal(size=16),
+             W1=rng.normal(size=(16, 16)) / 4, b1=rng.normal(size=16),
+             W2=rng.normal(size=(2, 16)), b2=rng.normal(size=2))
+    result = run("count", str(path), "--domain", "-3", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["method"] == "certified"
+    assert set(data["decisions"]) == {"float64", "exact", "escalated_regions"}
+    assert data["decisions"]["float64"] > 0
+    part = pwl.propagate(pwl.load(str(path)), (-3, 3))
+    assert (data["pieces"], data["activation_regions"]) == (part.pieces(), part.activation_regions)
+    forced = json.loads(run("count", str(path), "--domain", "-3", "3", "--json",
+                            "--method", "enumerate").stdout)
+    assert forced["decisions"] is None and forced["pieces"] == data["pieces"]
+    every = json.loads(run("count", str(path), "--domain", "-3", "3", "--json",
+                           "--output", "all").stdout)
+    assert every["method"] == "certified"
+    assert every["pieces"] == [part.pieces(0), part.pieces(1)]
+    assert every["joint_pieces"] == part.joint_pieces()
+
+
+def test_progress_off_a_terminal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pwl.constructions import telgarsky
+
+    path = tmp_path / "t.json"
+    telgarsky(3).save(path)
+    quiet = run("count", str(path), "--domain", "0", "1", "--no-progress")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_certified_method_refuses_what_it_cannot_count() -> None:
+    net = pwl.Network.sequential([([[1]], [0], "hardtanh"), ([[1]], [0], "identity")])
+    with pytest.raises(pwl.PWLValueError, match="certified method needs"):
+        pwl.count(net, method="certified")
+    with pytest.raises(pwl.PWLValueError, match="counts without listing"):
+        pwl.count(pwl.Network.sequential([([[1]], [0]), ([[1]], [0], "identity")]),
+                  method="certified", breakpoints=True)
