@@ -60,6 +60,17 @@ def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
     return [int(m) << int(t) for m, t in zip(ints.tolist(), shift.tolist())], den
 
 
+def dyadic_array(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """:func:`dyadic_integers` as an array: int64 when every integer is
+    below 2^62 in magnitude, else an object array of Python ints."""
+    ints, den = dyadic_integers(values)
+    top = max(map(abs, ints), default=0) if len(ints) < 64 else None
+    arr = np.array(ints, dtype=object if top is not None and top >= 2**62 else None)
+    if arr.dtype != object and arr.dtype != np.int64:
+        arr = np.array(ints, dtype=object)       # numpy chose another type: big ints
+    return arr, den
+
+
 def _float_or_inf(value: int) -> float:
     try:
         return float(value)

@@ -124,12 +124,14 @@ class IntAffine:
     @classmethod
     def _of_floats(cls, w: np.ndarray, b: np.ndarray) -> "IntAffine":
         """From float arrays: integers over one power of two, without Fractions."""
-        from .escalate import dyadic_integers
+        from .escalate import dyadic_array
 
-        ints, scale = dyadic_integers(np.concatenate([w.ravel(), b]))
+        ints, scale = dyadic_array(np.concatenate([w.ravel(), b]))
         k = w.size
-        a = int_array(ints[:k]).reshape(w.shape)
-        b_int = [int(v) for v in ints[k:]]
+        a = ints[:k].reshape(w.shape)
+        if a.dtype != object and maxabs(a) >= INT64_SAFE:
+            a = a.astype(object)
+        b_int = [int(v) for v in ints[k:].tolist()]
         top = maxabs(a)
         if a.dtype != object and top < 2**52:
             rowsum = int(np.abs(a).sum(axis=1).max())   # n_in * 2^52 < 2^63 for n_in < 2^11
