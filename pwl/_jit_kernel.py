@@ -252,18 +252,29 @@ def affine_bounds(z, row, drow, col, cold, eb, regions, coef, safe, tiny, live, 
 @numba.njit(cache=True, nogil=True)
 def gather_on(f, e, source, on):
     """Forms and bounds gathered onto the new regions (``source``: each new
-    region's old one), times each neuron's piece (relu: 0 or 1), one pass."""
+    region's old one), times each neuron's piece (relu: 0 or 1), one pass;
+    also each new column's sum of squared bounds and largest bound."""
     n = f.shape[0]
     old = f.shape[1] // 2
     m = source.size
     nf = np.zeros((n, 2 * m))
     ne = np.zeros((n, 2 * m))
+    esq = np.zeros(2 * m)
+    emax = np.zeros(2 * m)
     for i in range(n):
         for j in range(m):
             if on[i, j]:
                 s = source[j]
                 nf[i, j] = f[i, s]
                 nf[i, m + j] = f[i, old + s]
-                ne[i, j] = e[i, s]
-                ne[i, m + j] = e[i, old + s]
-    return nf, ne
+                a = e[i, s]
+                c = e[i, old + s]
+                ne[i, j] = a
+                ne[i, m + j] = c
+                esq[j] += a * a
+                esq[m + j] += c * c
+                if a > emax[j]:
+                    emax[j] = a
+                if c > emax[m + j]:
+                    emax[m + j] = c
+    return nf, ne, esq, emax

@@ -176,20 +176,20 @@ def _norm_up(x: np.ndarray, axis: int) -> np.ndarray:
     n = x.shape[axis]
     sq = np.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", x, x)
     out = np.sqrt(sq * (1 + 2 * _gamma(n + 2))) * (1 + 4 * _U)
-    small = sq < 2.0**-900
-    if small.any():
-        # squares may have underflowed: sqrt(n) max |x| bounds the norm too
-        top = np.abs(x).max(axis=axis, initial=0.0)[small]
-        out[small] = top * (math.sqrt(n) * (1 + 4 * _U))
+    odd = (sq < 2.0**-900) | (sq > 2.0**1000)
+    if odd.any():
+        # squares may have underflowed or overflowed: sqrt(n) max |x| bounds the norm too
+        top = np.abs(x).max(axis=axis, initial=0.0)[odd]
+        out[odd] = top * (math.sqrt(n) * (1 + 4 * _U))
     return out
 
 
 def _norm_from(sq: np.ndarray, top: np.ndarray, n: int) -> np.ndarray:
     """:func:`_norm_up` from sums of squares and largest magnitudes."""
     out = np.sqrt(sq * (1 + 2 * _gamma(n + 2))) * (1 + 4 * _U)
-    small = sq < 2.0**-900
-    if small.any():
-        out[small] = top[small] * (math.sqrt(n) * (1 + 4 * _U))
+    odd = (sq < 2.0**-900) | (sq > 2.0**1000)
+    if odd.any():
+        out[odd] = top[odd] * (math.sqrt(n) * (1 + 4 * _U))
     return out
 
 
@@ -679,7 +679,9 @@ class _Run:
             E = np.concatenate([E[:regions][source], E[regions:][source]])
             compiled = _jit.kernels(f.shape[0] * source.size)
             if layer.relu and compiled is not None:
-                f, e = compiled.gather_on(f, e, source, on)
+                f, e, esq, emax = compiled.gather_on(f, e, source, on)
+                # ||D delta|| <= ||D e||: the entries left on bound the error
+                np.minimum(E, _norm_from(esq, emax, f.shape[0]) * _SAFE, out=E)
             else:
                 both = np.concatenate([source, source + regions])
                 f, e = np.take(f, both, axis=1), np.take(e, both, axis=1)
@@ -687,6 +689,10 @@ class _Run:
                 if layer.relu:
                     f *= on2
                     e *= on2
+                    # a region where the whole layer is off has exact zero forms
+                    dead = ~on.any(axis=0)
+                    if dead.any():
+                        E[np.concatenate([dead, dead])] = 0.0
                 else:
                     f, e, E = _apply(f, e, E, on2, layer.slopes)
             if same.size:

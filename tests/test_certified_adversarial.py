@@ -35,6 +35,7 @@ from reference import RefNet, spec_of
 
 F = Fraction
 Domain = Optional[tuple[Fraction, Fraction]]
+Build = Callable[[], pwl.Network]
 
 
 # -- the oracles ------------------------------------------------------------------
@@ -83,6 +84,7 @@ def check_adversarial(net: pwl.Network, domain: Domain, pieces: tuple[int, ...],
     assert front.decisions == d
     return d
 
+
 # Each case: (build, domain, pieces per output, activation regions, joint pieces,
 # ties, dead).  ``ties`` counts the (layer, region) pairs with a decision no
 # error bound can prove: a root on a region's end, two equal or sub-ulp roots in
@@ -93,7 +95,8 @@ def check_adversarial(net: pwl.Network, domain: Domain, pieces: tuple[int, ...],
 CASE_ARGS = "build, domain, pieces, regions, joint, ties, dead"
 
 
-def check_case(build, domain, pieces, regions, joint, ties, dead) -> pwl.Network:  # type: ignore[no-untyped-def]
+def check_case(build, domain, pieces, regions, joint, ties,  # type: ignore[no-untyped-def]
+               dead) -> pwl.Network:
     net = build()
     check_adversarial(net, domain, pieces, regions, joint, ties + dead)
     return net
@@ -173,8 +176,8 @@ def equal_roots_on_a_cut() -> pwl.Network:
     # Three second-layer neurons whose roots all fall on the first layer's cut
     # 1/3 of n = relu(0.3x - 0.1), reached through the other neuron
     # p = relu(0.6x + 0.4) (root -2/3; p(1/3) = 0.6): m1 = relu(p - 0.6),
-    # m2 = relu(-0.7p + 0.42) and m3 = relu(1.5p + 2n - 0.9).  All vanish at 1/3: 3 ties at one cut, no new
-    # cut; cuts {-2/3, 1/3}, 3 regions.  Output m1 + m2 - m3:
+    # m2 = relu(-0.7p + 0.42) and m3 = relu(1.5p + 2n - 0.9).  All three vanish
+    # at 1/3: no new cut; cuts {-2/3, 1/3}, 3 regions.  Output m1 + m2 - m3:
     # x < -2/3: m2 = 0.42 (p = 0), so 0.42;  (-2/3, 1/3): m2 = -0.42x + 0.14 only;
     # x > 1/3: m1 = 0.6x - 0.2, m3 = 0.9x - 0.3 + 0.6x - 0.2 = 1.5x - 0.5:
     # -0.9x + 0.3.  Three different forms: 3 pieces.
@@ -277,6 +280,7 @@ def zero_slope(bias: str, activation: str = "relu") -> Callable[[], pwl.Network]
 ZERO_SLOPE = [
     # ties: x > 1 (the exact-0 slope), and for b = -0.8 also (-1, 1), whose
     # root is the cut 1; dead: x < -2, where the whole first layer is off
+    #
     # b = -0.5: constant +0.3 right of 1; root 0 inside (-1, 1); (-2, -1): 0.2x - 0.1
     # < 0.  Cuts {-2, -1, 0, 1}: 5 regions; m = 0 | 0 | 0 | 0.3x | 0.3: 3 pieces.
     pytest.param(zero_slope("-0.5"), None, (3,), 5, 3, 1, 1, id="positive-constant"),
@@ -328,13 +332,16 @@ EXTREMES = [
     # within the float range: n1 = relu(2^-400 (x + 3)), n2 = relu(2^400 (x - 1));
     # y = 2^400 n1 + 2^-400 n2 = 0 | x + 3 | 2x + 2.
     pytest.param([([[F(2) ** -400], [F(2) ** 400]], [3 * F(2) ** -400, -F(2) ** 400], "relu"),
-                  ([[F(2) ** 400, F(2) ** -400]], [0], "identity")], None, THREE, True, id="2^-400..2^400"),
+                  ([[F(2) ** 400, F(2) ** -400]], [0], "identity")],
+                 None, THREE, True, id="2^-400..2^400"),
     # n1 = relu(T x + T), n2 = relu(x - 1); y = T n1 + n2: 0 | T^2 (x + 1) | + x - 1.
     # (Integer weights of 2^512 and more once made pwl.count's choice of route
     # square a float beyond the float range.)
     pytest.param([([[HUGE], [1]], [HUGE, -1], "relu"), ([[HUGE, 1]], [0], "identity")],
                  None, THREE, False, id="huge-product"),
-    # relu(2^512 x), read by outputs n and 1 - n: 2 pieces each, 2 regions
+    # n = relu(2^e x), read by outputs n and 1 - n: 2 pieces each, 2 regions
+    pytest.param([([[2**511]], [0], "relu"), ([[1], [-1]], [0, 1], "identity")],
+                 None, ((2, 2), 2, 2), True, id="integer-2^511"),
     pytest.param([([[2**512]], [0], "relu"), ([[1], [-1]], [0, 1], "identity")],
                  None, ((2, 2), 2, 2), True, id="integer-2^512"),
 ]
@@ -349,14 +356,14 @@ def test_extreme_magnitudes_are_counted_exactly(spec, domain, expected,
     net = pwl.Network.sequential(spec)
     assert exact_counts(net, domain) == expected
     assert reference_counts(net, domain) == expected
+    result = pwl.count(net, domain, workers=1)
+    assert (result.pieces, result.activation_regions) == (expected[0][0], expected[2])
     try:
         assert certified_triple(net, domain) == expected
     except Undecided:
-        assert not in_float_range
         with pytest.raises(PWLValueError, match="float range"):
             pwl.count(net, domain, method="certified", workers=1)
-    result = pwl.count(net, domain, workers=1)
-    assert (result.pieces, result.activation_regions) == (expected[0][0], expected[2])
+        assert not in_float_range, "Undecided within the float range"
 
 
 # -- 6. roots closer than one ulp -----------------------------------------------------------
@@ -434,9 +441,6 @@ def test_sub_ulp_cuts_are_distinct_and_exact() -> None:
 DEAD_CASES = [p for p in ROOT_ON_CUT + EQUAL_ROOTS + ZERO_SLOPE + CLOSE_ROOTS if p.values[-1] > 0]
 
 
-@pytest.mark.xfail(strict=True, reason="the column bound E is not reset after relu zeroes a "
-                   "region's column (certified._Run.run), so an exact-zero slope of the next "
-                   "layer behind a dead layer is unprovable and its region is escalated")
 @pytest.mark.parametrize(CASE_ARGS, DEAD_CASES)
 def test_regions_behind_a_dead_layer_are_not_escalated(build, domain, pieces, regions, joint,
                                                        ties, dead) -> None:  # type: ignore[no-untyped-def]
@@ -478,7 +482,7 @@ def test_amplified_rounding_error_is_covered() -> None:
     assert result.decisions["exact"] > 0
 
 
-def _outcome(build: Callable[[], pwl.Network]):  # type: ignore[no-untyped-def]
+def _outcome(build: Build) -> object:
     """The certified counts of a freshly built network (no cached floats), or
     the exception a sabotaged run raised."""
     try:
@@ -487,7 +491,10 @@ def _outcome(build: Callable[[], pwl.Network]):  # type: ignore[no-untyped-def]
         return type(exc).__name__
 
 
-def _assert_sabotage_caught(monkeypatch, build, attribute, target, value) -> None:  # type: ignore[no-untyped-def]
+def _assert_sabotage_caught(monkeypatch: pytest.MonkeyPatch, build: Build, attribute: str,
+                            target: object, value: object) -> None:
+    """The run is right, wrong with the sabotage in place, and right again
+    once it is undone."""
     expected = exact_counts(build())
     assert _outcome(build) == expected
     monkeypatch.setenv("PWL_JIT", "off")      # the numpy paths that the patches reach
@@ -506,12 +513,12 @@ TIES_U0 = [pytest.param(b, id=i) for b, i in [
 
 
 @pytest.mark.parametrize("build", TIES_U0)
-def test_bug_zero_unit_roundoff_is_caught(monkeypatch, build) -> None:  # type: ignore[no-untyped-def]
+def test_bug_zero_unit_roundoff_is_caught(monkeypatch: pytest.MonkeyPatch, build: Build) -> None:
     """Bounds without the rounding terms (u = 0) take float ties for decisions."""
     _assert_sabotage_caught(monkeypatch, build, "_U", certified, 0.0)
 
 
-def test_bug_spectral_bound_too_small_is_caught(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_bug_spectral_bound_too_small_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """A far too small ||W||_2 drops the inherited error from the column
     bounds: the amplifier's float root 2048 is then taken as proven."""
     _assert_sabotage_caught(monkeypatch, amplifier, "spectral_bound", certified,
@@ -525,7 +532,7 @@ TIES_EXACT = [pytest.param(b, id=i) for b, i in [
 
 
 @pytest.mark.parametrize("build", TIES_EXACT)
-def test_bug_skipped_exact_tier_is_caught(monkeypatch, build) -> None:  # type: ignore[no-untyped-def]
+def test_bug_skipped_exact_tier_is_caught(monkeypatch: pytest.MonkeyPatch, build: Build) -> None:
     """Escalated regions whose exact ties are left to the float decisions."""
     _assert_sabotage_caught(monkeypatch, build, "_exact_region", certified._Run,
                             lambda self, *args: [])
@@ -534,12 +541,13 @@ def test_bug_skipped_exact_tier_is_caught(monkeypatch, build) -> None:  # type: 
 TIES_ESCALATION = [pytest.param(b, id=i) for b, i in [
     (equal_roots_first_layer, "equal-roots"), (equal_roots_second_layer, "equal-roots-2"),
     (cancel_decimals("1"), "cancellation"), (cancel_floats(1.0), "cancellation-floats"),
-    (zero_slope("-0.5"), "zero-slope-positive"), (zero_slope("-0.8"), "zero-slope-zero"),
     (close_roots(F(1, 3), F(0)), "equal-sub-ulp")]]
+# (the zero-slope cases sit behind a dead layer, whose exact zeros the bounds
+# prove without escalation, so skipping it changes nothing there)
 
 
 @pytest.mark.parametrize("build", TIES_ESCALATION)
-def test_bug_skipped_escalation_is_caught(monkeypatch, build) -> None:  # type: ignore[no-untyped-def]
+def test_bug_skipped_escalation_is_caught(monkeypatch: pytest.MonkeyPatch, build: Build) -> None:
     """No region escalated: the undecided float decisions are used as they are."""
     _assert_sabotage_caught(monkeypatch, build, "_undecided_regions", certified._Run,
                             staticmethod(lambda d: np.zeros(0, dtype=np.int64)))
@@ -626,13 +634,13 @@ def assert_certified_exact(net: pwl.Network, domain: Domain, reference: bool) ->
     return result.decisions
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(float_networks(max_width=6), FLOAT_DOMAINS)
 def test_small_float_networks_against_both_oracles(net, domain) -> None:  # type: ignore[no-untyped-def]
     assert_certified_exact(net, domain, reference=True)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(float_networks(max_width=64, min_width=7), FLOAT_DOMAINS)
 def test_wide_float_networks_against_the_exact_engine(net, domain) -> None:  # type: ignore[no-untyped-def]
     assert_certified_exact(net, domain, reference=False)
@@ -656,14 +664,14 @@ def lines(draw):  # type: ignore[no-untyped-def]
     return pwl.restrict_to_line(net, a, b), max(widths) <= 6
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(lines(), st.sampled_from([(F(0), F(1)), None, (F(-1, 2), F(3, 2))]))
 def test_lines_through_many_input_networks(case, domain) -> None:  # type: ignore[no-untyped-def]
     line, small = case
     assert_certified_exact(line, domain, reference=small)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(2, 4), st.lists(st.integers(16, 64), min_size=4, max_size=4),
        st.integers(0, 2**32 - 1), st.sampled_from([None, (F(-1), F(1))]))
 def test_escalation_is_rare_on_he_networks(depth, widths, seed, domain) -> None:  # type: ignore[no-untyped-def]
