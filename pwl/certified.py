@@ -107,15 +107,18 @@ class Undecided(Exception):
 
 @dataclass
 class Decisions:
-    """How the decisions were settled: by the first float64 pass, or after
-    a region's exact forms were computed (``exact``; ``regions`` escalated)."""
+    """How the decisions were settled: by the first float64 pass, after a
+    region's forms were recomputed in extended-precision balls (``ball``), or
+    from its exact forms (``exact``); ``regions`` escalated in all."""
 
     float64: int = 0
+    ball: int = 0
     exact: int = 0
     regions: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"float64": self.float64, "exact": self.exact, "escalated_regions": self.regions}
+        return {"float64": self.float64, "ball": self.ball, "exact": self.exact,
+                "escalated_regions": self.regions}
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,37 @@ def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, re
     return z, err, En
 
 
+#: The unit roundoff of ``np.longdouble`` when it is more precise than
+#: float64 (x86's 64-bit mantissa: 2^-64), else None (no ball tier).
+_BALL_U: Optional[float] = (float(np.finfo(np.longdouble).eps) / 2
+                            if np.finfo(np.longdouble).eps < np.finfo(np.float64).eps / 8
+                            else None)
+
+
+def _affine_ld(f, e, E, layer: _LayerFloats, regions: int, u: float):
+    """:func:`_affine` in ``np.longdouble`` with unit roundoff ``u``, for a
+    layer whose weights and biases are floats exactly (no rounding of their
+    own); the norms of the layer are float64 upper bounds, valid here too."""
+    ld = np.longdouble
+    n_in = layer.w.shape[1]
+    gamma = n_in * u / (1 - n_in * u)
+    z = layer.w.astype(ld) @ f
+    z[:, regions:] += layer.b.astype(ld)
+    H = np.sqrt((f * f).sum(axis=0) * (1 + 2 * (n_in + 2) * u)) * (1 + 4 * u)
+    col = E + gamma * H
+    err = layer.row.astype(ld) * col + (u / (1 - u)) * np.abs(z)
+    err *= _SAFE
+    slack = layer.live & ((H > 0) | (E > 0))
+    err = np.where(slack, err + _TINY, err)
+    n = z.shape[0]
+    Ez = np.sqrt((z * z).sum(axis=0) * (1 + 2 * (n + 2) * u)) * (1 + 4 * u)
+    En = (layer.spectral * E + gamma * layer.fro * H + (u / (1 - u)) * Ez) * _SAFE
+    En += _TINY * math.sqrt(n)
+    if not (np.isfinite(En).all() and np.isfinite(err).all()):
+        raise Undecided("forms beyond the float range")
+    return z, err, En
+
+
 def _scale(f, e, E, s: float, es: float):
     """``s * f`` with its bounds (``s`` within ``es`` of the exact slope)."""
     out = f * s
@@ -510,17 +544,28 @@ class _Run:
     # -- one layer's cut ---------------------------------------------------
 
     def refine(self, k: int, f, e, E, same):
+        """Cut the regions where layer ``k``'s pre-activations ``f`` cross
+        their kink: float decisions first; undecided regions escalated to
+        balls, then to exact forms, for those regions only."""
         n_regions = self.xs.size + 1
+        width = f.shape[0]
         d = self._decide_all(f, e, n_regions)
         escalate = self._undecided_regions(d)
-        exact_regions: dict[int, tuple] = {}
-        width = f.shape[0]
-        if escalate.size:
-            regions = escalate.tolist()
+        exact_regions: dict[int, list] = {}
+        self.decisions.float64 += width * (n_regions - escalate.size)
+        regions = escalate.tolist()
+        if regions:
+            self.decisions.regions += len(regions)
+            done = self._ball(regions, k, f, e, E, n_regions) if _BALL_U is not None else []
+            if done:
+                self._redecide(d, done, f, e, n_regions)
+                regions = self._undecided_regions(d).tolist()
+                # a region the balls could not settle counts once, as exact
+                self.decisions.ball += width * len(set(done) - set(regions))
+        if regions:
             forms = self._exact_forms(regions, k)
             self._settle_ends(regions, forms)
             den = forms.den[k]
-            cols = np.array(regions)
             for j, r in enumerate(regions):
                 for part, arr in ((0, forms.a[k]), (n_regions, forms.c[k])):
                     exact = arr[:, j].tolist()
@@ -532,19 +577,122 @@ class _Run:
                     e[:, part + r] = err
                     E[part + r] = float(_norm_up(err[:, None], axis=0)[0]) * _SAFE
             # the float decisions again, on the exact forms' floats and ends
-            left, eleft, right, eright = self._bounds()
-            sub = _decide(f[:, cols], f[:, n_regions + cols], e[:, cols], e[:, n_regions + cols],
-                          left[cols], eleft[cols], right[cols], eright[cols])
-            for name in ("below", "inside", "on", "root", "er", "undecided"):
-                getattr(d, name)[:, cols] = getattr(sub, name)
-            still = self._undecided_regions(d)
-            for r in still.tolist():
-                j = regions.index(r)
-                exact_regions[r] = self._exact_region(r, forms, j, k, d)
+            self._redecide(d, regions, f, e, n_regions)
+            for r in self._undecided_regions(d).tolist():
+                exact_regions[r] = self._exact_region(r, forms, regions.index(r), k, d)
             self.decisions.exact += width * len(regions)
-            self.decisions.regions += len(regions)
-        self.decisions.float64 += width * (n_regions - escalate.size)
         return self._splice(k, f, e, E, same, d, exact_regions)
+
+    def _redecide(self, d: _Decided, regions, f, e, n_regions) -> None:
+        """The float decisions of some regions again, on new forms and ends."""
+        cols = np.array(regions)
+        left, eleft, right, eright = self._bounds()
+        sub = _decide(f[:, cols], f[:, n_regions + cols], e[:, cols], e[:, n_regions + cols],
+                      left[cols], eleft[cols], right[cols], eright[cols])
+        for name in ("below", "inside", "on", "root", "er", "undecided"):
+            getattr(d, name)[:, cols] = getattr(sub, name)
+
+    def _ball_layers(self, regions: list[int], k: int):
+        """The forms of layers ``0..k`` on some regions in extended-precision
+        balls (``np.longdouble``, unit roundoff :data:`_BALL_U`), with the
+        same rigorous bounds as float64, from a float point inside each
+        region; ``(regions done, [(z, bounds) per layer])``, columns as
+        :func:`_affine`'s, or None where the tier does not apply.  A region
+        whose point lies too near a kink to read its pattern is left out."""
+        if _BALL_U is None or not self._ball_applies(k):
+            return None
+        cols, xs = [], []
+        for r in regions:
+            p = self._interior(r)
+            x = _float(p)
+            if Fraction(x) == p:            # the point is a float: exact in longdouble
+                cols.append(r)
+                xs.append(x)
+        if not cols:
+            return None
+        ld = np.longdouble
+        u = _BALL_U
+        m = len(cols)
+        x = np.array(xs, dtype=ld)
+        ax = np.abs(x)
+        h = np.zeros((1, 2 * m), dtype=ld)
+        h[0, :m] = 1
+        eh = np.zeros((1, 2 * m), dtype=ld)
+        Eh = np.zeros(2 * m, dtype=ld)
+        ok = np.ones(m, dtype=bool)
+        layers_ld = []
+        for j in range(k + 1):
+            z, ez, Ez = _affine_ld(h, eh, Eh, self.floats[j], m, u)
+            layers_ld.append((z, ez))
+            if j == k:
+                break
+            za, zc, eza, ezc = z[:, :m], z[:, m:], ez[:, :m], ez[:, m:]
+            v = za * x + zc
+            bound = (eza * ax + ezc + 4 * u * (np.abs(za) * ax + np.abs(v))) * _SAFE
+            zero = (za == 0) & (zc == 0) & (eza == 0) & (ezc == 0)
+            ok &= ((np.abs(v) > bound) | zero).all(axis=0)
+            on = v > bound
+            on2 = np.concatenate([on, on], axis=1)
+            h = np.where(on2, z, 0)
+            eh = np.where(on2, ez, 0)
+            dead = ~on.any(axis=0)
+            Eh = np.where(np.concatenate([dead, dead]), 0, Ez)
+        return [r for t, r in enumerate(cols) if ok[t]], [t for t in range(m) if ok[t]], \
+            layers_ld, m
+
+    def _ball(self, regions: list[int], k: int, f, e, E, n_regions: int) -> list[int]:
+        """Re-anchor some regions' layer-``k`` forms from balls
+        (:meth:`_ball_layers`) and tighten their ends' bounds likewise;
+        returns the regions so re-anchored (the others go to the exact tier)."""
+        got = self._ball_layers(regions, k)
+        if got is None:
+            return []
+        done, index, layers_ld, m = got
+        z, ez = layers_ld[k]
+        u = _BALL_U
+        assert u is not None
+        for r, t in zip(done, index):
+            for part, q in ((0, t), (n_regions, m + t)):
+                col = z[:, q]
+                vals = col.astype(np.float64)
+                # the conversion rounds once; the ball's radius, rounded up
+                err = (ez[:, q].astype(np.float64) * (1 + 2**-50) + 2 * _U * np.abs(vals))
+                err[(col != 0) | (ez[:, q] != 0)] += _TINY
+                f[:, part + r] = vals
+                e[:, part + r] = err
+                E[part + r] = float(_norm_up(err[:, None], axis=0)[0]) * _SAFE
+            for cut in (r - 1, r):
+                if 0 <= cut < self.xs.size and cut not in self.exact_cuts:
+                    a_l, c_l = layers_ld[int(self.origin_layer[cut])]
+                    self._tighten(cut, a_l, c_l, int(self.origin_neuron[cut]), t, m, u)
+        return done
+
+    def _ball_applies(self, k: int) -> bool:
+        for j in range(k + 1):
+            layer = self.floats[j]
+            if layer.dfro > 0 or layer.ebn > 0 or (j < k and not layer.relu):
+                return False
+        return True
+
+    def _tighten(self, cut: int, z, ez, neuron: int, t: int, m: int, u: float) -> None:
+        """A tighter bound on a cut, the root of its origin neuron's ball form;
+        kept only if it lies inside the old one (so cuts stay disjoint)."""
+        a, c = z[neuron, t], z[neuron, m + t]
+        ea, ec = ez[neuron, t], ez[neuron, m + t]
+        if not abs(a) > ea:
+            return
+        root = -c / a
+        er = ((abs(root) * ea + ec) / (abs(a) - ea) * _SAFE + 4 * u * abs(root))
+        lo = math.nextafter(float(root - er), -math.inf)
+        hi = math.nextafter(float(root + er), math.inf)
+        centre = (lo + hi) / 2
+        radius = math.nextafter(max(centre - lo, hi - centre, 2 * _U * abs(centre)), math.inf)
+        x, ex = float(self.xs[cut]), float(self.ex[cut])
+        if not radius < ex:
+            return
+        fc, fr, fx, fe = Fraction(centre), Fraction(radius), Fraction(x), Fraction(ex)
+        if fx - fe <= fc - fr and fc + fr <= fx + fe:
+            self.xs[cut], self.ex[cut] = centre, radius
 
     def _decide_all(self, f, e, n_regions) -> _Decided:
         left, eleft, right, eright = self._bounds()
@@ -689,10 +837,8 @@ class _Run:
                 if layer.relu:
                     f *= on2
                     e *= on2
-                    # a region where the whole layer is off has exact zero forms
-                    dead = ~on.any(axis=0)
-                    if dead.any():
-                        E[np.concatenate([dead, dead])] = 0.0
+                    # ||D delta|| <= ||D e||, as the compiled gather computes it
+                    np.minimum(E, _norm_up(e, axis=0) * _SAFE, out=E)
                 else:
                     f, e, E = _apply(f, e, E, on2, layer.slopes)
             if same.size:
@@ -729,6 +875,9 @@ class _Run:
         cuts = np.nonzero(unsure.any(axis=0))[0]
         self.decisions.float64 += outputs * n_cuts - int(unsure.sum())
         if cuts.size:
+            self._ball_outputs(cuts, unsure, differ, last)
+            cuts = np.nonzero(unsure.any(axis=0))[0]
+        if cuts.size:
             self.decisions.exact += int(unsure.sum())
             # both sides of every unsure cut, each region once
             regions_needed = sorted(set(cuts.tolist()) | set((cuts + 1).tolist()))
@@ -741,6 +890,31 @@ class _Run:
                     differ[o, cut] = fa[o, jl] != fa[o, jr] or fc[o, jl] != fc[o, jr]
         pieces = tuple(1 + int(n) for n in differ.sum(axis=1))
         return pieces, 1 + int(differ.any(axis=0).sum())
+
+    def _ball_outputs(self, cuts: np.ndarray, unsure: np.ndarray, differ: np.ndarray,
+                      last: int) -> None:
+        """Unsure output cuts whose two sides' ball forms provably differ
+        (equality needs the exact tier); settles them in place."""
+        needed = sorted(set(cuts.tolist()) | set((cuts + 1).tolist()))
+        got = self._ball_layers(needed, last)
+        if got is None:
+            return
+        done, index, layers_ld, m = got
+        z, ez = layers_ld[last]
+        col = dict(zip(done, index))
+        u = _BALL_U
+        for cut in cuts.tolist():
+            if cut not in col or cut + 1 not in col:
+                continue
+            tl, tr = col[cut], col[cut + 1]
+            for o in np.nonzero(unsure[:, cut])[0].tolist():
+                for ql, qr in ((tl, tr), (m + tl, m + tr)):
+                    gap = abs(z[o, ql] - z[o, qr])
+                    if gap > (ez[o, ql] + ez[o, qr]) * _SAFE + 4 * u * gap:
+                        differ[o, cut] = True
+                        unsure[o, cut] = False
+                        self.decisions.ball += 1
+                        break
 
 
 def certified_counts(net: Network, domain: Domain,
