@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import lcm
-from typing import Sequence
+from typing import Optional, Sequence
 
 from .activations import get_activation
 from .errors import PWLValueError
@@ -38,6 +38,9 @@ def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
 
     from .escalate import dyadic_integers
 
+    fast = _float_restricted(layer, pa, direction)
+    if fast is not None:
+        return fast
     if layer.floats is not None:
         w, c = layer.floats
         ints, wden = dyadic_integers(w.ravel())
@@ -60,6 +63,38 @@ def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
     den = wden * pden
     weights = tuple((Fraction(int(out[2 * i]), den),) for i in range(layer.n_out))
     bias = tuple(Fraction(int(out[2 * i + 1]), den) + b for i, b in enumerate(layer.bias))
+    return weights, bias
+
+
+def _float_restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
+                      ) -> Optional[tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]]:
+    """The same for a float layer and float points (``.npy`` inputs): exact
+    float64 BLAS products of integer limbs (:mod:`pwl.exactsum`); None if
+    the layer or the points are not floats."""
+    if layer.floats is None:
+        return None
+    import numpy as np
+
+    from .exactsum import exact_matmul, two_sum
+
+    try:
+        a = np.array([p.numerator / p.denominator for p in pa])
+        b = np.array([(p + d).numerator / (p + d).denominator for p, d in zip(pa, direction)])
+    except OverflowError:
+        return None
+    if not (all(Fraction(x) == p for x, p in zip(a.tolist(), pa))
+            and all(Fraction(y) == p + d for y, p, d in zip(b.tolist(), pa, direction))):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        hi, lo = two_sum(b, -a)                 # b - a = hi + lo exactly
+    if not (np.isfinite(hi).all() and np.isfinite(lo).all()):
+        return None
+    w, c = layer.floats
+    rows = exact_matmul(w, np.column_stack([hi, lo, a]))
+    if rows is None:
+        return None
+    weights = tuple((r[0] + r[1],) for r in rows)
+    bias = tuple(r[2] + Fraction(x) for r, x in zip(rows, c.tolist()))
     return weights, bias
 
 

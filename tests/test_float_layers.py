@@ -176,3 +176,40 @@ def test_certified_method_refuses_what_it_cannot_count() -> None:
     with pytest.raises(pwl.PWLValueError, match="counts without listing"):
         pwl.count(pwl.Network.sequential([([[1]], [0]), ([[1]], [0], "identity")]),
                   method="certified", breakpoints=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 9), st.integers(0, 2**32 - 1),
+       st.sampled_from([0, 20, 60]))
+def test_exact_float_products_match_fractions(n: int, k: int, seed: int, spread: int) -> None:
+    from pwl.exactsum import exact_matmul
+
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(n, k)) * 2.0 ** rng.integers(-spread, spread + 1, size=(n, k))
+    v = rng.normal(size=(k, 2)) * 2.0 ** rng.integers(-spread, spread + 1, size=(k, 2))
+    w[rng.random(size=w.shape) < 0.2] = 0.0
+    got = exact_matmul(w, v)
+    assert got == [[sum((Fraction(w[i, j]) * Fraction(v[j, c]) for j in range(k)), Fraction(0))
+                    for c in range(2)] for i in range(n)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 12), st.integers(0, 2**32 - 1), st.booleans())
+def test_lines_through_float_layers_are_exact(n0: int, seed: int, float_points: bool) -> None:
+    from pwl.line import _float_restricted
+
+    rng = np.random.default_rng(seed)
+    net = pwl.Network.from_arrays([rng.normal(size=(5, n0)), rng.normal(size=(2, 5))],
+                                  [rng.normal(size=5), rng.normal(size=2)])
+    if float_points:
+        a = [Fraction(x) for x in rng.uniform(-1, 1, n0)]
+        b = [Fraction(x) for x in rng.uniform(-1, 1, n0)]
+    else:
+        a = [Fraction(int(x), 7) for x in rng.integers(-9, 9, n0)]
+        b = [Fraction(int(x), 3) for x in rng.integers(-9, 9, n0)]
+    line = pwl.restrict_to_line(net, a, b)
+    assert (_float_restricted(net.layers[0], a, [q - p for p, q in zip(a, b)]) is None) \
+        == (not float_points)
+    for t in (Fraction(0), Fraction(1, 3), Fraction(1)):
+        point = [p + t * (q - p) for p, q in zip(a, b)]
+        assert line.evaluate(t) == net.evaluate(point)
