@@ -7,9 +7,13 @@ networks those calls, not the arithmetic, are the cost.  The arithmetic is
 the same exact int64 arithmetic: the caller checks the bounds that make
 every product and sum fit (``|za cn| + |zc cd| < 2^62``; for exact ties
 also ``|num| * den < 2^62``), and the kernel reports what it cannot settle
-so that the numpy path takes over.  :func:`pwl._jit_kernel.refine_certified`
-does the same for the certified route (:func:`pwl.certified._refine`), with
-the same float operations in the same order, hence the same decisions.
+so that the numpy path takes over.  For the certified route
+(:mod:`pwl.certified`) three kernels do in one pass what numpy does in many:
+:func:`pwl._jit_kernel.decide_certified` (the same float operations in the
+same order as :func:`pwl.certified._decide`, hence the same decisions),
+:func:`pwl._jit_kernel.affine_bounds` (the entry bounds after a layer's
+product) and :func:`pwl._jit_kernel.gather_on` (forms onto the new
+regions, times the relu's pieces).
 
 numba (the optional extra ``fast``) is imported on first use only: that
 costs a few tenths of a second, so the policy says when it is worth it.

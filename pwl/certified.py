@@ -81,7 +81,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -254,7 +254,7 @@ class _LayerFloats:
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             raise Undecided("weights beyond the float range")
         self.w = w.reshape(n_out, n_in)
-        ew = ew.reshape(n_out, n_in)
+        ew2 = ew.reshape(n_out, n_in)
         self.b = b[:, None]
         self.eb = eb[:, None]
         nonzero_b = np.abs(b)[b != 0]
@@ -265,7 +265,7 @@ class _LayerFloats:
             raise Undecided("values too close to the float underflow")
         self.gamma = _gamma(n_in)
         self.row = _norm_up(self.w, axis=1)[:, None]          # ||w~_i||
-        self.drow = _norm_up(ew, axis=1)[:, None]             # ||dw_i||
+        self.drow = _norm_up(ew2, axis=1)[:, None]             # ||dw_i||
         fro = float(_norm_up(self.row.T, axis=1)[0])          # ||W~||_F
         self.fro = fro
         self.dfro = float(_norm_up(self.drow.T, axis=1)[0])    # ||dW||_F
@@ -449,11 +449,12 @@ class _Run:
         if floats is None:
             floats = net.cache["certified"] = [_LayerFloats(layer) for layer in self.layers]
         self.floats = floats
-        self.lo, self.hi = (None, None) if domain is None else domain
+        self.lo: Optional[Fraction] = None if domain is None else domain[0]
+        self.hi: Optional[Fraction] = None if domain is None else domain[1]
         self.ends = (self._end(self.lo), self._end(self.hi))
         self.progress = progress
         self.decisions = Decisions()
-        self._chain = None
+        self._chain: Optional[Any] = None
         # cuts: floats with bounds, sorted and certified distinct; where a
         # cut came from, for its exact value; exact values known so far
         self.xs = np.zeros(0)
@@ -613,8 +614,8 @@ class _Run:
         ld = np.longdouble
         u = _BALL_U
         m = len(cols)
-        x = np.array(xs, dtype=ld)
-        ax = np.abs(x)
+        xv = np.array(xs, dtype=ld)
+        ax = np.abs(xv)
         h = np.zeros((1, 2 * m), dtype=ld)
         h[0, :m] = 1
         eh = np.zeros((1, 2 * m), dtype=ld)
@@ -627,7 +628,7 @@ class _Run:
             if j == k:
                 break
             za, zc, eza, ezc = z[:, :m], z[:, m:], ez[:, :m], ez[:, m:]
-            v = za * x + zc
+            v = za * xv + zc
             bound = (eza * ax + ezc + 4 * u * (np.abs(za) * ax + np.abs(v))) * _SAFE
             zero = (za == 0) & (zc == 0) & (eza == 0) & (ezc == 0)
             ok &= ((np.abs(v) > bound) | zero).all(axis=0)
@@ -707,7 +708,7 @@ class _Run:
     @staticmethod
     def _undecided_regions(d: _Decided) -> np.ndarray:
         """Regions with an undecided entry, or two roots too close to order."""
-        bad = d.undecided.any(axis=0)
+        bad: np.ndarray = np.asarray(d.undecided.any(axis=0))
         i, r = np.nonzero(d.inside & ~bad[None, :])
         if r.size > 1:
             v, ev = d.root[i, r], d.er[i, r]
@@ -903,6 +904,7 @@ class _Run:
         z, ez = layers_ld[last]
         col = dict(zip(done, index))
         u = _BALL_U
+        assert u is not None
         for cut in cuts.tolist():
             if cut not in col or cut + 1 not in col:
                 continue

@@ -139,7 +139,8 @@ class Layer:
                 or self.n_in != other.n_in:
             return False
         if self._w is not None and other._w is not None:
-            return bool(np.array_equal(self._w, other._w) and np.array_equal(self._b, other._b))
+            return bool(np.array_equal(self._w, other._w)
+                        and np.array_equal(self._b, other._b))  # type: ignore[arg-type]
         return self.weights == other.weights and self.bias == other.bias
 
     def __hash__(self) -> int:
