@@ -39,11 +39,12 @@ rounded others).  The column bound grows by ``||W||_2`` per layer (about
 ``|W| e`` grows by the row sums of ``|W|`` (about ``0.8 sqrt(n)``); that is
 what keeps wide, deep networks decidable.  ``||W||_2`` is bounded
 rigorously once per layer: with ``G~ = fl(W W^T)`` (``||G~ - G||_2 <=
-gamma_n ||W||_F^2``), a float Cholesky factorisation of ``B = fl(s I - G~)``
-that runs to completion proves ``lambda_max(G~) <= s + g/(1-g) tr(B) + u/(1-u) max B_ii``
-(Demmel's backward error ``R^T R = B + dB``, ``|dB| <= g |R^T||R|``, and
-``||dB||_2 <= g/(1-g) tr B`` by Cauchy-Schwarz on the columns of ``R``; we
-take ``g = gamma_{2(m+1)}``, a margin over Demmel's ``gamma_{m+1}``).  An
+gamma_n ||W||_F^2``), any approximate Cholesky factor ``L`` of
+``B = fl(s I - G~)`` proves ``lambda_max(G~) <= s + delta + u max |B_ii|``
+with ``delta = ||fl(B - fl(L L^T))||_F (1 + 2u) + gamma_m ||L||_F^2``, since
+``L L^T`` is positive semidefinite and ``||B - L L^T||_2`` is at most
+``delta`` (the residual as computed, plus the product's rounding): an a
+posteriori certificate that holds whatever algorithm computed ``L``.  An
 activation with slopes in ``{0, 1}`` (relu) multiplies exactly and can only
 shrink both bounds; other slopes add their own rounding.  Every bound is
 inflated by ``1 + 2^-30`` for the rounding of the bounds themselves, and
@@ -196,6 +197,36 @@ def _norm_from(sq: np.ndarray, top: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _frobenius_up(a: np.ndarray) -> float:
+    """An upper bound on the Frobenius norm of a float matrix."""
+    return float(_norm_up(a.reshape(1, -1), axis=1)[0])
+
+
+#: Block size of :func:`_cholesky`: LAPACK's factorisation of small blocks
+#: runs on one thread; the updates are matrix products.
+_BLOCK = 64
+
+
+def _cholesky(a: np.ndarray) -> np.ndarray:
+    """A lower-triangular ``L`` with ``L L^T`` close to ``a`` (right-looking,
+    blocked); :class:`numpy.linalg.LinAlgError` if ``a`` is not numerically
+    positive definite.  Only the residual check in :func:`spectral_bound`
+    makes it rigorous, so any accurate factor will do; LAPACK's threaded
+    factorisation of a whole matrix can stall on a busy machine."""
+    n = a.shape[0]
+    work = a.copy()
+    low = np.zeros_like(a)
+    for k in range(0, n, _BLOCK):
+        e = min(k + _BLOCK, n)
+        l11 = np.linalg.cholesky(work[k:e, k:e])
+        low[k:e, k:e] = l11
+        if e < n:
+            l21 = work[e:, k:e] @ np.linalg.inv(l11).T
+            low[e:, k:e] = l21
+            work[e:, e:] -= l21 @ l21.T
+    return low
+
+
 def spectral_bound(w: np.ndarray, fro: float) -> float:
     """A rigorous upper bound on ``||W||_2`` for the float matrix ``w``,
     given an upper bound ``fro`` on its Frobenius norm (see the module notes).
@@ -222,18 +253,27 @@ def spectral_bound(w: np.ndarray, fro: float) -> float:
         v = gv / norm
     diag = np.diagonal(g).copy()
     s = max(lam, 0.0) * 1.02 + eg + 1e-300
-    gam = _gamma(2 * (m + 1))
     for _ in range(12):
         b = -g
         b[np.diag_indices(m)] = s - diag
         try:
-            np.linalg.cholesky(b)
+            low = _cholesky(b)
         except np.linalg.LinAlgError:
             s = s * 1.25 + 1e-300
             continue
+        # B = L L^T + (B - L L^T), and L L^T is positive semidefinite, so
+        # lambda_min(B) >= -||B - L L^T||_2: bounded from the computed
+        # residual D = fl(B - fl(L L^T)) and the product's rounding
+        # (gamma_m ||L||_F^2), whatever algorithm produced L
+        prod = low @ low.T
+        resid = b - prod
+        delta = (_frobenius_up(resid) * (1 + 2 * _U)
+                 + _gamma(m) * _frobenius_up(low) ** 2 * (1 + 4 * _U))
+        # B's diagonal s - g_ii was rounded once
         bd = s - diag
-        tr = float(bd.sum()) * (1 + 2 * _gamma(m + 2))
-        top = s + gam / (1 - gam) * tr + 2 * _U * float(bd.max())
+        top = s + delta + 2 * _U * float(np.abs(bd).max())
+        if not math.isfinite(top):
+            return fro
         return min(fro, math.sqrt((top + eg) * (1 + 8 * _U)) * (1 + 4 * _U))
     return fro
 
