@@ -278,3 +278,163 @@ def gather_on(f, e, source, on):
                 if c > emax[m + j]:
                     emax[m + j] = c
     return nf, ne, esq, emax
+
+
+@numba.njit(cache=True, nogil=True)
+def _certified_fail(width):
+    return (UNDECIDED, np.empty(0), np.empty(0), np.empty(0, np.int64),
+            np.empty((width, 0), np.bool_), np.empty((width, 0)), np.empty((width, 0)),
+            np.empty(0, np.bool_), np.empty(0, np.int64), np.empty(0), np.empty(0))
+
+
+@numba.njit(cache=True, nogil=True)
+def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny, relu):
+    """The certified route's whole cut for small layers, in one call: the
+    decisions of :func:`decide_certified` (the same float operations in the
+    same order), the roots' order, the new partition and the gathered forms
+    (times the pieces for relu, with each column's sum of squared bounds and
+    largest bound), and each new cut's neuron; status UNDECIDED where
+    anything needs escalation (then
+    :meth:`pwl.certified._Run.refine` does the layer).
+
+    ``f`` and ``e`` are ``[a | c]`` rows and their bounds, ``xs`` and ``ex``
+    the cuts and their bounds, ``ends`` the domain's ends as (lo, its bound,
+    hi, its bound), infinities for rays."""
+    width = f.shape[0]
+    n_regions = xs.size + 1
+    on_left = np.empty((width, n_regions), np.bool_)
+    root = np.empty((width, n_regions))
+    bound = np.empty((width, n_regions))
+    inside = np.zeros((width, n_regions), np.bool_)
+    count = np.zeros(n_regions + 1, np.int64)
+    lefts = np.empty(n_regions)
+    elefts = np.empty(n_regions)
+    rights = np.empty(n_regions)
+    erights = np.empty(n_regions)
+    for r in range(n_regions):
+        if r == 0:
+            lefts[r], elefts[r] = ends[0], ends[1]
+        else:
+            lefts[r], elefts[r] = xs[r - 1], ex[r - 1]
+        if r == n_regions - 1:
+            rights[r], erights[r] = ends[2], ends[3]
+        else:
+            rights[r], erights[r] = xs[r], ex[r]
+    # along each neuron's row (contiguous), as decide_certified
+    for i in range(width):
+        for r in range(n_regions):
+            left, eleft, right, eright = lefts[r], elefts[r], rights[r], erights[r]
+            za, zc = f[i, r], f[i, n_regions + r]
+            eza, ezc = e[i, r], e[i, n_regions + r]
+            aa = abs(za)
+            if aa > eza:
+                v = -zc / za
+                av = abs(v)
+                er = av * eza
+                er = er + ezc
+                er = er / (aa - eza)
+                er = er * safe
+                er = er + (2 * unit) * av
+                er = er + tiny
+                lower = v - er
+                upper = v + er
+                below = upper < left - eleft
+                above = lower > right + eright
+                within = lower > left + eleft and upper < right - eright
+                if not (below or above or within):
+                    return _certified_fail(width)      # a root on a region's end
+                on_left[i, r] = (za > 0) == below
+                if within:
+                    inside[i, r] = True
+                    root[i, r] = v
+                    bound[i, r] = er
+                    count[r + 1] += 1
+            elif za == 0 and eza == 0:
+                # a constant: certified sign, or exactly zero (below the kink)
+                if not (abs(zc) > ezc or (zc == 0 and ezc == 0)):
+                    return _certified_fail(width)
+                on_left[i, r] = zc > ezc
+            else:
+                return _certified_fail(width)          # a slope indistinguishable from 0
+    for r in range(n_regions):
+        count[r + 1] += count[r]
+    total = count[n_regions]
+    value = np.empty(total)
+    err = np.empty(total)
+    who = np.empty(total, np.int64)
+    fill = count[:-1].copy()
+    for i in range(width):
+        for r in range(n_regions):
+            if inside[i, r]:
+                k = fill[r]
+                fill[r] += 1
+                value[k], err[k], who[k] = root[i, r], bound[i, r], i
+    # each region's roots in increasing order (stable), certified apart
+    for r in range(n_regions):
+        start, end = count[r], count[r + 1]
+        for k in range(start + 1, end):
+            v, ev, w = value[k], err[k], who[k]
+            m = k - 1
+            while m >= start and value[m] > v:
+                value[m + 1], err[m + 1], who[m + 1] = value[m], err[m], who[m]
+                m -= 1
+            value[m + 1], err[m + 1], who[m + 1] = v, ev, w
+        for k in range(start + 1, end):
+            if value[k - 1] + err[k - 1] >= value[k] - err[k]:
+                return _certified_fail(width)          # two roots too close to order
+    new_regions = n_regions + total
+    out_x = np.empty(new_regions - 1)
+    out_ex = np.empty(new_regions - 1)
+    out_same = np.empty(new_regions - 1, np.bool_)
+    out_who = np.full(new_regions - 1, -1, np.int64)   # a new cut's neuron; -1: an old cut
+    source = np.empty(new_regions, np.int64)
+    on = np.empty((width, new_regions), np.bool_)
+    out_f = np.zeros((width, 2 * new_regions))
+    out_e = np.zeros((width, 2 * new_regions))
+    esq = np.zeros(2 * new_regions)
+    emax = np.zeros(2 * new_regions)
+    # the new partition, the same for every neuron
+    row = 0
+    pos = 0
+    for r in range(n_regions):
+        k, end = count[r], count[r + 1]
+        while True:
+            source[row] = r
+            row += 1
+            if k >= end:
+                break
+            # a new cut, inside one old region: the same forms on both sides
+            out_x[pos], out_ex[pos], out_same[pos] = value[k], err[k], True
+            out_who[pos] = who[k]
+            pos += 1
+            k += 1
+        if r < n_regions - 1:
+            out_x[pos], out_ex[pos], out_same[pos] = xs[r], ex[r], same[r]
+            pos += 1
+    # then each neuron's row: its piece flips at its own roots
+    for i in range(width):
+        row = 0
+        for r in range(n_regions):
+            state = on_left[i, r]
+            k, end = count[r], count[r + 1]
+            while True:
+                on[i, row] = state
+                if state or not relu:           # relu: off is an exact zero
+                    out_f[i, row] = f[i, r]
+                    out_f[i, new_regions + row] = f[i, n_regions + r]
+                    a, c = e[i, r], e[i, n_regions + r]
+                    out_e[i, row] = a
+                    out_e[i, new_regions + row] = c
+                    esq[row] += a * a
+                    esq[new_regions + row] += c * c
+                    if a > emax[row]:
+                        emax[row] = a
+                    if c > emax[new_regions + row]:
+                        emax[new_regions + row] = c
+                row += 1
+                if k >= end:
+                    break
+                if who[k] == i:
+                    state = not state
+                k += 1
+    return OK, out_x, out_ex, source, on, out_f, out_e, out_same, out_who, esq, emax

@@ -362,6 +362,10 @@ def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, re
     return z, err, En
 
 
+#: Layers of at most this many neurons x regions take the fused kernel
+#: (per-call overhead dominates them); larger ones the separate kernels.
+_FUSED_MAX = 1 << 16
+
 #: The unit roundoff of ``np.longdouble`` when it is more precise than
 #: float64 (x86's 64-bit mantissa: 2^-64), else None (no ball tier).
 _BALL_U: Optional[float] = (float(np.finfo(np.longdouble).eps) / 2
@@ -864,6 +868,13 @@ class _Run:
             if not layer.kinked:
                 f, e, E = _scale(f, e, E, *layer.slopes[0])
                 continue
+            fused = self.refine_fused(k, f, e, E, same, layer.relu)
+            if fused is not None:
+                f, e, E, on, same = fused
+                if not layer.relu:
+                    f, e, E = _apply(f, e, E, np.concatenate([on, on], axis=1), layer.slopes)
+                self._after_layer(k, layer, on, same)
+                continue
             source, on, same = self.refine(k, f, e, E, same)
             E = np.concatenate([E[:regions][source], E[regions:][source]])
             compiled = _jit.kernels(f.shape[0] * source.size)
@@ -882,18 +893,55 @@ class _Run:
                     np.minimum(E, _norm_up(e, axis=0) * _SAFE, out=E)
                 else:
                     f, e, E = _apply(f, e, E, on2, layer.slopes)
-            if same.size:
-                # the same forms and pieces on both sides give the same outputs,
-                # and so does a layer that is off on both sides (all exact zeros)
-                on = on[:, :self.xs.size + 1]
-                same &= (on[:, 1:] == on[:, :-1]).all(axis=0)
-                if layer.relu:
-                    dead = ~on.any(axis=0)
-                    same |= dead[1:] & dead[:-1]
-            if self.progress is not None:
-                self.progress(k, self.xs.size + 1)
+            self._after_layer(k, layer, on, same)
         pieces, joint = self._pieces(f, e, same, last)
         return CertifiedResult(pieces, joint, hidden_regions, self.decisions.as_dict())
+
+    def _after_layer(self, k: int, layer: _LayerFloats, on: np.ndarray, same: np.ndarray) -> None:
+        """``same`` (in place) and progress, after layer ``k``'s cut."""
+        if same.size:
+            # the same forms and pieces on both sides give the same outputs,
+            # and so does a layer that is off on both sides (all exact zeros)
+            same &= (on[:, 1:] == on[:, :-1]).all(axis=0)
+            if layer.relu:
+                dead = ~on.any(axis=0)
+                same |= dead[1:] & dead[:-1]
+        if self.progress is not None:
+            self.progress(k, self.xs.size + 1)
+
+    def refine_fused(self, k, f, e, E, same, relu: bool):
+        """The whole cut of a small layer in one compiled call when floats
+        decide everything; None (nothing changed) otherwise, and for large
+        layers, where the separate kernels are faster."""
+        if f.size // 2 > _FUSED_MAX:
+            return None
+        compiled = _jit.kernels(f.size // 2)
+        if compiled is None:
+            return None
+        lo, hi = self.ends
+        bounds = np.array([-math.inf if lo is None else lo[0], 0.0 if lo is None else lo[1],
+                           math.inf if hi is None else hi[0], 0.0 if hi is None else hi[1]])
+        (status, nx, nex, source, on, nf, ne, new_same, who, esq,
+         emax) = compiled.refine_certified(f, e, self.xs, self.ex, bounds, same, _SAFE, _U,
+                                           _TINY, relu)
+        if status != _jit.OK:
+            return None
+        n_regions = self.xs.size + 1
+        self.decisions.float64 += f.shape[0] * n_regions
+        # where the cuts came from: old cuts keep theirs, new ones are this layer's
+        old = np.nonzero(who < 0)[0]
+        layer_of = np.full(nx.size, k, dtype=np.int64)
+        layer_of[old] = self.origin_layer
+        who[old] = self.origin_neuron
+        if self.exact_cuts:
+            self.exact_cuts = {int(old[c]): v for c, v in self.exact_cuts.items()}
+        self.xs, self.ex = nx, nex
+        self.origin_layer, self.origin_neuron = layer_of, who
+        E = np.concatenate([E[:n_regions][source], E[n_regions:][source]])
+        if relu:
+            # ||D delta|| <= ||D e||: the entries left on bound the error
+            np.minimum(E, _norm_from(esq, emax, f.shape[0]) * _SAFE, out=E)
+        return nf, ne, E, on, new_same
 
     def _pieces(self, f, e, same, last) -> tuple[tuple[int, ...], int]:
         """Pieces of every output and jointly: 1 + cuts where a form
