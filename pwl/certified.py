@@ -278,13 +278,21 @@ def spectral_bound(w: np.ndarray, fro: float) -> float:
     return fro
 
 
+#: A column bound above this share of its forms' norm calls for the layer's
+#: spectral norm (the Frobenius norm, free, serves until then).
+_LOOSE = 2.0**-30
+
+
 class _LayerFloats:
     """A layer's weights, biases and activation slopes as floats with
     bounds, and the norms the error bounds need, computed once per network."""
 
     def __init__(self, layer):
         n_out, n_in = layer.n_out, layer.n_in
-        if layer.floats is not None:
+        if layer.approx is not None:
+            # floats with rigorous bounds, exact entries deferred (a line's first layer)
+            w, ew, b, eb = (np.asarray(x, dtype=np.float64).ravel() for x in layer.approx)
+        elif layer.floats is not None:
             # the layer's exact entries are these floats: no rounding at all
             w, b = (np.asarray(a, dtype=np.float64).ravel() for a in layer.floats)
             ew, eb = np.zeros_like(w), np.zeros_like(b)
@@ -309,7 +317,7 @@ class _LayerFloats:
         fro = float(_norm_up(self.row.T, axis=1)[0])          # ||W~||_F
         self.fro = fro
         self.dfro = float(_norm_up(self.drow.T, axis=1)[0])    # ||dW||_F
-        self.spectral = spectral_bound(self.w, fro)
+        self._spectral: Optional[float] = None
         self.ebn = float(_norm_up(self.eb.T, axis=1)[0])      # ||eb||
         self.live = self.row > 0
         act = layer.activation
@@ -318,6 +326,24 @@ class _LayerFloats:
                      and act.intercepts == (0, 0))
         slopes = [_to_floats([v]) for v in act.slopes]
         self.slopes = [(float(f[0]), float(e[0])) for f, e in slopes]
+
+    @property
+    def spectral(self) -> float:
+        """A rigorous upper bound on ``||W||_2``, computed on first use."""
+        if self._spectral is None:
+            self._spectral = spectral_bound(self.w, self.fro)
+        return self._spectral
+
+    def growth(self, E: np.ndarray, Ez: np.ndarray) -> float:
+        """The factor for the inherited error ``E`` in the column bound:
+        ``||W||_F`` while that keeps the bounds below :data:`_LOOSE` of the
+        forms, else the spectral bound (a Cholesky certificate, computed
+        once per layer, only where it is needed)."""
+        if self._spectral is not None:
+            return self._spectral
+        if not (self.fro * E > _LOOSE * Ez).any():
+            return self.fro
+        return self.spectral
 
 
 def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, regions: int
@@ -350,7 +376,7 @@ def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, re
         np.add(err, _TINY, out=err, where=slack)
         Ez = _norm_up(z, axis=0)
     # the column: ||W||_2 E + gamma ||W||_F H + ||dW||_F (H + E) + ||eb|| + u/(1-u)||z||
-    En = layer.spectral * E + layer.gamma * layer.fro * H + layer.dfro * (H + E)
+    En = layer.growth(E, Ez) * E + layer.gamma * layer.fro * H + layer.dfro * (H + E)
     En[regions:] += layer.ebn
     En += coef * Ez
     En *= _SAFE

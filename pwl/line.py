@@ -98,6 +98,51 @@ def _float_restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction
     return weights, bias
 
 
+def _deferred_restriction(layer: Layer, pa: list[Fraction], pb: list[Fraction],
+                          direction: list[Fraction]) -> Optional[Layer]:
+    """For a float layer and float points, the restricted layer with its
+    exact entries deferred (:meth:`Layer._deferred`): ``W (b - a)`` and
+    ``W a + c`` in float64 with rigorous error bounds now, exactly (by
+    :func:`_float_restricted`) only if asked for."""
+    if layer.floats is None:
+        return None
+    import numpy as np
+
+    from .exactsum import two_sum
+
+    try:
+        a = np.array([p.numerator / p.denominator for p in pa])
+        b = np.array([q.numerator / q.denominator for q in pb])
+    except OverflowError:
+        return None
+    if not (all(Fraction(x) == p for x, p in zip(a.tolist(), pa))
+            and all(Fraction(y) == q for y, q in zip(b.tolist(), pb))):
+        return None
+    w, c = layer.floats
+    u = 2.0**-53
+    k = w.shape[1]
+    gamma = (k + 2) * u / (1 - (k + 2) * u)
+    with np.errstate(over="ignore", invalid="ignore"):
+        hi, lo = two_sum(b, -a)                 # b - a = hi + lo exactly
+        slope = w @ hi + w @ lo
+        icpt = w @ a + c
+        aw = np.abs(w)
+        # |fl(W x) - W x| <= gamma_k |W||x|, the float product of |W||x|
+        # rounded up by (1 + 2 gamma); one more rounding for each sum
+        es = (gamma * (1 + 2 * gamma) * (aw @ (np.abs(hi) + np.abs(lo))) + 2 * u * np.abs(slope))
+        ei = (gamma * (1 + 2 * gamma) * (aw @ np.abs(a) + np.abs(c)) + 2 * u * np.abs(icpt))
+    if not all(np.isfinite(x).all() for x in (slope, icpt, es, ei)):
+        return None
+    safe = 1 + 2.0**-30
+    approx = (slope[:, None], (es * safe + 1e-300)[:, None], icpt, ei * safe + 1e-300)
+
+    def exact() -> tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]:
+        got = _float_restricted(layer, pa, direction)
+        return got if got is not None else _restricted(layer, pa, direction)
+
+    return Layer._deferred(approx, exact, layer.activation)
+
+
 def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> Network:
     """The one-input network ``t -> net(a + t (b - a))``.
 
@@ -123,9 +168,11 @@ def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> 
         if node.op == "dense" and node.inputs == (source.name,):
             layer = node.layer
             assert layer is not None
-            weights, bias = _restricted(layer, pa, direction)
-            nodes.append(Node(node.name, "dense", (source.name,), node.size,
-                              layer=Layer(weights, bias, layer.activation)))
+            deferred = _deferred_restriction(layer, pa, pb, direction)
+            if deferred is None:
+                weights, bias = _restricted(layer, pa, direction)
+                deferred = Layer(weights, bias, layer.activation)
+            nodes.append(Node(node.name, "dense", (source.name,), node.size, layer=deferred))
         else:
             need_helper = True
             inputs = tuple(helper if i == source.name else i for i in node.inputs)

@@ -17,7 +17,7 @@ import json
 import os
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class Layer:
     them: the certified route and the exact escalation read the arrays.
     """
 
-    __slots__ = ("_weights", "_bias", "activation", "_w", "_b")
+    __slots__ = ("_weights", "_bias", "activation", "_w", "_b", "_approx", "_exact")
 
     def __init__(self, weights: tuple[tuple[Fraction, ...], ...], bias: tuple[Fraction, ...],
                  activation: Activation):
@@ -67,6 +67,31 @@ class Layer:
         self.activation = activation
         self._w: Optional[np.ndarray] = None
         self._b: Optional[np.ndarray] = None
+        self._approx: Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = None
+        self._exact: Optional[Callable[[], tuple[tuple[tuple[Fraction, ...], ...],
+                                                 tuple[Fraction, ...]]]] = None
+
+    @classmethod
+    def _deferred(cls, approx: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                  exact: Callable[[], tuple[tuple[tuple[Fraction, ...], ...],
+                                            tuple[Fraction, ...]]],
+                  activation: Activation) -> "Layer":
+        """A layer whose exact entries ``exact()`` computes when first asked
+        for; meanwhile ``approx = (W, |W - W~| bound, b, |b - b~| bound)``
+        (floats with rigorous error bounds) serves the certified route."""
+        layer = cls(None, None, activation)  # type: ignore[arg-type]
+        layer._approx, layer._exact = approx, exact
+        return layer
+
+    @property
+    def approx(self) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``(W~, eW, b~, eb)``: floats within ``eW``, ``eb`` of the exact
+        entries, for a layer whose exact entries are deferred; else None."""
+        return self._approx
+
+    def _materialise(self) -> None:
+        assert self._exact is not None
+        self._weights, self._bias = self._exact()
 
     @classmethod
     def from_floats(cls, weights: object, bias: object = None, activation: object = "relu",
@@ -107,15 +132,23 @@ class Layer:
     @property
     def weights(self) -> tuple[tuple[Fraction, ...], ...]:
         if self._weights is None:
-            assert self._w is not None
-            self._weights = tuple(tuple(map(Fraction, row)) for row in self._w.tolist())
+            if self._exact is not None:
+                self._materialise()
+            else:
+                assert self._w is not None
+                self._weights = tuple(tuple(map(Fraction, row)) for row in self._w.tolist())
+        assert self._weights is not None
         return self._weights
 
     @property
     def bias(self) -> tuple[Fraction, ...]:
         if self._bias is None:
-            assert self._b is not None
-            self._bias = tuple(map(Fraction, self._b.tolist()))
+            if self._exact is not None:
+                self._materialise()
+            else:
+                assert self._b is not None
+                self._bias = tuple(map(Fraction, self._b.tolist()))
+        assert self._bias is not None
         return self._bias
 
     @property
@@ -126,10 +159,14 @@ class Layer:
 
     @property
     def n_in(self) -> int:
+        if self._approx is not None:
+            return int(self._approx[0].shape[1])
         return int(self._w.shape[1]) if self._w is not None else len(self.weights[0])
 
     @property
     def n_out(self) -> int:
+        if self._approx is not None:
+            return int(self._approx[0].shape[0])
         return int(self._w.shape[0]) if self._w is not None else len(self.weights)
 
     def __eq__(self, other: object) -> bool:

@@ -213,3 +213,28 @@ def test_lines_through_float_layers_are_exact(n0: int, seed: int, float_points: 
     for t in (Fraction(0), Fraction(1, 3), Fraction(1)):
         point = [p + t * (q - p) for p, q in zip(a, b)]
         assert line.evaluate(t) == net.evaluate(point)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 30), st.integers(0, 2**32 - 1))
+def test_a_line_counts_without_its_exact_first_layer(n0: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    net = pwl.Network.from_arrays([rng.normal(size=(12, n0)), rng.normal(size=(8, 12)),
+                                   rng.normal(size=(3, 8))],
+                                  [rng.normal(size=12), rng.normal(size=8), rng.normal(size=3)])
+    a = [Fraction(x) for x in rng.uniform(-1, 1, n0)]
+    b = [Fraction(x) for x in rng.uniform(-1, 1, n0)]
+    line = pwl.restrict_to_line(net, a, b)
+    first = line.layers[0]
+    assert first.approx is not None
+    result = pwl.count(line, (0, 1), workers=1)
+    assert result.method == "certified"
+    lazy = first._weights is None        # not made unless escalation needed it
+    exact = pwl.propagate(line, (0, 1))  # the exact engine makes it
+    assert (result.pieces, result.activation_regions) == (exact.pieces(), exact.activation_regions)
+    assert first._weights is not None
+    if result.decisions and result.decisions["exact"] == 0:
+        assert lazy
+    w_approx, w_err = first.approx[0][:, 0], first.approx[1][:, 0]
+    for x, e, (w,) in zip(w_approx.tolist(), w_err.tolist(), first.weights):
+        assert abs(Fraction(x) - w) <= Fraction(e)

@@ -58,7 +58,9 @@ def big_numbers(net: Network) -> bool:
         big = False
         if net.is_chain:
             for layer in net.layers:
-                if layer.floats is not None:
+                if layer.approx is not None:
+                    big = True          # a line's first layer: dyadic, huge denominators
+                elif layer.floats is not None:
                     big = _float_denominator(*layer.floats) > BIG_DENOMINATOR
                 else:
                     big = any(w.denominator > BIG_DENOMINATOR
