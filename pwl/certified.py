@@ -280,7 +280,7 @@ def spectral_bound(w: np.ndarray, fro: float) -> float:
 
 #: A column bound above this share of its forms' norm calls for the layer's
 #: spectral norm (the Frobenius norm, free, serves until then).
-_LOOSE = 2.0**-30
+_LOOSE = 2.0**-40
 
 
 class _LayerFloats:
