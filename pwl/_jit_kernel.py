@@ -156,6 +156,39 @@ def refine(za, zc, za_t, zc_t, cn, cd, ends, exact, max_regions, relu):
 
 
 
+#: What :func:`_entry` found: a root, decided; a constant, decided; undecided.
+ROOT, CONSTANT, UNSURE = 0, 1, 2
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _entry(za, zc, eza, ezc, left, eleft, right, eright, safe, unit, tiny):
+    """One neuron on one region, as :func:`pwl.certified._decide` decides it
+    (the same float operations in the same order): ``(kind, below, inside,
+    on just right of the left end, root, its bound)``."""
+    aa = abs(za)
+    if aa > eza:
+        v = -zc / za
+        av = abs(v)
+        er = av * eza
+        er = er + ezc
+        er = er / (aa - eza)
+        er = er * safe
+        er = er + (2 * unit) * av
+        er = er + tiny
+        lower = v - er
+        upper = v + er
+        b = upper < left - eleft
+        a = lower > right + eright
+        w = lower > left + eleft and upper < right - eright
+        kind = ROOT if (b or a or w) else UNSURE       # UNSURE: a root on a region's end
+        return kind, b, w, (za > 0) == b, v, er
+    if za == 0 and eza == 0:
+        # a constant: certified sign, or exactly zero (below the kink)
+        kind = CONSTANT if (abs(zc) > ezc or (zc == 0 and ezc == 0)) else UNSURE
+        return kind, False, False, zc > ezc, 0.0, 0.0
+    return UNSURE, False, False, not (za > 0), 0.0, 0.0   # a slope indistinguishable from 0
+
+
 @numba.njit(cache=True, nogil=True)
 def decide_certified(f, e, left, eleft, right, eright, safe, unit, tiny):
     """The certified route's decisions for one cut
@@ -177,38 +210,12 @@ def decide_certified(f, e, left, eleft, right, eright, safe, unit, tiny):
     bound = np.zeros((width, n))
     for i in range(width):
         for r in range(n):
-            za, zc = f[i, r], f[i, n + r]
-            eza, ezc = e[i, r], e[i, n + r]
-            aa = abs(za)
-            if aa > eza:
-                v = -zc / za
-                av = abs(v)
-                er = av * eza
-                er = er + ezc
-                er = er / (aa - eza)
-                er = er * safe
-                er = er + (2 * unit) * av
-                er = er + tiny
-                lower = v - er
-                upper = v + er
-                b = upper < left[r] - eleft[r]
-                a = lower > right[r] + eright[r]
-                w = lower > left[r] + eleft[r] and upper < right[r] - eright[r]
-                root[i, r] = v
-                bound[i, r] = er
-                below[i, r] = b
-                inside[i, r] = w
-                on[i, r] = (za > 0) == b
-                if not (b or a or w):
-                    undecided[i, r] = True
-            elif za == 0 and eza == 0:
-                # a constant: certified sign, or exactly zero (below the kink)
-                on[i, r] = zc > ezc
-                if not (abs(zc) > ezc or (zc == 0 and ezc == 0)):
-                    undecided[i, r] = True
-            else:
-                on[i, r] = (za > 0) == False   # noqa: E712  (as numpy: below is False)
-                undecided[i, r] = True           # a slope indistinguishable from 0
+            kind, b, w, o, v, er = _entry(f[i, r], f[i, n + r], e[i, r], e[i, n + r],
+                                          left[r], eleft[r], right[r], eright[r],
+                                          safe, unit, tiny)
+            below[i, r], inside[i, r], on[i, r] = b, w, o
+            root[i, r], bound[i, r] = v, er
+            undecided[i, r] = kind == UNSURE
     return below, inside, on, root, bound, undecided
 
 
@@ -323,39 +330,17 @@ def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny, relu):
     # along each neuron's row (contiguous), as decide_certified
     for i in range(width):
         for r in range(n_regions):
-            left, eleft, right, eright = lefts[r], elefts[r], rights[r], erights[r]
-            za, zc = f[i, r], f[i, n_regions + r]
-            eza, ezc = e[i, r], e[i, n_regions + r]
-            aa = abs(za)
-            if aa > eza:
-                v = -zc / za
-                av = abs(v)
-                er = av * eza
-                er = er + ezc
-                er = er / (aa - eza)
-                er = er * safe
-                er = er + (2 * unit) * av
-                er = er + tiny
-                lower = v - er
-                upper = v + er
-                below = upper < left - eleft
-                above = lower > right + eright
-                within = lower > left + eleft and upper < right - eright
-                if not (below or above or within):
-                    return _certified_fail(width)      # a root on a region's end
-                on_left[i, r] = (za > 0) == below
-                if within:
-                    inside[i, r] = True
-                    root[i, r] = v
-                    bound[i, r] = er
-                    count[r + 1] += 1
-            elif za == 0 and eza == 0:
-                # a constant: certified sign, or exactly zero (below the kink)
-                if not (abs(zc) > ezc or (zc == 0 and ezc == 0)):
-                    return _certified_fail(width)
-                on_left[i, r] = zc > ezc
-            else:
-                return _certified_fail(width)          # a slope indistinguishable from 0
+            kind, b, w, o, v, er = _entry(f[i, r], f[i, n_regions + r], e[i, r],
+                                          e[i, n_regions + r], lefts[r], elefts[r],
+                                          rights[r], erights[r], safe, unit, tiny)
+            if kind == UNSURE:
+                return _certified_fail(width)
+            on_left[i, r] = o
+            if w:
+                inside[i, r] = True
+                root[i, r] = v
+                bound[i, r] = er
+                count[r + 1] += 1
     for r in range(n_regions):
         count[r + 1] += count[r]
     total = count[n_regions]

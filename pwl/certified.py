@@ -930,7 +930,7 @@ class _Run:
             # and so does a layer that is off on both sides (all exact zeros)
             same &= (on[:, 1:] == on[:, :-1]).all(axis=0)
             if layer.relu:
-                dead = ~on.any(axis=0)
+                dead: np.ndarray = np.asarray(~on.any(axis=0))
                 same |= dead[1:] & dead[:-1]
         if self.progress is not None:
             self.progress(k, self.xs.size + 1)

@@ -60,6 +60,20 @@ def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
     return [int(m) << int(t) for m, t in zip(ints.tolist(), shift.tolist())], den
 
 
+def rational_integers(values: Sequence[Fraction]) -> tuple[list[int], int]:
+    """Rationals as integers over their least common denominator:
+    ``values == ints / den``.
+
+    >>> rational_integers([Fraction(1, 2), Fraction(-1, 3), Fraction(2)])
+    ([3, -2, 12], 6)
+    """
+    den = 1
+    for v in values:
+        if v.denominator != 1:
+            den = lcm(den, v.denominator)
+    return [v.numerator * (den // v.denominator) for v in values], den
+
+
 def dyadic_array(values: np.ndarray) -> tuple[np.ndarray, int]:
     """:func:`dyadic_integers` as an array: int64 when every integer is
     below 2^62 in magnitude, else an object array of Python ints."""
@@ -101,18 +115,8 @@ class _ExactLayer:
             with np.errstate(over="ignore"):
                 approx = wb * float(self.den) if self.den < 2**1000 else None
         else:
-            den = 1
-            for row in layer.weights:
-                for v in row:
-                    if v.denominator != 1:
-                        den = lcm(den, v.denominator)
-            for v in layer.bias:
-                if v.denominator != 1:
-                    den = lcm(den, v.denominator)
-            self.den = den
-            values = [x for row, c in zip(layer.weights, layer.bias)
-                      for x in [v.numerator * (den // v.denominator) for v in row]
-                      + [c.numerator * (den // c.denominator)]]
+            values, self.den = rational_integers(
+                [v for row, c in zip(layer.weights, layer.bias) for v in row + (c,)])
         self.wb = flint.fmpz_mat(self.n_out, n_in + 1, values)
         # an upper bound on max_i sum_j |entries|: the floats of the integers
         # (each within a relative 2^-53), summed (relative error below n u)

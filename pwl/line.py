@@ -36,7 +36,7 @@ def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
     over common denominators, instead of a Fraction per weight."""
     import flint
 
-    from .escalate import dyadic_integers
+    from .escalate import dyadic_integers, rational_integers
 
     fast = _float_restricted(layer, pa, direction)
     if fast is not None:
@@ -46,13 +46,8 @@ def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
         ints, wden = dyadic_integers(w.ravel())
         wm = flint.fmpz_mat(w.shape[0], w.shape[1], ints)
     else:
-        wden = 1
-        for row in layer.weights:
-            for v in row:
-                if v.denominator != 1:
-                    wden = lcm(wden, v.denominator)
-        wm = flint.fmpz_mat([[v.numerator * (wden // v.denominator) for v in row]
-                             for row in layer.weights])
+        ints, wden = rational_integers([v for row in layer.weights for v in row])
+        wm = flint.fmpz_mat(layer.n_out, layer.n_in, ints)
     pden = 1
     for v in pa + direction:
         if v.denominator != 1:
