@@ -59,3 +59,10 @@ def test_the_front_end_prefers_in_registry_order() -> None:
     assert pwl.count(floats, breakpoints=True).method == "enumerate"
     assert pwl.count(pwl.Network.sequential([([[1], [2]], [0, 1]), ([[1, -1]], [0], "identity")])
                      ).method == "enumerate"
+
+
+@pytest.mark.parametrize("method", [None, *METHODS])
+def test_many_inputs_are_refused_whatever_the_method(method) -> None:  # type: ignore[no-untyped-def]
+    net = pwl.Network.from_arrays([np.ones((2, 3)), np.ones((1, 2))])
+    with pytest.raises(pwl.PWLValueError, match="has 3 inputs.*--line"):
+        pwl.count(net, method=method)

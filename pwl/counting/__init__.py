@@ -140,6 +140,10 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
                             f"{net.output_size} output(s), numbered from 0)")
     if workers is not None and workers < 1:
         raise PWLValueError(f"workers must be at least 1, got {workers}")
+    if net.input_size != 1:
+        raise PWLValueError(
+            f"the network has {net.input_size} inputs; pwl analyses one input "
+            "(restrict it to a line through its input space: pwl count --line A B)")
     req = Request(net, dom, output, breakpoints, per_layer, max_memory, workers, scheduler,
                   progress, chunk_progress, max_pieces, forced=method is not None)
     if method is not None:
