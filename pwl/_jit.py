@@ -1,7 +1,7 @@
 """Compiled kernels for the engine's most common step (optional: numba).
 
 :func:`pwl._jit_kernel.refine` cuts a partition where the pre-activations
-cross a single kink, as :func:`pwl.propagate._refine` does with numpy, in
+cross a single kink, as :func:`pwl.engine.refine._refine` does with numpy, in
 one pass per stage instead of some fifty numpy calls per layer; on small
 networks those calls, not the arithmetic, are the cost.  The arithmetic is
 the same exact int64 arithmetic: the caller checks the bounds that make
