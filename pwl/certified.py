@@ -61,14 +61,24 @@ Decisions (each proven from the bounds, or escalated):
   bounds; it is the same if every neuron keeps its piece across the cut, or
   a whole relu layer is off on both sides (exact zeros).
 
-Local escalation: a region with any undecided decision gets its exact forms
-from a point strictly inside it (:class:`pwl.escalate.ExactChain`), and its
-ends their exact values (each cut remembers the layer and neuron whose root
-it is).  Its floats are replaced by the correctly rounded exact forms, with
-bounds of one rounding, and the float decisions are taken again; what is
-still undecided (exact ties: a root exactly on a cut, equal roots, a slope
-exactly 0) is decided in exact rational arithmetic for that region.  Output
-cuts the bounds cannot settle get exact output forms on both sides.  So the
+Local escalation, for the regions with an undecided decision only, in two
+tiers; each starts from a float point strictly inside the region, whose
+activation pattern is read off layer by layer:
+
+1. Balls (:meth:`_Run._ball_layers`): the region's forms recomputed in
+   ``np.longdouble`` (unit roundoff 2^-64 on x86) under the same rigorous
+   bounds as above, its ends tightened from their origin neurons' roots
+   (each cut remembers the layer and neuron whose root it is); the float
+   decisions are taken again on the rounded ball forms.  Skipped where
+   ``np.longdouble`` is no more precise than float64.
+2. Exact forms (:class:`pwl.escalate.ExactChain`, python-flint integer
+   matrices) and exact ends for what is still undecided; after the floats
+   are retried once more, the exact ties left (a root exactly on a cut,
+   equal roots, a slope exactly 0) are decided in exact rational arithmetic
+   for that region.
+
+Output cuts the bounds cannot settle go to the balls (which can prove that
+two forms differ) and then to exact output forms on both sides.  So the
 counts are exact, and the cost of an undecided decision is one region's
 forms through the network.
 
