@@ -245,8 +245,13 @@ def spectral_bound(w: np.ndarray, fro: float) -> float:
     >>> 4.0 <= b < 4.1
     True
     """
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        return _spectral_bound(w, fro)
+
+
+def _spectral_bound(w: np.ndarray, fro: float) -> float:
     m = min(w.shape)
-    if m <= 1:
+    if m <= 1 or not math.isfinite(fro):
         return fro
     k = max(w.shape)
     g = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
@@ -277,8 +282,9 @@ def spectral_bound(w: np.ndarray, fro: float) -> float:
         # (gamma_m ||L||_F^2), whatever algorithm produced L
         prod = low @ low.T
         resid = b - prod
-        delta = (_frobenius_up(resid) * (1 + 2 * _U)
-                 + _gamma(m) * _frobenius_up(low) ** 2 * (1 + 4 * _U))
+        fl = _frobenius_up(low)
+        # (a product, not a power: a float power raises OverflowError)
+        delta = (_frobenius_up(resid) * (1 + 2 * _U) + _gamma(m) * (fl * fl) * (1 + 4 * _U))
         # B's diagonal s - g_ii was rounded once
         bd = s - diag
         top = s + delta + 2 * _U * float(np.abs(bd).max())

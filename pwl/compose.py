@@ -76,10 +76,12 @@ def _surely_rank2(w) -> bool:
     if min(w.shape) < 2:
         return False
     p, q = np.unravel_index(int(np.argmax(np.abs(w))), w.shape)
-    left = w[p, q] * w
-    right = np.outer(w[:, q], w[p, :])
-    bound = 4 * 2.0**-53 * (np.abs(left) + np.abs(right)) + 1e-300
-    return bool((np.abs(left - right) > bound).any())
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        # beyond the float range the comparison is False: not sure, ask Fractions
+        left = w[p, q] * w
+        right = np.outer(w[:, q], w[p, :])
+        bound = 4 * 2.0**-53 * (np.abs(left) + np.abs(right)) + 1e-300
+        return bool((np.abs(left - right) > bound).any())
 
 
 def bottlenecks(net: Network) -> list[int]:

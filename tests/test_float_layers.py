@@ -239,3 +239,23 @@ def test_a_line_counts_without_its_exact_first_layer(n0: int, seed: int) -> None
     w_approx, w_err = first.approx[0][:, 0], first.approx[1][:, 0]
     for x, e, (w,) in zip(w_approx.tolist(), w_err.tolist(), first.weights):
         assert abs(Fraction(x) - w) <= Fraction(e)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1.0, 1e150, 1e300])
+def test_extreme_float_layers_count_exactly(scale: float) -> None:
+    # squares of such norms leave the float range: bounds must stay finite
+    # or refuse (and the front end then counts exactly), never raise
+    w = np.array([[1.0, -2.0], [0.5, 3.0]]) * scale
+    fro = float(np.abs(w).sum())             # above the Frobenius norm
+    assert spectral_bound(w, fro) >= float(np.abs(w).max())
+    net = pwl.Network.from_arrays([np.array([[1.0], [-1.0]]), w, np.array([[1.0, 1.0]])],
+                                  [np.array([0.5, 0.25]), np.zeros(2), np.zeros(1)])
+    exact = pwl.propagate(net)
+    result = pwl.count(net, workers=1)
+    assert (result.pieces, result.activation_regions) == (exact.pieces(), exact.activation_regions)
+
+
+def test_subnormal_weights_route_without_overflow() -> None:
+    net = pwl.Network.from_arrays([np.array([[5e-324], [1.0]]), np.array([[1.0, 2.0]])])
+    result = pwl.count(net, workers=1)
+    assert (result.pieces, result.activation_regions) == (2, 2)

@@ -23,6 +23,7 @@ the same exact numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable, Optional
@@ -83,7 +84,8 @@ def _float_denominator(w, b) -> float:
         return 1.0
     low = ints[nonzero] & -ints[nonzero]
     den_exp = -(expo[nonzero] - 53 + np.round(np.log2(np.abs(low).astype(np.float64))))
-    return 2.0 ** max(float(den_exp.max()), 0.0)
+    top = max(float(den_exp.max()), 0.0)
+    return math.inf if top > 1000 else 2.0 ** top
 
 
 #: Enumeration stops past this many regions unless told otherwise: about an
