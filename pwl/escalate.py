@@ -26,9 +26,29 @@ from typing import Optional, Sequence
 import flint
 import numpy as np
 
+from .exact import FLOAT_EXACT
 from .network import Layer, Network
 
 __all__ = ["ExactChain", "ExactForms"]
+
+
+def dyadic_parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each float as ``M 2^E`` with ``M`` an odd integer (or 0): int64 arrays
+    ``M``, ``E`` and the mask of nonzero entries.
+
+    >>> m, e, nz = dyadic_parts(np.array([0.75, 0.0, -4.0]))
+    >>> m.tolist(), e[nz].tolist()
+    ([3, 0, -1], [-2, 2])
+    """
+    mant, expo = np.frexp(values)
+    ints = (mant * 2.0**53).astype(np.int64)        # exact: |mant| < 1 has 53 bits
+    expo = expo.astype(np.int64) - 53
+    nonzero = ints != 0
+    # drop each mantissa's trailing zero bits, so denominators are least
+    low = ints & -ints
+    tz = np.zeros_like(ints)
+    tz[nonzero] = np.round(np.log2(np.abs(low[nonzero]).astype(np.float64))).astype(np.int64)
+    return np.where(nonzero, ints >> tz, 0), expo + tz, nonzero
 
 
 def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
@@ -38,18 +58,9 @@ def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
     >>> dyadic_integers(np.array([0.5, -3.0, 0.0, 0.125]))
     ([4, -24, 0, 1], 8)
     """
-    mant, expo = np.frexp(values)
-    ints = (mant * 2.0**53).astype(np.int64)        # exact: |mant| < 1 has 53 bits
-    expo = expo.astype(np.int64) - 53
-    nonzero = ints != 0
+    ints, expo, nonzero = dyadic_parts(values)
     if not nonzero.any():
         return [0] * values.size, 1
-    # drop each mantissa's trailing zero bits, so the denominator is least
-    low = ints & -ints
-    tz = np.zeros_like(ints)
-    tz[nonzero] = np.round(np.log2(np.abs(low[nonzero]).astype(np.float64))).astype(np.int64)
-    ints = np.where(nonzero, ints >> tz, 0)
-    expo = expo + tz
     emin = int(expo[nonzero].min())
     shift = np.where(nonzero, expo - min(emin, 0), 0)
     den = 1 << max(-emin, 0)
@@ -92,8 +103,6 @@ def _float_or_inf(value: int) -> float:
         return math.inf
 
 
-#: Products below this in magnitude are exact in float64 (and BLAS may be used).
-_FLOAT_EXACT = 2**53
 
 
 class _ExactLayer:
@@ -126,7 +135,7 @@ class _ExactLayer:
             top = float(np.abs(approx).sum(axis=1).max()) * (1 + (n_in + 4) * 2.0**-52)
         self.rowsum = int(math.ceil(top)) + 1 if math.isfinite(top) else 2**10000
         # small integers: exact float64 products where the bound allows
-        self.wb_float = approx if self.rowsum < _FLOAT_EXACT else None
+        self.wb_float = approx if self.rowsum < FLOAT_EXACT else None
         act = layer.activation
         self.kinked = bool(act.kinks)
         slopes = act.slopes
@@ -143,7 +152,7 @@ class _ExactLayer:
         """Exact ``[Wn | bn] @ h`` for an object array ``h`` of integers
         whose entries are at most ``hmax`` in magnitude, and a bound on the
         result's magnitudes."""
-        if self.wb_float is not None and self.rowsum * hmax < _FLOAT_EXACT:
+        if self.wb_float is not None and self.rowsum * hmax < FLOAT_EXACT:
             # every partial sum is an integer below 2^53: float64 is exact
             out = self.wb_float @ h.astype(np.float64)
             return out.astype(np.int64).astype(object), int(np.abs(out).max(initial=0.0))

@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = [
     "INT64_SAFE",
+    "FLOAT_EXACT",
     "maxabs",
     "is_object",
     "to_object",
@@ -38,7 +39,9 @@ __all__ = [
 
 #: Magnitudes below this keep int64 sums of two products' partial results safe.
 INT64_SAFE = 2**62
-_FLOAT_EXACT = 2**53
+#: Integers below this are exact in float64, and so are sums of products
+#: whose partial sums stay below it.
+FLOAT_EXACT = 2**53
 _REL_ERR = 2.0**-48
 #: Up to this many inputs per neuron, products are int64 einsums, not BLAS.
 _SMALL_INNER = 4
@@ -86,12 +89,12 @@ def matmul_exact(a: np.ndarray, h: np.ndarray, a_rowsum: int,
     """
     if is_object(h, a):
         return _flint_matmul(a, h)
-    bound = (maxabs(h) if h_max is None or h_max * a_rowsum >= _FLOAT_EXACT
+    bound = (maxabs(h) if h_max is None or h_max * a_rowsum >= FLOAT_EXACT
              else h_max) * a_rowsum
     if bound < INT64_SAFE and a.shape[1] <= _SMALL_INNER:
         # a few inputs: int64 products summed in place beat BLAS and its threads
         return np.einsum("ij,jr->ir", a, h)
-    if bound < _FLOAT_EXACT:
+    if bound < FLOAT_EXACT:
         return (a.astype(np.float64) @ h.astype(np.float64)).astype(np.int64)
     if bound < INT64_SAFE:
         return a @ h
@@ -120,9 +123,9 @@ def matmul_exact_pair(a: np.ndarray, h1: np.ndarray, h2: np.ndarray, a_rowsum: i
     ``maxabs(h1)`` and ``maxabs(h2)``; ``a_float`` is ``a`` as float64, if at hand."""
     if a.shape[1] <= _SMALL_INNER or is_object(a, h1, h2):
         return (matmul_exact(a, h1, a_rowsum, h_max), matmul_exact(a, h2, a_rowsum, h_max))
-    if h_max is None or h_max * a_rowsum >= _FLOAT_EXACT:
+    if h_max is None or h_max * a_rowsum >= FLOAT_EXACT:
         h_max = max(maxabs(h1), maxabs(h2))
-    if h_max * a_rowsum >= _FLOAT_EXACT:
+    if h_max * a_rowsum >= FLOAT_EXACT:
         return (matmul_exact(a, h1, a_rowsum, h_max), matmul_exact(a, h2, a_rowsum, h_max))
     n = h1.shape[1]
     both = np.empty((h1.shape[0], 2 * n), dtype=np.float64)
@@ -202,9 +205,9 @@ def ratio_keys(num: np.ndarray, den: np.ndarray, bound: Optional[int] = None) ->
     """
     if is_object(num, den):
         bound = None
-    elif bound is None or bound > _FLOAT_EXACT:
+    elif bound is None or bound > FLOAT_EXACT:
         bound = max(maxabs(num), maxabs(den))
-    if bound is not None and bound <= _FLOAT_EXACT:
+    if bound is not None and bound <= FLOAT_EXACT:
         # int64 / int64 converts both to float64 (exactly, below 2^53) and divides
         return np.true_divide(num, den, dtype=np.float64)
     return np.array([_true_div(int(p), int(q)) for p, q in zip(num.tolist(), den.tolist())],

@@ -30,7 +30,8 @@ def _point(values: Sequence[object], size: int, name: str) -> list[Fraction]:
     return [to_fraction(v, f"{name}[{i}]") for i, v in enumerate(values)]
 
 
-def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
+def _restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction],
+                direction: list[Fraction]
                 ) -> tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]:
     """``W d`` and ``W a + c`` exactly: one integer matrix product (python-flint)
     over common denominators, instead of a Fraction per weight."""
@@ -38,7 +39,7 @@ def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
 
     from .escalate import dyadic_integers, rational_integers
 
-    fast = _float_restricted(layer, pa, direction)
+    fast = _float_restricted(layer, pa, pb)
     if fast is not None:
         return fast
     if layer.floats is not None:
@@ -61,30 +62,42 @@ def _restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
     return weights, bias
 
 
-def _float_restricted(layer: Layer, pa: list[Fraction], direction: list[Fraction]
-                      ) -> Optional[tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]]:
-    """The same for a float layer and float points (``.npy`` inputs): exact
-    float64 BLAS products of integer limbs (:mod:`pwl.exactsum`); None if
-    the layer or the points are not floats."""
-    if layer.floats is None:
-        return None
+def _float_points(pa: list[Fraction], pb: list[Fraction]):
+    """``(a, hi, lo)`` as float64 arrays with ``b - a = hi + lo`` exactly,
+    if every coordinate of both points is a float (``.npy`` inputs); else None."""
     import numpy as np
 
-    from .exactsum import exact_matmul, two_sum
+    from .exactsum import two_sum
 
     try:
         a = np.array([p.numerator / p.denominator for p in pa])
-        b = np.array([(p + d).numerator / (p + d).denominator for p, d in zip(pa, direction)])
+        b = np.array([q.numerator / q.denominator for q in pb])
     except OverflowError:
         return None
     if not (all(Fraction(x) == p for x, p in zip(a.tolist(), pa))
-            and all(Fraction(y) == p + d for y, p, d in zip(b.tolist(), pa, direction))):
+            and all(Fraction(y) == q for y, q in zip(b.tolist(), pb))):
         return None
     with np.errstate(over="ignore", invalid="ignore"):
-        hi, lo = two_sum(b, -a)                 # b - a = hi + lo exactly
+        hi, lo = two_sum(b, -a)
     if not (np.isfinite(hi).all() and np.isfinite(lo).all()):
         return None
-    w, c = layer.floats
+    return a, hi, lo
+
+
+def _float_restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction]
+                      ) -> Optional[tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]]:
+    """The same for a float layer and float points: exact float64 BLAS
+    products of integer limbs (:mod:`pwl.exactsum`); None if the layer or
+    the points are not floats."""
+    points = _float_points(pa, pb) if layer.floats is not None else None
+    if points is None:
+        return None
+    import numpy as np
+
+    from .exactsum import exact_matmul
+
+    a, hi, lo = points
+    w, c = layer.floats  # type: ignore[misc]
     rows = exact_matmul(w, np.column_stack([hi, lo, a]))
     if rows is None:
         return None
@@ -99,26 +112,17 @@ def _deferred_restriction(layer: Layer, pa: list[Fraction], pb: list[Fraction],
     exact entries deferred (:meth:`Layer._deferred`): ``W (b - a)`` and
     ``W a + c`` in float64 with rigorous error bounds now, exactly (by
     :func:`_float_restricted`) only if asked for."""
-    if layer.floats is None:
+    points = _float_points(pa, pb) if layer.floats is not None else None
+    if points is None:
         return None
     import numpy as np
 
-    from .exactsum import two_sum
-
-    try:
-        a = np.array([p.numerator / p.denominator for p in pa])
-        b = np.array([q.numerator / q.denominator for q in pb])
-    except OverflowError:
-        return None
-    if not (all(Fraction(x) == p for x, p in zip(a.tolist(), pa))
-            and all(Fraction(y) == q for y, q in zip(b.tolist(), pb))):
-        return None
-    w, c = layer.floats
+    a, hi, lo = points
+    w, c = layer.floats  # type: ignore[misc]
     u = 2.0**-53
     k = w.shape[1]
     gamma = (k + 2) * u / (1 - (k + 2) * u)
     with np.errstate(over="ignore", invalid="ignore"):
-        hi, lo = two_sum(b, -a)                 # b - a = hi + lo exactly
         slope = w @ hi + w @ lo
         icpt = w @ a + c
         aw = np.abs(w)
@@ -132,8 +136,7 @@ def _deferred_restriction(layer: Layer, pa: list[Fraction], pb: list[Fraction],
     approx = (slope[:, None], (es * safe + 1e-300)[:, None], icpt, ei * safe + 1e-300)
 
     def exact() -> tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]:
-        got = _float_restricted(layer, pa, direction)
-        return got if got is not None else _restricted(layer, pa, direction)
+        return _restricted(layer, pa, pb, direction)
 
     return Layer._deferred(approx, exact, layer.activation)
 
@@ -165,7 +168,7 @@ def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> 
             assert layer is not None
             deferred = _deferred_restriction(layer, pa, pb, direction)
             if deferred is None:
-                weights, bias = _restricted(layer, pa, direction)
+                weights, bias = _restricted(layer, pa, pb, direction)
                 deferred = Layer(weights, bias, layer.activation)
             nodes.append(Node(node.name, "dense", (source.name,), node.size, layer=deferred))
         else:

@@ -32,28 +32,21 @@ sign per cut serves both neighbouring regions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
-from math import lcm
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from .domain import DomainLike, as_domain
 from .errors import PWLValueError
-from .exact import INT64_SAFE, is_object, maxabs, to_object
+from .exact import is_object, to_object
 from .network import Network
 from .partition import LayerStats, Partition
-from .engine.forms import (_Forms, _State, _activate, _affine, _affine_scalar, _common,
-                           _initial_state, _sum, _take, _where)
+from .engine.forms import _Forms, _activate, _affine, _common, _initial_state, _sum, _where
 from .engine.plans import _RELU, IntAct, IntAffine, compiled_plan
-from .engine.refine import Limit, RegionLimit, _refine, _split_points
+from .engine.refine import Limit, RegionLimit, _refine
 
 __all__ = ["propagate", "forms_at", "RegionLimit", "Limit", "IntAffine", "IntAct"]
-
-#: kept under its old name for the modules that read it
-_compiled = compiled_plan
-
 
 def _kappas(ha: np.ndarray, hc: np.ndarray) -> np.ndarray:
     """Pieces of each row's function: 1 + number of cuts where its form changes."""
@@ -120,7 +113,7 @@ def forms_at(net: Network, points: Sequence[Fraction]) -> tuple[np.ndarray, np.n
     point, with no partition built: one pass for any number of points."""
     if not net.is_chain:
         raise PWLValueError("forms_at needs a chain network")
-    plan = _compiled(net)
+    plan = compiled_plan(net)
     pn = np.array([p.numerator for p in points], dtype=object)
     pd = np.array([p.denominator for p in points], dtype=object)
     h = _Forms(np.ones((1, len(points)), dtype=object), np.zeros((1, len(points)), dtype=object), 1)
@@ -192,7 +185,7 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         _, on, (a, b), _ = refine(diff, _RELU, index, (a, b))
         return _Forms(_where(on, a.a, b.a), _where(on, a.c, b.c), a.den)
 
-    plan = _compiled(net)
+    plan = compiled_plan(net)
     for index, node in enumerate(nodes):
         if index == len(nodes) - 1:
             hidden_regions = state.regions

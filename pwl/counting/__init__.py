@@ -76,15 +76,12 @@ def _float_denominator(w, b) -> float:
     """The least power of two that makes every entry of a float layer an integer."""
     import numpy as np
 
-    values = np.concatenate([w.ravel(), b])
-    mant, expo = np.frexp(values)
-    ints = (mant * 2.0**53).astype(np.int64)
-    nonzero = ints != 0
+    from ..escalate import dyadic_parts
+
+    _, expo, nonzero = dyadic_parts(np.concatenate([w.ravel(), b]))
     if not nonzero.any():
         return 1.0
-    low = ints[nonzero] & -ints[nonzero]
-    den_exp = -(expo[nonzero] - 53 + np.round(np.log2(np.abs(low).astype(np.float64))))
-    top = max(float(den_exp.max()), 0.0)
+    top = max(-int(expo[nonzero].min()), 0)
     return math.inf if top > 1000 else 2.0 ** top
 
 

@@ -15,7 +15,7 @@ A method is a module of :mod:`pwl.counting` with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Optional
 
@@ -62,7 +62,6 @@ class Request:
     chunk_progress: Optional[Callable[[int, int, int], None]] = None
     max_pieces: Optional[int] = None
     forced: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def wants_listing(self) -> bool:

@@ -8,23 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
-from typing import Callable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
-from ..exact import (
-    INT64_SAFE,
-    int_array,
-    is_object,
-    matmul_exact_pair,
-    maxabs,
-    ratio_keys,
-    sign_of_sum,
-    to_object,
-)
+from ..exact import INT64_SAFE, is_object, matmul_exact_pair, maxabs, to_object
 from .plans import IntAct, IntAffine
-
-_FLOAT_EXACT = 2**53
 
 
 class _State:

@@ -7,21 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
-from typing import Callable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
 from ..activations import Activation
-from ..exact import (
-    INT64_SAFE,
-    int_array,
-    is_object,
-    matmul_exact_pair,
-    maxabs,
-    ratio_keys,
-    sign_of_sum,
-    to_object,
-)
+from ..exact import INT64_SAFE, int_array, maxabs
 from ..network import Layer, Network
 
 __all__ = ["IntAct", "IntAffine", "compiled_plan"]

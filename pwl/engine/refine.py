@@ -6,26 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from math import lcm
-from typing import Callable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
 from .. import _jit
-from ..exact import (
-    INT64_SAFE,
-    int_array,
-    is_object,
-    matmul_exact_pair,
-    maxabs,
-    ratio_keys,
-    sign_of_sum,
-    to_object,
-)
-from .forms import _Forms, _State, _iota, _scalar_array, _scaled, _take, _where
+from ..exact import FLOAT_EXACT, INT64_SAFE, is_object, ratio_keys, sign_of_sum, to_object
+from .forms import _Forms, _State, _iota, _scalar_array, _scaled, _take
 from .plans import IntAct
-
-_FLOAT_EXACT = 2**53
 
 
 def _end_signs(signs: np.ndarray, za: np.ndarray, zc: np.ndarray,
@@ -141,7 +129,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
     if sign_bound >= INT64_SAFE and n_regions > 1:
         zt_max = z.tight() * kd + shift_max
         sign_bound = zt_max * 2 * state.cut_bound()
-    if n_kinks == 1 and sign_bound < INT64_SAFE and zt_max <= _FLOAT_EXACT:
+    if n_kinks == 1 and sign_bound < INT64_SAFE and zt_max <= FLOAT_EXACT:
         done = _refine_compiled(state, z, za_t, _scaled(zc, kd, -act.kink_num[0] * zden,
                                                         bound=z_max), zt_max,
                                 limit.max_regions if limit is not None
