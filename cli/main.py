@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 import click
 
 from pwl.counting import METHODS as COUNT_METHODS
-from pwl.errors import PWLError
+from pwl.errors import PWLError, PWLValueError, RegionLimitError
 from pwl.numbers import format_exact
 
 from .types import NETWORK, RATIONAL, SIZE
@@ -86,6 +86,11 @@ class PWLGroup(click.Group):
 
 
 _FORMAT: dict[str, Optional[str]] = {"format": None}
+
+
+#: ``count --plot`` draws every piece: counts with more activation regions
+#: than this are refused before they are listed (tri^20's 2^20 still draw).
+PLOT_MAX_REGIONS = 2**21
 
 
 def load_network(path: str) -> Any:
@@ -214,15 +219,17 @@ def plot_option(what: str = "a figure") -> Any:
               help="Local processes for chunked counting (default: all cores).")
 @click.option("--scheduler", type=str, default=None, metavar="ADDRESS",
               help="Run the chunks on a dask.distributed cluster (e.g. tcp://host:8786).")
-@click.option("--max-pieces", type=click.IntRange(min=1), default=None,
-              help="Stop enumerating past this many regions (default 2^33, about an hour).")
+@click.option("--max-regions", type=click.IntRange(min=1), default=None,
+              help="Stop once the count has more activation regions than this, whatever "
+                   "the method (default: chunked enumeration stops past 2^33, about an "
+                   "hour).")
 @click.option("--progress/--no-progress", default=None,
               help="Show per-layer progress on stderr (default: when stderr is a terminal).")
 @plot_option("the output with its breakpoints")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
           method: str, max_memory: Optional[int], workers: Optional[int],
-          scheduler: Optional[str], max_pieces: Optional[int], progress: Optional[bool],
+          scheduler: Optional[str], max_regions: Optional[int], progress: Optional[bool],
           plot_path: Optional[str]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
@@ -256,7 +263,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         if given:
             raise click.UsageError(f"--output all counts every output in one enumeration; "
                                    f"it does not take {given[0]}")
-        count_all(network, net, domain, budget, as_json, line, progress)
+        count_all(network, net, domain, budget, as_json, line, progress, max_regions)
         return
     try:
         output_index = int(output)
@@ -267,43 +274,38 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         raise click.BadParameter(f"{output_index} is below 0", param_hint="'--output'")
     report = progress_reporter(progress)
     chunk_report = chunk_reporter()
+    limit = max_regions
+    if plot_path is not None:
+        limit = PLOT_MAX_REGIONS if limit is None else min(limit, PLOT_MAX_REGIONS)
     try:
-        result = pwl.count(net, domain, output=output_index, breakpoints=breakpoints,
+        result = pwl.count(net, domain, output=output_index,
+                           breakpoints=breakpoints or plot_path is not None,
                            per_layer=per_layer, progress=report,
                            method=None if method == "auto" else method,
                            max_memory=budget, workers=workers, scheduler=scheduler,
                            chunk_progress=chunk_report,
-                           **({} if max_pieces is None else {"max_pieces": max_pieces}))
+                           **({} if limit is None else {"max_regions": limit}))
+    except RegionLimitError as exc:
+        if plot_path is None or max_regions is not None and max_regions <= PLOT_MAX_REGIONS:
+            raise
+        raise PWLValueError(f"--plot draws every piece, at most {PLOT_MAX_REGIONS} activation "
+                            f"regions, and this count has more ({exc.regions} or more); count "
+                            "without --plot, or plot a smaller --domain") from None
     finally:
         end_progress(report)
-    hidden = [s for s in (result.layers or ()) if s.index < net.depth]
     if plot_path is not None:
         from pwl.plot import plot_function
 
-        f = net.function(domain, output_index)
-        plot_function(f, plot_path, title=f"{network}: kappa = {f.num_pieces}")
+        assert result.function is not None
+        plot_function(result.function, plot_path,
+                      title=f"{network}: kappa = {result.function.num_pieces}")
+        click.echo(f"figure saved to {plot_path}", err=True)
     if as_json:
-        payload: dict[str, Any] = {
-            "network": network,
-            "domain": None if result.domain is None else exact_list(result.domain),
-            "depth": result.depth,
-            "widths": list(result.widths),
-            "output": result.output,
-            "pieces": result.pieces,
-            "activation_regions": result.activation_regions,
-            "method": result.method,
-            "decisions": result.decisions,
-            "chunks": result.chunks,
-        }
-        if line is not None:
-            payload["line"] = list(line)
-        if breakpoints:
-            payload["breakpoints"] = exact_list(result.breakpoints or ())
-        if per_layer:
-            payload["layers"] = [
-                {"layer": s.index + 1, "width": s.width, "activation_regions": s.regions,
-                 "max_kappa": s.max_kappa, "kappa_pre": list(s.kappa_pre),
-                 "kappa_post": list(s.kappa_post)} for s in hidden]
+        payload: dict[str, Any] = {"network": network,
+                                   "line": list(line) if line is not None else None}
+        payload.update(result.to_dict())
+        if not breakpoints:
+            payload["breakpoints"] = None
         emit_json(payload)
         return
     rows = [
@@ -321,8 +323,9 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     click.echo(table(rows))
     if per_layer:
         click.echo("\nlayer  width  activation regions  max kappa")
-        for s in hidden:
-            click.echo(f"{s.index + 1:>5}  {s.width:>5}  {s.regions:>18}  {s.max_kappa:>9}")
+        for s in result.layers or ():
+            if s.index < net.depth:
+                click.echo(f"{s.index + 1:>5}  {s.width:>5}  {s.regions:>18}  {s.max_kappa:>9}")
     if breakpoints:
         click.echo("\nbreakpoints")
         for b in result.breakpoints or ():
@@ -366,21 +369,20 @@ def read_point(text: str, name: str) -> list[Any]:
 
 def count_all(network: str, net: Any, domain: Optional[tuple[Fraction, Fraction]],
               budget: Optional[int], as_json: bool, line: Optional[tuple[str, str]],
-              progress: Optional[bool] = None) -> None:
+              progress: Optional[bool] = None, max_regions: Optional[int] = None) -> None:
     """``pwl count --output all``: each output's pieces and the joint pieces."""
     from pwl.counting import count_outputs
 
     report = progress_reporter(progress)
     try:
-        r = count_outputs(net, domain, max_memory=budget, progress=report)
+        r = count_outputs(net, domain, max_memory=budget, progress=report,
+                          **({} if max_regions is None else {"max_regions": max_regions}))
     finally:
         end_progress(report)
     if as_json:
-        emit_json({"network": network, "domain": None if r.domain is None else exact_list(r.domain),
-                   "line": list(line) if line else None, "depth": net.depth,
-                   "widths": list(net.widths), "output": "all", "pieces": list(r.pieces),
-                   "joint_pieces": r.joint_pieces, "activation_regions": r.activation_regions,
-                   "method": r.method, "decisions": r.decisions})
+        payload: dict[str, Any] = {"network": network, "line": list(line) if line else None}
+        payload.update(r.to_dict())
+        emit_json(payload)
         return
     rows: list[tuple[str, Any]] = [("network", network), ("domain", domain_text(r.domain))]
     if line:

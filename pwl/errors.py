@@ -39,3 +39,16 @@ class DomainError(PWLValueError):
 
 class ResourceLimitError(PWLValueError):
     """A computation would exceed a configured limit (pieces, memory, size)."""
+
+
+class RegionLimitError(ResourceLimitError):
+    """A count has more activation regions than ``limit``: at least
+    ``regions`` (after layer ``layer``, or in the finished count when
+    ``layer`` is None)."""
+
+    def __init__(self, regions: int, limit: int, layer: "int | None" = None,
+                 advice: str = "raise --max-regions (max_regions=) or count a smaller domain"):
+        where = "the count has" if layer is None else f"layer {layer} already makes"
+        super().__init__(f"stopped: {where} {regions} activation regions, more than the "
+                         f"limit of {limit}; {advice}")
+        self.regions, self.limit, self.layer = regions, limit, layer

@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
 from .domain import Domain
-from .errors import PWLValueError, ResourceLimitError
+from .errors import PWLValueError, RegionLimitError, ResourceLimitError
 from .network import Network
 
 __all__ = ["ChunkedCount", "count_chunked", "regions_for_memory", "default_memory_budget",
@@ -128,7 +128,7 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
                   workers: int = 1, scheduler: Optional[str] = None,
                   progress: Optional[Callable[[int, int, int], None]] = None,
                   splits: Sequence[Fraction] = (),
-                  max_pieces: Optional[int] = None) -> ChunkedCount:
+                  max_regions_total: Optional[int] = None) -> ChunkedCount:
     """Exact pieces and activation regions, counted in chunks of at most
     ``max_regions`` regions each.
 
@@ -137,8 +137,8 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
     called as ``progress(done, pending, pieces_so_far)``.  ``splits`` are
     cut points of the partition to start from (from a
     :class:`~pwl.propagate.RegionLimit`).  Counting stops with
-    :class:`~pwl.errors.ResourceLimitError` once more than ``max_pieces``
-    regions have been counted.
+    :class:`~pwl.errors.ResourceLimitError` once more than
+    ``max_regions_total`` activation regions have been counted.
 
     >>> from pwl.constructions import telgarsky
     >>> r = count_chunked(telgarsky(12), (Fraction(0), Fraction(1)), max_regions=1024)
@@ -169,11 +169,11 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
                 done[_key((result[1], result[2]))] = result
                 pieces_so_far += result[3]
                 regions_so_far += result[4]
-                if max_pieces is not None and regions_so_far > max_pieces:
-                    raise ResourceLimitError(
-                        f"stopped after counting more than {max_pieces} regions "
-                        f"({len(done)} chunks done, {len(pending) + executor.in_flight} to go); "
-                        "raise --max-pieces to go on")
+                if max_regions_total is not None and regions_so_far > max_regions_total:
+                    raise RegionLimitError(
+                        regions_so_far, max_regions_total, None,
+                        f"{len(done)} chunks done, {len(pending) + executor.in_flight} to "
+                        "go; raise --max-regions to go on")
             if progress is not None:
                 progress(len(done), len(pending) + executor.in_flight, pieces_so_far)
     finally:

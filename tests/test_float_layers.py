@@ -149,8 +149,9 @@ def test_count_json_says_how_decisions_were_settled(tmp_path) -> None:  # type: 
     every = json.loads(run("count", str(path), "--domain", "-3", "3", "--json",
                            "--output", "all").stdout)
     assert every["method"] == "certified"
-    assert every["pieces"] == [part.pieces(0), part.pieces(1)]
-    assert every["joint_pieces"] == part.joint_pieces()
+    assert every["pieces_per_output"] == [part.pieces(0), part.pieces(1)]
+    assert every["pieces"] == part.joint_pieces()
+    assert set(every) == set(data)
 
 
 def test_progress_off_a_terminal(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -26,11 +26,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..domain import Domain, DomainLike, as_domain
-from ..errors import PWLValueError, ResourceLimitError
+from ..errors import PWLValueError, RegionLimitError, ResourceLimitError
 from ..network import Network
+from ..numbers import format_exact
 from ..partition import Partition
 from . import certified as _certified, compose as _compose, enumeration as _enumeration
 from .base import CountResult, NotApplicable, Request
@@ -85,9 +86,37 @@ def _float_denominator(w, b) -> float:
     return math.inf if top > 1000 else 2.0 ** top
 
 
-#: Enumeration stops past this many regions unless told otherwise: about an
-#: hour of counting on one core of a small machine.
-DEFAULT_MAX_PIECES = 2**33
+#: Counting stops past this many activation regions unless told otherwise:
+#: about an hour of enumeration on one core of a small machine.
+DEFAULT_MAX_REGIONS = 2**33
+
+
+def region_guard(net: Network, max_regions: Optional[int],
+                 progress: Optional[Callable[[int, int], None]]
+                 ) -> Optional[Callable[[int, int], None]]:
+    """``progress`` that also stops, with :class:`ResourceLimitError`, once
+    a hidden layer has cut the domain into more than ``max_regions``
+    activation regions (later layers only add regions, so the count would
+    exceed the limit too).  The output layer's cuts are kinks of the
+    output, not region boundaries, and are not counted."""
+    if max_regions is None:
+        return progress
+    last = len(net.nodes) - 2       # the output node's index in progress reports
+
+    def guarded(layer: int, regions: int) -> None:
+        if progress is not None:
+            progress(layer, regions)
+        if layer < last and regions > max_regions:
+            raise RegionLimitError(regions, max_regions, layer + 1)
+
+    return guarded
+
+
+def check_regions(regions: Optional[int], max_regions: Optional[int],
+                  layer: Optional[int] = None) -> None:
+    """Refuse a finished count whose activation regions exceed the limit."""
+    if max_regions is not None and regions is not None and regions > max_regions:
+        raise RegionLimitError(regions, max_regions, layer)
 
 
 def count(net: Network, domain: DomainLike = None, *, output: int = 0,
@@ -96,7 +125,7 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
           workers: Optional[int] = None, scheduler: Optional[str] = None,
           progress: Optional[Callable[[int, int], None]] = None,
           chunk_progress: Optional[Callable[[int, int, int], None]] = None,
-          max_pieces: Optional[int] = DEFAULT_MAX_PIECES) -> CountResult:
+          max_regions: Optional[int] = None) -> CountResult:
     """Count the pieces of output ``output`` and the activation regions.
 
     Parameters
@@ -119,10 +148,12 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
         Address of a dask.distributed scheduler to run the chunks on.
     progress : callable, optional
         Called as ``progress(layer_index, regions)`` after each layer.
-    max_pieces : int, optional
-        Enumeration stops with :class:`ResourceLimitError` once it has
-        counted more regions than this (only possible when the one-input
-        bound ``prod(n_d + 1)`` exceeds it).  ``None`` removes the limit.
+    max_regions : int, optional
+        Every method stops with :class:`ResourceLimitError` once the count
+        has more activation regions than this (a hidden layer's cut, a
+        chunk's total or the finished count shows it).  By default only
+        chunked enumeration is limited, to :data:`DEFAULT_MAX_REGIONS`
+        (about an hour); the other methods are not.
 
     Examples
     --------
@@ -143,8 +174,12 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
         raise PWLValueError(
             f"the network has {net.input_size} inputs; pwl analyses one input "
             "(restrict it to a line through its input space: pwl count --line A B)")
+    if max_regions is not None and max_regions < 1:
+        raise PWLValueError(f"max_regions must be at least 1, got {max_regions}")
     req = Request(net, dom, output, breakpoints, per_layer, max_memory, workers, scheduler,
-                  progress, chunk_progress, max_pieces, forced=method is not None)
+                  region_guard(net, max_regions, progress), chunk_progress,
+                  DEFAULT_MAX_REGIONS if max_regions is None else max_regions,
+                  forced=method is not None)
     if method is not None:
         chosen = REGISTRY[method]
         if req.wants_listing and not chosen.LISTS:
@@ -153,16 +188,21 @@ def count(net: Network, domain: DomainLike = None, *, output: int = 0,
         if not chosen.applies(net, dom):
             raise PWLValueError(chosen.REFUSAL
                                 + ("; this network is a graph" if not net.is_chain else ""))
-        return chosen.count(req)
+        return _checked(chosen.count(req), max_regions)
     for candidate in REGISTRY.values():
         if req.wants_listing and not candidate.LISTS:
             continue
         if candidate.applies(net, dom) and candidate.preferred(net, dom):
             try:
-                return candidate.count(req)
+                return _checked(candidate.count(req), max_regions)
             except NotApplicable:
                 continue    # this one cannot finish here: the next one can
     raise AssertionError("enumeration applies to every network")  # pragma: no cover
+
+
+def _checked(result: CountResult, max_regions: Optional[int]) -> CountResult:
+    check_regions(result.activation_regions, max_regions)
+    return result
 
 
 def one_partition(net: Network, dom: Domain, budget: int, per_layer: bool,
@@ -178,7 +218,7 @@ def one_partition(net: Network, dom: Domain, budget: int, per_layer: bool,
         return _propagate(net, dom, per_layer, progress, Limit(cap, cap))
     except RegionLimit as exc:
         raise ResourceLimitError(
-            f"{what} needs more than {cap} regions (layer {exc.layer + 1} makes "
+            f"{what} needs more than {cap} regions (layer {exc.layer} makes "
             f"{exc.regions}), over the memory budget of {budget} bytes; {advice}, or raise "
             "--max-memory") from None
 
@@ -193,11 +233,40 @@ class OutputsCount:
     activation_regions: int
     method: str = "enumerate"
     decisions: Optional[dict[str, int]] = None
+    depth: int = 0
+    widths: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data in the schema of ``pwl count --output all --json``
+        (the keys of :meth:`CountResult.to_dict`): ``pieces`` is the joint
+        count, the pieces of the vector of all outputs, and
+        ``pieces_per_output`` lists each output's.
+
+        >>> net = Network.sequential([([[1], [-1]], [0, 0]), ([[1, 0], [1, -1]], [0, 0], "identity")])
+        >>> d = count_outputs(net).to_dict()
+        >>> d["output"], d["pieces"], d["pieces_per_output"]
+        ('all', 2, [2, 1])
+        """
+        return {
+            "domain": None if self.domain is None else [format_exact(v) for v in self.domain],
+            "depth": self.depth,
+            "widths": list(self.widths),
+            "output": "all",
+            "pieces": self.joint_pieces,
+            "pieces_per_output": list(self.pieces),
+            "activation_regions": self.activation_regions,
+            "method": self.method,
+            "decisions": self.decisions,
+            "chunks": 1,
+            "breakpoints": None,
+            "layers": None,
+        }
 
 
 def count_outputs(net: Network, domain: DomainLike = None, *,
                   max_memory: Optional[int] = None,
-                  progress: Optional[Callable[[int, int], None]] = None) -> OutputsCount:
+                  progress: Optional[Callable[[int, int], None]] = None,
+                  max_regions: Optional[int] = None) -> OutputsCount:
     """Pieces of each output, and joint pieces (the union of all outputs'
     breakpoints), from one pass: certified floats for networks with large
     numbers (:mod:`pwl.certified`), one enumeration otherwise.
@@ -210,16 +279,20 @@ def count_outputs(net: Network, domain: DomainLike = None, *,
     from ..parallel import default_memory_budget
 
     dom = as_domain(domain)
+    progress = region_guard(net, max_regions, progress)
     if _certified.preferred(net, dom):
         try:
             res = certified.certified_counts(net, dom, progress)
         except certified.Undecided:
             pass    # numbers beyond the float range: count exactly
         else:
+            check_regions(res.activation_regions, max_regions)
             return OutputsCount(dom, res.pieces, res.joint_pieces, res.activation_regions,
-                                "certified", res.decisions)
+                                "certified", res.decisions, net.depth, net.widths)
     budget = default_memory_budget() if max_memory is None else max_memory
     part = one_partition(net, dom, budget, False, progress, "counting every output",
                           "count one output at a time")
+    check_regions(part.activation_regions, max_regions)
     return OutputsCount(dom, tuple(part.pieces(k) for k in range(part.outputs)),
-                        part.joint_pieces(), part.activation_regions)
+                        part.joint_pieces(), part.activation_regions, "enumerate", None,
+                        net.depth, net.widths)

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..domain import Domain
 from ..network import Network
+from ..numbers import format_exact
 from ..partition import LayerStats
+
+if TYPE_CHECKING:
+    from ..function import PiecewiseLinear
 
 __all__ = ["CountResult", "Request", "NotApplicable"]
 
@@ -44,6 +48,44 @@ class CountResult:
     #: ``exact``, ``escalated_regions``); None for the exact methods, where
     #: every decision is exact arithmetic.
     decisions: Optional[dict[str, int]] = None
+    #: The output as an exact function, when the breakpoints were listed.
+    function: Optional["PiecewiseLinear"] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data, the schema of ``pwl count --json``
+        (without the ``network`` and ``line`` keys the command adds): every
+        key is always present, numbers exact as strings where rational.
+
+        >>> from pwl.network import Network
+        >>> from pwl.counting import count
+        >>> net = Network.sequential([([[1], [-1]], [0, 0]), ([[1, 1]], [0], "identity")])
+        >>> d = count(net, (-1, 1), breakpoints=True).to_dict()
+        >>> d["pieces"], d["pieces_per_output"], d["breakpoints"], d["domain"]
+        (2, None, ['0'], ['-1', '1'])
+        """
+        return {
+            "domain": None if self.domain is None else [format_exact(v) for v in self.domain],
+            "depth": self.depth,
+            "widths": list(self.widths),
+            "output": self.output,
+            "pieces": self.pieces,
+            "pieces_per_output": None,
+            "activation_regions": self.activation_regions,
+            "method": self.method,
+            "decisions": self.decisions,
+            "chunks": self.chunks,
+            "breakpoints": (None if self.breakpoints is None
+                            else [format_exact(b) for b in self.breakpoints]),
+            "layers": None if self.layers is None else [layer_dict(s) for s in self.layers
+                                                        if s.index < self.depth],
+        }
+
+
+def layer_dict(s: LayerStats) -> dict[str, Any]:
+    """One hidden layer's statistics as JSON-ready data."""
+    return {"layer": s.index + 1, "width": s.width, "activation_regions": s.regions,
+            "max_kappa": s.max_kappa, "kappa_pre": list(s.kappa_pre),
+            "kappa_post": list(s.kappa_post)}
 
 
 @dataclass(frozen=True)
@@ -60,7 +102,7 @@ class Request:
     scheduler: Optional[str] = None
     progress: Optional[Callable[[int, int], None]] = None
     chunk_progress: Optional[Callable[[int, int, int], None]] = None
-    max_pieces: Optional[int] = None
+    max_regions: Optional[int] = None
     forced: bool = False
 
     @property

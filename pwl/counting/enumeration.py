@@ -32,7 +32,7 @@ def preferred(net: Network, domain: Domain) -> bool:
 def count(req: Request) -> CountResult:
     from ..parallel import count_chunked, default_memory_budget, regions_for_memory
     from ..propagate import Limit, RegionLimit, _propagate
-    from . import one_partition
+    from . import check_regions, one_partition
 
     net, dom = req.net, req.domain
     budget = default_memory_budget() if req.max_memory is None else req.max_memory
@@ -40,10 +40,11 @@ def count(req: Request) -> CountResult:
     if req.wants_listing:
         part = one_partition(net, dom, budget, req.per_layer, req.progress, "listing",
                              "count without --breakpoints/--per-layer to stream in chunks")
+        f = part.function(req.output) if req.breakpoints else None
         return req.result(pieces=part.pieces(req.output),
                           activation_regions=part.activation_regions, method=NAME,
-                          breakpoints=part.breakpoints(req.output) if req.breakpoints else None,
-                          layers=part.layers)
+                          breakpoints=f.breakpoints if f is not None else None,
+                          layers=part.layers, function=f)
     cap = regions_for_memory(net, budget, n_workers)
     parallel = n_workers > 1 or req.scheduler is not None
     pilot = Limit(min(cap, PILOT_REGIONS) if parallel else cap, cap,
@@ -51,9 +52,12 @@ def count(req: Request) -> CountResult:
     try:
         part = _propagate(net, dom, False, req.progress, pilot)
     except RegionLimit as exc:
+        if exc.layer < len(net.nodes) - 1:      # a hidden node: regions only grow from here
+            check_regions(exc.regions, req.max_regions, exc.layer)
         chunked = count_chunked(net, dom, output=req.output, max_regions=cap, workers=n_workers,
                                 scheduler=req.scheduler, progress=req.chunk_progress,
-                                splits=exc.boundaries, max_pieces=req.max_pieces)
+                                splits=exc.boundaries,
+                                max_regions_total=req.max_regions)
         return req.result(pieces=chunked.pieces, activation_regions=chunked.activation_regions,
                           method=NAME, chunks=chunked.chunks)
     return req.result(pieces=part.pieces(req.output), activation_regions=part.activation_regions,

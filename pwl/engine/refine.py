@@ -46,10 +46,11 @@ def _end_sign(za: np.ndarray, zc: np.ndarray, point: Optional[tuple[int, int]],
 class RegionLimit(Exception):
     """Raised when a layer would exceed ``max_regions``; carries exact split
     points (cut points of the partition, hence activation-region boundaries
-    of the whole network) that divide the domain into smaller parts."""
+    of the whole network) that divide the domain into smaller parts.
+    ``layer`` is the node's index in the network, 1 for the first layer."""
 
     def __init__(self, layer: int, regions: int, boundaries: list[Fraction]):
-        super().__init__(f"layer {layer + 1} would make {regions} regions")
+        super().__init__(f"layer {layer} would make {regions} regions")
         self.layer = layer
         self.regions = regions
         self.boundaries = boundaries
