@@ -99,13 +99,7 @@ def _chunk_task(net_dict: Optional[dict[str, Any]], lo: Optional[Fraction],
 
 
 _NET_CACHE: dict[int, tuple[dict[str, Any], Network]] = {}
-_WORKER_NET: Any = None
-
-
-def _init_worker(net_dict: dict[str, Any]) -> None:
-    """Process-pool initialiser: build the network once per worker."""
-    global _WORKER_NET
-    _WORKER_NET = Network.from_dict(net_dict)
+_WORKER_NET: Any = None   # a local worker's network (inherited from its parent)
 
 
 def _network_from(net_dict: dict[str, Any]) -> Network:
@@ -149,7 +143,7 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
         raise PWLValueError("max_regions must be at least 2")
     net_dict = net.to_dict()
     start: Interval = (None, None) if domain is None else (domain[0], domain[1])
-    executor = _Executor(workers, scheduler, net_dict)
+    executor = _Executor(workers, scheduler, net, net_dict)
     done: dict[tuple[int, Fraction], tuple[Any, ...]] = {}
     ends = [start[0], *splits, start[1]]
     pending: deque[Interval] = deque(zip(ends[:-1], ends[1:]))
@@ -189,15 +183,205 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
     return ChunkedCount(pieces, regions, len(ordered))
 
 
-class _Executor:
-    """Runs chunk tasks here, in a process pool, or on a dask cluster."""
+#: How many times one chunk may be lost (its worker process died, or ran out
+#: of memory) before the count gives up on it.
+MAX_ATTEMPTS = 3
 
-    def __init__(self, workers: int, scheduler: Optional[str], net_dict: dict[str, Any]):
+#: Seconds to wait for a dask scheduler to answer before giving up.
+SCHEDULER_TIMEOUT = 10
+
+
+def _interval_text(lo: Optional[Fraction], hi: Optional[Fraction]) -> str:
+    from .numbers import format_exact
+
+    return (f"[{'-inf' if lo is None else format_exact(lo)}, "
+            f"{'inf' if hi is None else format_exact(hi)}]")
+
+
+def _lost_error(task: tuple[Any, ...], attempts: int, reason: str) -> ResourceLimitError:
+    return ResourceLimitError(
+        f"the chunk {_interval_text(task[0], task[1])} failed {attempts} times ({reason}); "
+        "try a smaller --max-memory or fewer --workers")
+
+
+def _signal_name(exitcode: Optional[int]) -> str:
+    import signal
+
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"its worker process was killed by {name}, perhaps out of memory"
+    return f"its worker process exited with status {exitcode}"
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to send SIGTERM to this process when its parent dies (so a
+    parent killed by SIGKILL leaves no workers behind); elsewhere a no-op."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:   # the parent died before the request took hold
+        os._exit(1)
+
+
+def _worker_main(conn: Any, net: Network, parent: int) -> None:
+    """A worker process: count the chunks sent on ``conn`` one at a time,
+    until told to stop (``None``) or the parent goes away."""
+    import signal
+
+    # the parent decides what Ctrl-C and SIGTERM mean, and stops its workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent)
+    global _WORKER_NET
+    _WORKER_NET = net
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        reply: tuple[str, Any]
+        try:
+            reply = ("done", _chunk_task(None, *task))
+        except BaseException as exc:  # sent to the parent, which decides
+            reply = ("error", exc)
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:   # an exception that does not pickle
+            conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+
+
+class _Worker:
+    """One worker process, its end of the pipe, and the chunk it is counting."""
+
+    def __init__(self, ctx: Any, net: Network):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, net, os.getpid()),
+                                daemon=True, name="pwl-chunk-worker")
+        self.proc.start()
+        child.close()
+        self.task: Optional[tuple[Any, ...]] = None
+
+    def send(self, task: tuple[Any, ...]) -> None:
+        self.task = task
+        self.conn.send(task)
+
+
+class _LocalPool:
+    """Local worker processes, one chunk each at a time.  A worker that dies
+    (killed by the out-of-memory killer, say) is replaced by a fresh one,
+    which counts the lost chunk again; a chunk lost :data:`MAX_ATTEMPTS`
+    times stops the count with a :class:`~pwl.errors.ResourceLimitError`."""
+
+    def __init__(self, workers: int, net: Network):
+        import multiprocessing as mp
+
+        self.ctx = mp.get_context("fork")
+        self.net = net
+        self.attempts: dict[tuple[Any, ...], int] = {}
+        self.workers = [_Worker(self.ctx, net) for _ in range(workers)]
+
+    @property
+    def in_flight(self) -> int:
+        return sum(w.task is not None for w in self.workers)
+
+    @property
+    def can_submit(self) -> bool:
+        return any(w.task is None for w in self.workers)
+
+    def submit(self, task: tuple[Any, ...]) -> None:
+        worker = next(w for w in self.workers if w.task is None)
+        if not worker.proc.is_alive():   # it died between two chunks: nothing lost
+            self._stop(worker)
+            worker = self.workers[self.workers.index(worker)] = _Worker(self.ctx, self.net)
+        try:
+            worker.send(task)
+        except (BrokenPipeError, EOFError, OSError):
+            self._lost(worker, _signal_name(worker.proc.exitcode))
+
+    def next_result(self) -> tuple[Any, ...]:
+        from multiprocessing.connection import wait
+
+        while True:
+            busy = [w for w in self.workers if w.task is not None]
+            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy]))
+            for worker in busy:
+                if worker.conn in ready:
+                    try:
+                        kind, value = worker.conn.recv()
+                    except (EOFError, OSError):
+                        worker.proc.join(1)
+                        self._lost(worker, _signal_name(worker.proc.exitcode))
+                        continue
+                    task, worker.task = worker.task, None
+                    if kind == "done":
+                        return value
+                    if isinstance(value, MemoryError):
+                        worker.task = task
+                        self._lost(worker, "its worker process ran out of memory")
+                        continue
+                    raise value
+                if worker.proc.sentinel in ready:
+                    worker.proc.join(1)
+                    self._lost(worker, _signal_name(worker.proc.exitcode))
+
+    def _lost(self, worker: _Worker, reason: str) -> None:
+        """``worker``'s chunk is lost: count it again on a fresh worker."""
+        task = worker.task
+        assert task is not None
+        attempts = self.attempts[task] = self.attempts.get(task, 0) + 1
+        self._stop(worker)
+        if attempts >= MAX_ATTEMPTS:
+            raise _lost_error(task, attempts, reason)
+        fresh = _Worker(self.ctx, self.net)
+        self.workers[self.workers.index(worker)] = fresh
+        fresh.send(task)
+
+    @staticmethod
+    def _stop(worker: _Worker) -> None:
+        if worker.proc.is_alive():
+            worker.proc.terminate()
+        worker.conn.close()
+
+    def close(self) -> None:
+        for worker in self.workers:
+            if worker.task is None and worker.proc.is_alive():
+                try:
+                    worker.conn.send(None)
+                except OSError:
+                    pass
+            else:
+                self._stop(worker)
+        for worker in self.workers:
+            worker.proc.join(2)
+            if worker.proc.is_alive():
+                worker.proc.kill()
+                worker.proc.join()
+            worker.conn.close()
+
+
+class _Executor:
+    """Runs chunk tasks here, in local worker processes, or on a dask cluster."""
+
+    def __init__(self, workers: int, scheduler: Optional[str], net: Network,
+                 net_dict: dict[str, Any]):
         self.net_dict = net_dict
         self.workers = max(1, workers)
         self.local: deque[tuple[Any, ...]] = deque()
-        self.futures: dict[Any, None] = {}
-        self.pool: Any = None
+        self.futures: dict[Any, tuple[Any, ...]] = {}
+        self.pool: Optional[_LocalPool] = None
         self.client: Any = None
         self.completed: Any = None
         if scheduler is not None:
@@ -207,21 +391,20 @@ class _Executor:
                 raise PWLValueError("--scheduler needs dask.distributed: "
                                     "pip install 'pwl[distributed]'") from None
             try:
-                self.client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError) as exc:
-                raise PWLValueError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+                self.client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT}s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise PWLValueError(f"cannot reach the dask scheduler at {scheduler} within "
+                                    f"{SCHEDULER_TIMEOUT} s: {exc}") from None
             self.remote_net = self.client.scatter(net_dict, broadcast=True)
             self.completed = as_completed()
             self.workers = max(1, 2 * sum(self.client.nthreads().values()))
         elif self.workers > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"),
-                                            initializer=_init_worker, initargs=(net_dict,))
+            self.pool = _LocalPool(self.workers, net)
 
     @property
     def in_flight(self) -> int:
+        if self.pool is not None:
+            return self.pool.in_flight
         return len(self.futures) + len(self.local)
 
     @property
@@ -230,38 +413,42 @@ class _Executor:
 
     @property
     def can_submit(self) -> bool:
-        if self.pool is None and self.client is None:
+        if self.pool is not None:
+            return self.pool.can_submit
+        if self.client is None:
             return not self.local
         return len(self.futures) < 2 * self.workers
 
     def submit(self, lo: Any, hi: Any, max_regions: int, output: int) -> None:
+        task = (lo, hi, max_regions, output)
         if self.client is not None:
-            fut = self.client.submit(_chunk_task, self.remote_net, lo, hi, max_regions, output,
-                                     pure=False)
-            self.futures[fut] = None
+            fut = self.client.submit(_chunk_task, self.remote_net, *task, pure=False)
+            self.futures[fut] = task
             self.completed.add(fut)
         elif self.pool is not None:
-            fut = self.pool.submit(_chunk_task, None, lo, hi, max_regions, output)
-            self.futures[fut] = None
+            self.pool.submit(task)
         else:
-            self.local.append(_chunk_task(self.net_dict, lo, hi, max_regions, output))
+            self.local.append(_chunk_task(self.net_dict, *task))
 
     def next_result(self) -> tuple[Any, ...]:
         if self.local:
             return self.local.popleft()
-        if self.client is not None:
-            fut = next(self.completed)
-            del self.futures[fut]
-            return fut.result()
-        from concurrent.futures import FIRST_COMPLETED, wait
+        if self.pool is not None:
+            return self.pool.next_result()
+        from distributed import KilledWorker
 
-        finished, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
-        fut = next(iter(finished))
-        del self.futures[fut]
-        return fut.result()
+        fut = next(self.completed)
+        task = self.futures.pop(fut)
+        try:
+            return fut.result()
+        except KilledWorker:
+            # dask moved the chunk to another worker until it had lost too many
+            raise _lost_error(task, MAX_ATTEMPTS, "its dask workers died") from None
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.close()
         if self.client is not None:
+            if self.futures:
+                self.client.cancel(list(self.futures))
             self.client.close()
