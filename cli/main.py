@@ -34,6 +34,15 @@ def one_line(message: str) -> str:
     return text
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (a job scheduler's stop, ``timeout``): unwound like
+    Ctrl-C, so that worker processes are stopped on the way out."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 class PWLGroup(click.Group):
     """A group that turns pwl's errors into one line on stderr and exit 1,
     and click's usage errors into one line and exit 2."""
@@ -73,6 +82,9 @@ class PWLGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("pwl: interrupted", err=True)
             ctx.exit(130)
+        except Terminated:
+            click.echo("pwl: terminated", err=True)
+            ctx.exit(143)
         except MemoryError:
             click.echo("pwl: error: out of memory; try a smaller --domain or --max-memory",
                        err=True)
@@ -403,8 +415,15 @@ def decisions_text(decisions: dict[str, int]) -> str:
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="pwl")
+    """Console entry point.  SIGTERM exits 143 like an uncaught SIGTERM,
+    but only after stopping any worker processes."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli(prog_name="pwl")
+    except Terminated:
+        sys.exit(143)
 
 
 if __name__ == "__main__":  # pragma: no cover
