@@ -9,6 +9,7 @@ from typing import Any, Optional
 import click
 
 from pwl.numbers import format_decimal, format_exact
+from pwl.separation import COMPETITORS
 
 from .main import (cli, domain_option, domain_text, emit_json, json_option, load_network,
                    plot_option, table)
@@ -85,8 +86,10 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     """Check the piece bounds and the lecture's lemmas on NETWORK.
 
     Reports kappa, the lecture's bound 2^D prod(n_d), the one-input bound
-    prod(n_d + 1), and checks kappa(relu(z)) <= 2 kappa(z) and
-    kappa(z) <= sum of its inputs' kappas neuron by neuron.
+    prod(n_d + 1) (for activations with m kinks: (m + 1)^D prod n_d and
+    prod(m n_d + 1), the formula printed is the one used), and checks
+    kappa(act(z)) <= (m + 1) kappa(z) and kappa(z) <= sum of its inputs'
+    kappas neuron by neuron.
     """
     from pwl.bounds import check_bounds
 
@@ -101,6 +104,7 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
             "depth": r.depth, "widths": list(r.widths), "output": output,
             "pieces": r.pieces, "activation_regions": r.activation_regions,
             "bound_lecture": r.bound_lecture, "bound_one_input": r.bound_one_input,
+            "formula_lecture": r.formula_lecture, "formula_one_input": r.formula_one_input,
             "holds_lecture": r.holds_lecture, "holds_one_input": r.holds_one_input,
             "ratio_lecture": format_exact(r.ratio("lecture")),
             "ratio_one_input": format_exact(r.ratio("one_input")),
@@ -114,9 +118,9 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         ("widths", ", ".join(map(str, r.widths)) or "-"),
         ("pieces (kappa)", r.pieces),
         ("activation regions", r.activation_regions),
-        ("bound 2^D prod n_d", f"{r.bound_lecture}  ({'holds' if r.holds_lecture else 'VIOLATED'},"
+        (f"bound {r.formula_lecture}", f"{r.bound_lecture}  ({'holds' if r.holds_lecture else 'VIOLATED'},"
                                f" kappa/bound = {format_exact(r.ratio('lecture'))})"),
-        ("bound prod(n_d + 1)", f"{r.bound_one_input}  ({'holds' if r.holds_one_input else 'VIOLATED'},"
+        (f"bound {r.formula_one_input}", f"{r.bound_one_input}  ({'holds' if r.holds_one_input else 'VIOLATED'},"
                                 f" kappa/bound = {format_exact(r.ratio('one_input'))})"),
         ("lemmas", "hold for every neuron" if not violations else f"{len(violations)} VIOLATIONS"),
     ]))
@@ -153,15 +157,26 @@ def distance(f: str, g: str, domain: Optional[tuple[Fraction, Fraction]], metric
 
 
 def _separation_row(r: Any) -> dict[str, Any]:
+    """One competitor's JSON: a bound below 0 is null and listed in ``vacuous``."""
+    from pwl.separation import BOUNDS
+
     return {
         "depth": r.depth, "width": r.width, "layers": r.layers, "competitor": r.competitor,
-        "kappa_g": r.kappa_g, "l1": format_exact(r.l1), "l1_decimal": format_decimal(r.l1, 8),
-        "bound_lecture": format_exact(r.bound_lecture),
-        "bound_sharp": format_exact(r.bound_sharp),
-        "bound_arch_lecture": format_exact(r.bound_arch_lecture),
-        "bound_arch_one_input": format_exact(r.bound_arch_one_input),
+        "pieces_competitor": r.kappa_g, "l1": format_exact(r.l1),
+        "l1_decimal": format_decimal(r.l1, 8),
+        **{name: None if name in r.vacuous else format_exact(getattr(r, name))
+           for name in BOUNDS},
+        "vacuous": list(r.vacuous),
         "holds": r.holds,
     }
+
+
+def _bound_text(r: Any, name: str, digits: Optional[int] = None) -> str:
+    """A lower bound for the text output: its value, or "vacuous" below 0."""
+    value = getattr(r, name)
+    if name in r.vacuous:
+        return "vacuous" if digits is not None else "vacuous (below 0)"
+    return format_exact(value) if digits is None else format_decimal(value, digits)
 
 
 @cli.command()
@@ -171,7 +186,7 @@ def _separation_row(r: Any) -> dict[str, Any]:
               help="Width n of the competitor's hidden layers (required unless --sweep or --epsilon).")
 @click.option("--layers", "-k", type=click.IntRange(min=1), default=1, show_default=True,
               help="Hidden layers of the competitor.")
-@click.option("--competitor", type=click.Choice(["interp", "lstsq", "random", "trained"]),
+@click.option("--competitor", type=click.Choice(COMPETITORS),
               default="interp", show_default=True, help="How the competitor g is made.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed for random/trained.")
@@ -235,8 +250,8 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
                    f"{'1-k/2^D':>9} {'holds':>6}")
         for r in rows:
             click.echo(f"{r.width:>6} {r.kappa_g:>9} {format_decimal(r.l1, 8):>12} "
-                       f"{format_decimal(r.bound_sharp, 6):>11} "
-                       f"{format_decimal(r.bound_lecture, 6):>9} {'yes' if r.holds else 'NO':>6}")
+                       f"{_bound_text(r, 'bound_sharp', 6):>11} "
+                       f"{_bound_text(r, 'bound_lecture', 6):>9} {'yes' if r.holds else 'NO':>6}")
         return
     if width is None:
         raise click.UsageError("give --width, or --sweep, or --epsilon")
@@ -250,16 +265,16 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     if save_competitor is not None:
         r.network.save(save_competitor)
     if as_json:
-        emit_json({**_separation_row(r), **({"saved": save_competitor} if save_competitor else {})})
+        emit_json({**_separation_row(r), "saved": save_competitor})
         return
     click.echo(table([
         ("f", f"16 tri^{depth} on [0, 1] ({2**depth} pieces)"),
         ("g", f"{competitor}, {layers} hidden layer(s) of width {width}"),
         ("kappa(g)", r.kappa_g),
         ("L1 distance", f"{format_exact(r.l1)}  ~ {format_decimal(r.l1, 8)}"),
-        ("2 (1 - kappa(g)/2^D)", format_exact(r.bound_sharp)),
-        ("1 - kappa(g)/2^D", format_exact(r.bound_lecture)),
-        ("1 - 2^k prod n / 2^D", format_exact(r.bound_arch_lecture)),
-        ("1 - prod(n+1) / 2^D", format_exact(r.bound_arch_one_input)),
+        ("2 (1 - kappa(g)/2^D)", _bound_text(r, "bound_sharp")),
+        ("1 - kappa(g)/2^D", _bound_text(r, "bound_lecture")),
+        ("1 - 2^k prod n / 2^D", _bound_text(r, "bound_arch_lecture")),
+        ("1 - prod(n+1) / 2^D", _bound_text(r, "bound_arch_one_input")),
         ("holds", "yes" if r.holds else "NO"),
     ] + ([("saved to", save_competitor)] if save_competitor else [])))

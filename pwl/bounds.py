@@ -28,7 +28,8 @@ from .errors import PWLValueError
 from .network import Network
 from .propagate import propagate
 
-__all__ = ["BoundReport", "Violation", "lecture_bound", "one_input_bound", "check_bounds"]
+__all__ = ["BoundReport", "Violation", "lecture_bound", "one_input_bound", "check_bounds",
+           "lecture_formula", "one_input_formula"]
 
 
 def _kinks(net: Network) -> list[int]:
@@ -52,6 +53,51 @@ def one_input_bound(net: Network) -> int:
     return regions * (kinks[-1] * net.output_size + 1)
 
 
+def _hidden_and_output_kinks(net: Network) -> tuple[list[int], int]:
+    kinks = _kinks(net)
+    return kinks[:-1], kinks[-1]
+
+
+def lecture_formula(net: Network) -> str:
+    """The formula :func:`lecture_bound` evaluates for this network's
+    activations: ``2^D prod n_d`` when every hidden activation has one kink,
+    ``3^D prod n_d`` for two kinks each (hardtanh, relu6), ``prod (m_d + 1)
+    n_d`` for mixed ones, with a factor for a kinked output activation.
+
+    >>> from pwl.network import Network
+    >>> lecture_formula(Network.sequential([([[1]], [0], "hardtanh"), ([[1]], [0], "identity")]))
+    '3^D prod n_d'
+    """
+    hidden, out = _hidden_and_output_kinks(net)
+    if len(set(hidden)) <= 1:
+        m = hidden[0] if hidden else 1
+        text = f"{m + 1}^D prod n_d" if m else "prod n_d"
+    else:
+        text = "prod_d (m_d + 1) n_d"
+    return text if out == 0 else f"{text} * {out + 1}"
+
+
+def one_input_formula(net: Network) -> str:
+    """The formula :func:`one_input_bound` evaluates: ``prod (n_d + 1)``
+    for one kink per activation, ``prod (m n_d + 1)`` for ``m`` kinks each,
+    ``prod (m_d n_d + 1)`` for mixed ones, times ``(m n_out + 1)`` for an
+    output activation with ``m`` kinks.
+
+    >>> from pwl.network import Network
+    >>> one_input_formula(Network.sequential([([[1]], [0], "hardtanh"), ([[1]], [0], "identity")]))
+    'prod (2 n_d + 1)'
+    """
+    hidden, out = _hidden_and_output_kinks(net)
+    if len(set(hidden)) <= 1:
+        m = hidden[0] if hidden else 1
+        text = "prod (n_d + 1)" if m == 1 else f"prod ({m} n_d + 1)"
+    else:
+        text = "prod (m_d n_d + 1)"
+    if out:
+        text += " * (n_out + 1)" if out == 1 else f" * ({out} n_out + 1)"
+    return text
+
+
 @dataclass(frozen=True)
 class Violation:
     """A lemma that failed on one neuron: an engine bug if it ever appears."""
@@ -73,6 +119,9 @@ class BoundReport:
     bound_lecture: int
     bound_one_input: int
     violations: tuple[Violation, ...]
+    #: The formulas the two bounds evaluate, for these activations.
+    formula_lecture: str = "2^D prod n_d"
+    formula_one_input: str = "prod (n_d + 1)"
 
     @property
     def holds_lecture(self) -> bool:
@@ -128,4 +177,6 @@ def check_bounds(net: Network, domain: DomainLike = None, output: int = 0) -> Bo
         bound_lecture=lecture_bound(net),
         bound_one_input=one_input_bound(net),
         violations=tuple(violations),
+        formula_lecture=lecture_formula(net),
+        formula_one_input=one_input_formula(net),
     )

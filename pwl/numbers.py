@@ -111,7 +111,7 @@ def to_fraction(value: object, where: str = "value") -> Fraction:
     >>> to_fraction(0.5)
     Traceback (most recent call last):
     ...
-    pwl.errors.PWLTypeError: value: 0.5 is a float; give an exact number ('1/2', '0.5') or use from_float_exact
+    pwl.errors.PWLTypeError: value: 0.5 is a float; give exact numbers as strings ('0.5' is read as the decimal 0.5), or take floats at their exact binary value with Network.from_arrays, Layer.from_floats or from_float_exact
     """
     if isinstance(value, bool):
         raise PWLTypeError(f"{where}: {value!r} is a boolean, not a number")
@@ -122,12 +122,13 @@ def to_fraction(value: object, where: str = "value") -> Fraction:
     if isinstance(value, str):
         return _parse_text(value, where)
     if isinstance(value, float):
+        text = float.__repr__(float(value))     # 0.1, not np.float64(0.1)
         raise PWLTypeError(
-            f"{where}: {value!r} is a float; give an exact number "
-            f"('{Fraction(value).limit_denominator(10**6)}', '{value!r}') "
-            "or use from_float_exact"
+            f"{where}: {text} is a float; give exact numbers as strings ('{text}' is read "
+            f"as the decimal {text}), or take floats at their exact binary value with "
+            "Network.from_arrays, Layer.from_floats or from_float_exact"
             if math.isfinite(value) else
-            f"{where}: {value!r} is not a finite number"
+            f"{where}: {text} is not a finite number"
         )
     if isinstance(value, Rational):
         return Fraction(int(value.numerator), int(value.denominator))

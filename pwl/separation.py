@@ -15,8 +15,13 @@ and ``1 - prod(n_d + 1) / 2^D``.
 Competitors are real networks whose weights pwl builds or trains:
 
 * ``interp``: the interpolant of ``f`` at ``n + 1`` knots, a width-``n`` net;
+  with ``k > 1`` hidden layers, a composition that uses the depth: each of
+  the first ``k - 1`` layers computes ``tri^e`` exactly (``e = floor(log2
+  n)``, the most a width-``n`` layer holds) and the last interpolates
+  ``16 tri^r`` for the remaining ``r = D - e (k - 1)`` (exact when ``r <=
+  e``), since ``tri^D = tri^r o tri^e o ... o tri^e``;
 * ``lstsq``: the L2-best combination of the same knots' hat functions,
-  solved exactly in rationals;
+  solved exactly in rationals (composed the same way for ``k > 1``);
 * ``random``: a seeded random initialisation;
 * ``trained``: seeded gradient descent in numpy, then taken at its exact
   binary value.
@@ -29,16 +34,18 @@ from fractions import Fraction
 from math import prod
 from typing import Optional
 
-from .constructions import pad_depth, shallow_from_function, telgarsky
+from .constructions import shallow_from_function, telgarsky
 from .distances import distance
 from .errors import PWLValueError
 from .function import PiecewiseLinear
 from .network import Layer, Network
 from .numbers import from_float_exact
 
-__all__ = ["COMPETITORS", "SeparationReport", "separation", "competitor", "min_width"]
+__all__ = ["BOUNDS", "COMPETITORS", "SeparationReport", "separation", "competitor", "min_width"]
 
 COMPETITORS = ("interp", "lstsq", "random", "trained")
+#: The lower bounds a :class:`SeparationReport` holds, by attribute name.
+BOUNDS = ("bound_lecture", "bound_sharp", "bound_arch_lecture", "bound_arch_one_input")
 UNIT = (Fraction(0), Fraction(1))
 
 
@@ -60,6 +67,16 @@ class SeparationReport:
     def holds(self) -> bool:
         return self.l1 >= max(self.bound_lecture, self.bound_sharp,
                               self.bound_arch_lecture, self.bound_arch_one_input)
+
+    @property
+    def vacuous(self) -> tuple[str, ...]:
+        """The bounds that are below 0, so say nothing about ``int |f - g|``
+        (a competitor with ``2^D`` pieces or more may equal ``f``).
+
+        >>> separation(2, 4).vacuous
+        ('bound_arch_lecture', 'bound_arch_one_input')
+        """
+        return tuple(name for name in BOUNDS if getattr(self, name) < 0)
 
 
 def _knots(depth: int, n: int) -> list[Fraction]:
@@ -222,9 +239,48 @@ def competitor(name: str, depth: int, width: int, layers: int = 1, seed: int = 0
     f = telgarsky(depth, 16).function(UNIT)
     if name == "trained":
         return _to_network(_train(f, depth, widths, seed, steps))
-    g = _interp(f, depth, width) if name == "interp" else _lstsq(f, depth, width)
-    net = _widen(shallow_from_function(g), width)
-    return pad_depth(net, layers, UNIT)
+    if layers == 1:
+        g = _interp(f, depth, width) if name == "interp" else _lstsq(f, depth, width)
+        return _widen(shallow_from_function(g), width)
+    return _composed(name, depth, width, layers)
+
+
+def _composed(name: str, depth: int, width: int, layers: int) -> Network:
+    """``layers`` hidden layers of ``width`` units computing an
+    approximation of ``16 tri^depth`` on [0, 1] that uses its depth: exact
+    ``tri^e`` layers, then an interpolant (or L2 projection) of what is left."""
+    e = width.bit_length() - 1              # tri^e has 2^e <= width pieces
+    parts: list[Network] = []
+    rest = depth
+    for _ in range(layers - 1):
+        d = min(e, rest)
+        rest -= d
+        tri_d = (telgarsky(d).function(UNIT) if d
+                 else PiecewiseLinear.from_points([0, 1], [0, 1]))
+        parts.append(_widen(shallow_from_function(tri_d), width))
+    last = (telgarsky(rest, 16).function(UNIT) if rest
+            else PiecewiseLinear.from_points([0, 1], [0, 16]))
+    g = _interp(last, rest, width) if name == "interp" else _lstsq(last, rest, width)
+    parts.append(_widen(shallow_from_function(g), width))
+    return _chain(parts)
+
+
+def _chain(nets: list[Network]) -> Network:
+    """The composition ``nets[-1] o ... o nets[0]`` of one-input, one-output
+    networks with one hidden layer each and an affine output: each output
+    layer is folded into the next network's hidden layer."""
+    layers = [nets[0].layers[0]]
+    out = nets[0].layers[1]
+    for net in nets[1:]:
+        hidden, next_out = net.layers
+        # hidden(out(h)) = W (v . h + c) + b = (W v) . h + (W c + b)
+        v, c = out.weights[0], out.bias[0]
+        weights = [[w[0] * vj for vj in v] for w in hidden.weights]
+        bias = [w[0] * c + b for w, b in zip(hidden.weights, hidden.bias)]
+        layers.append(Layer.make(weights, bias, hidden.activation))
+        out = next_out
+    layers.append(out)
+    return Network.sequential(layers)
 
 
 def separation(depth: int, width: int, layers: int = 1, name: str = "interp",

@@ -219,10 +219,10 @@ def test_distance_on_the_whole_line(runner: CliRunner, tmp_path: Path, three_x_a
 def test_separation_depth_4_width_2(runner: CliRunner) -> None:
     out = ok_json(runner, "separation", "--depth", "4", "--width", "2")
     r = separation(4, 2)
-    assert out["kappa_g"] == r.kappa_g == 2
+    assert out["pieces_competitor"] == r.kappa_g == 2
     assert q(out["l1"]) == r.l1 and out["holds"] is True
     assert q(out["l1"]) >= q(out["bound_sharp"]) >= q(out["bound_lecture"]) >= 0
-    assert q(out["bound_lecture"]) == 1 - Fraction(out["kappa_g"], 16)
+    assert q(out["bound_lecture"]) == 1 - Fraction(out["pieces_competitor"], 16)
 
 
 def test_separation_sweep(runner: CliRunner) -> None:
@@ -231,7 +231,7 @@ def test_separation_sweep(runner: CliRunner) -> None:
     assert [r["width"] for r in rows] == [1, 2, 4, 8, 16]
     for row in rows:
         r = separation(4, row["width"], name="lstsq")
-        assert row["holds"] is True and q(row["l1"]) == r.l1 and row["kappa_g"] == r.kappa_g
+        assert row["holds"] is True and q(row["l1"]) == r.l1 and row["pieces_competitor"] == r.kappa_g
     assert q(rows[-1]["l1"]) == 0  # 16 knots: the exact function
     l1s = [q(r["l1"]) for r in rows]
     assert l1s == sorted(l1s, reverse=True)  # nested knots, so never worse
@@ -264,7 +264,7 @@ def test_saved_competitor_distance_matches_the_report(runner: CliRunner, tmp_pat
     ok_json(runner, "telgarsky", "--depth", "4", "--scale", "16", "--save", f)
     d = ok_json(runner, "distance", f, g, "--domain", "0", "1")
     assert d["value"] == out["l1"]
-    assert ok_json(runner, "count", g, "--domain", "0", "1")["pieces"] == out["kappa_g"]
+    assert ok_json(runner, "count", g, "--domain", "0", "1")["pieces"] == out["pieces_competitor"]
 
 
 def test_separation_without_a_width_is_a_usage_error(runner: CliRunner) -> None:

@@ -155,3 +155,84 @@ def test_count_plot_draws_the_counted_function(runner: CliRunner, tmp_path: Path
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["pieces"] == 32 and out.stat().st_size > 0
     assert str(out) in result.stderr
+
+
+# -- labels that name the formula used ----------------------------------------------------
+def one_unit(activation: str) -> pwl.Network:
+    return pwl.Network.sequential([([[1]], [0], activation), ([[1]], [0], "identity")])
+
+
+@pytest.mark.parametrize("activation, lecture, one_input, kinks", [
+    ("relu", "2^D prod n_d", "prod (n_d + 1)", 1),
+    ("hardtanh", "3^D prod n_d", "prod (2 n_d + 1)", 2),
+    ("relu6", "3^D prod n_d", "prod (2 n_d + 1)", 2),
+    ("abs", "2^D prod n_d", "prod (n_d + 1)", 1),
+])
+def test_bound_names_the_formula_it_evaluates(runner: CliRunner, tmp_path: Path,
+                                              activation: str, lecture: str, one_input: str,
+                                              kinks: int) -> None:
+    net = one_unit(activation)
+    path = tmp_path / "one.json"
+    net.save(path)
+    payload = json.loads(run(runner, "bound", str(path), "--json").stdout)
+    assert payload["formula_lecture"] == lecture and payload["formula_one_input"] == one_input
+    # the formula, evaluated by hand for one unit, is the bound printed
+    assert payload["bound_lecture"] == (kinks + 1) * 1
+    assert payload["bound_one_input"] == kinks * 1 + 1
+    text = run(runner, "bound", str(path)).stdout
+    assert f"bound {lecture} " in text and f"bound {one_input} " in text
+
+
+def test_bound_formula_for_mixed_activations() -> None:
+    from pwl.bounds import check_bounds
+
+    net = pwl.Network.sequential([([[1], [2]], [0, -1], "hardtanh"), ([[1, 1]], [0], "relu"),
+                                  ([[1]], [0], "identity")])
+    r = check_bounds(net)
+    assert (r.formula_lecture, r.formula_one_input) == ("prod_d (m_d + 1) n_d",
+                                                        "prod (m_d n_d + 1)")
+    assert r.bound_lecture == (3 * 2) * (2 * 1) and r.bound_one_input == (2 * 2 + 1) * (1 + 1)
+    assert r.pieces <= r.bound_one_input
+
+
+# -- separation: a k-layer competitor uses its depth; negative bounds are vacuous ----------
+@pytest.mark.parametrize("name", ["interp", "lstsq"])
+def test_deeper_competitors_have_more_pieces(name: str) -> None:
+    from pwl.separation import separation
+
+    kappas = []
+    for layers in (1, 2, 3):
+        r = separation(8, 3, layers, name)
+        assert r.network.widths == (3,) * layers
+        assert r.kappa_g == pwl.count(r.network, UNIT).pieces      # counted by the engine
+        kappas.append(r.kappa_g)
+        assert r.holds
+    assert kappas[0] < kappas[1] < kappas[2], kappas
+
+
+def test_a_competitor_that_equals_f_makes_the_bounds_vacuous(runner: CliRunner) -> None:
+    from pwl.constructions import telgarsky as tri
+    from pwl.distances import distance
+
+    result = run(runner, "separation", "-D", "3", "-n", "2", "-k", "3", "--json")
+    payload = json.loads(result.stdout)
+    assert payload["l1"] == "0"        # tri^3 = tri o tri o tri, each layer exact at width 2
+    from pwl.separation import competitor
+    g = competitor("interp", 3, 2, 3)
+    assert distance(tri(3, 16), g, UNIT) == 0
+    assert "kappa_g" not in payload and payload["pieces_competitor"] == 8
+    assert payload["vacuous"] == ["bound_arch_lecture", "bound_arch_one_input"]
+    assert payload["bound_arch_lecture"] is None and payload["bound_lecture"] == "0"
+    text = run(runner, "separation", "-D", "3", "-n", "2", "-k", "3").stdout
+    assert "vacuous" in text and "-" not in text.split("1 - 2^k prod n / 2^D")[1].split("\n")[0]
+
+
+# -- floats refused with routes that work --------------------------------------------------
+def test_numpy_float_error_names_real_routes() -> None:
+    with pytest.raises(pwl.PWLTypeError) as info:
+        pwl.Network.sequential([([[np.float64(0.1)]], [0])])
+    message = str(info.value)
+    assert "np.float64" not in message and "'0.1'" in message
+    assert "from_arrays" in message and "limit_denominator" not in message
+    net = pwl.Network.from_arrays([np.array([[0.1]])], [np.zeros(1)])
+    assert net.layers[0].weights[0][0] == Fraction(0.1)     # the exact binary value
