@@ -6,10 +6,12 @@ become an exit status: 1 for bad input, 2 for bad usage (click's own).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 from fractions import Fraction
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import click
 
@@ -43,6 +45,56 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
 
 
+#: Options that name a file pwl writes; ``-`` there is standard output.
+OUTPUT_OPTIONS = ("--save", "-o", "--out", "--output-file", "--plot", "--csv")
+
+
+def writes_to_stdout(args: list[str]) -> bool:
+    """Whether one of the file options in ``args`` is ``-``."""
+    return any(a in OUTPUT_OPTIONS and b == "-" for a, b in zip(args, args[1:])) or \
+        any(a == f"{option}=-" for a in args for option in OUTPUT_OPTIONS)
+
+
+class ReportToStderr(io.TextIOBase):
+    """Standard output while a file is written there: the command's report
+    (text) goes to stderr, the file's bytes (``.buffer``) to stdout."""
+
+    def __init__(self, data: Any, report: Any):
+        self.buffer = data.buffer
+        self._report = report
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(self._report.encoding)
+
+    @property
+    def errors(self) -> Optional[str]:  # type: ignore[override]
+        return getattr(self._report, "errors", None)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return bool(self._report.isatty())
+
+    def write(self, text: str) -> int:
+        return int(self._report.write(text))
+
+    def flush(self) -> None:
+        self._report.flush()
+        self.buffer.flush()
+
+
+@contextlib.contextmanager
+def report_to_stderr() -> Iterator[None]:
+    saved = sys.stdout
+    sys.stdout = ReportToStderr(saved, sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout = saved
+
+
 class PWLGroup(click.Group):
     """A group that turns pwl's errors into one line on stderr and exit 1,
     and click's usage errors into one line and exit 2."""
@@ -72,6 +124,11 @@ class PWLGroup(click.Group):
         if standalone:
             sys.exit(rv if isinstance(rv, int) else 0)
         return rv
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if writes_to_stdout(args):   # the file takes stdout, the report stderr
+            ctx.with_resource(report_to_stderr())
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
