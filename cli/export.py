@@ -7,12 +7,13 @@ from typing import Optional
 
 import click
 
-from .main import cli, domain_option, load_network
+from .main import cli, domain_option, format_option, load_network
 from .types import NETWORK
 
 
 @cli.command("export")
 @click.argument("network", type=NETWORK)
+@format_option
 @click.option("--to", "to", type=click.Choice(["json", "sympy", "latex", "csv"]), default=None,
               help="json: the network in the native format; sympy, latex, csv: its function.")
 @domain_option

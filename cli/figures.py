@@ -10,8 +10,8 @@ import click
 
 from pwl.numbers import format_decimal, format_exact
 
-from .main import (cli, domain_option, domain_text, emit_json, exact_list, json_option,
-                   plot_option, table)
+from .main import (cli, domain_option, domain_text, emit_json, exact_list, format_option,
+                   json_option, load_network, plot_option, table)
 from .types import NETWORK, RATIONAL
 
 
@@ -38,6 +38,7 @@ def _check_figure(path: Optional[str]) -> None:
 # -- pwl plot -----------------------------------------------------------------------
 @cli.command()
 @click.argument("network", type=NETWORK)
+@format_option
 @click.option("-o", "--output-file", "path", type=click.Path(dir_okay=False, writable=True),
               required=True, metavar="FILE", help="The figure to write (.png or .svg).")
 @domain_option
@@ -66,7 +67,7 @@ def plot(network: str, path: str, domain: Optional[tuple[Fraction, Fraction]], l
     if layers and relu:
         raise click.UsageError("--layers and --relu draw different figures; choose one")
     figures.figure_format(path)
-    net = pwl.load(network)
+    net = load_network(network)
     f = net.function(domain, output)
     if layers:
         figures.plot_layers(net, path, domain)

@@ -17,6 +17,7 @@ import click
 
 from pwl.counting import METHODS as COUNT_METHODS
 from pwl.errors import PWLError, PWLValueError, RegionLimitError
+from pwl.io.loaders import FORMATS as NETWORK_FORMATS, SUFFIXES as NETWORK_SUFFIXES
 from pwl.numbers import format_exact
 
 from .types import NETWORK, RATIONAL, SIZE
@@ -95,35 +96,57 @@ def report_to_stderr() -> Iterator[None]:
         sys.stdout = saved
 
 
-class PWLGroup(click.Group):
-    """A group that turns pwl's errors into one line on stderr and exit 1,
-    and click's usage errors into one line and exit 2."""
+class Failure(click.ClickException):
+    """Bad input (a :class:`pwl.PWLError`): one line on stderr, exit 1."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        standalone = kwargs.pop("standalone_mode", True)
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"pwl: error: {one_line(self.message)}", err=True)
+
+
+class Stopped(click.ClickException):
+    """The run was stopped (Ctrl-C, SIGTERM) or hit a bug: the line to
+    print and the exit status."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+class Usage(click.UsageError):
+    """Bad usage: one line with the command's help hint, exit 2."""
+
+    def show(self, file: Any = None) -> None:
+        hint = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"pwl: usage error: {one_line(self.format_message())}{hint}", err=True)
+
+
+def _one_line_usage(exc: click.UsageError) -> click.UsageError:
+    """Click's usage error as one line; a request for help stays click's."""
+    if isinstance(exc, Usage) or type(exc).__name__ == "NoArgsIsHelpError":
+        return exc
+    return Usage(exc.format_message(), exc.ctx)
+
+
+class PWLGroup(click.Group):
+    """click runs the process (standalone mode, its exit codes); this group
+    only says how pwl's failures read: a :class:`pwl.PWLError` is one line
+    on stderr and exit 1, a usage error one line and exit 2, Ctrl-C exit
+    130, SIGTERM 143, a closed pipe ends quietly (click's own handling),
+    and a bug one line and exit 3, never a traceback."""
+
+    def make_context(self, info_name: Optional[str], args: list[str],
+                     parent: Optional[click.Context] = None, **extra: Any) -> click.Context:
+        if parent is None:
+            _FORMAT["format"] = None        # a new command line: no format given yet
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+            return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            hint = ""
-            if exc.ctx is not None:
-                hint = f" (see '{exc.ctx.command_path} --help')"
-            click.echo(f"pwl: usage error: {one_line(exc.format_message())}{hint}", err=True)
-            if not standalone:
-                raise
-            sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            click.echo(f"pwl: error: {one_line(exc.format_message())}", err=True)
-            if not standalone:
-                raise
-            sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            click.echo("pwl: aborted", err=True)
-            if not standalone:
-                raise
-            sys.exit(1)
-        if standalone:
-            sys.exit(rv if isinstance(rv, int) else 0)
-        return rv
+            raise _one_line_usage(exc) from None
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if writes_to_stdout(args):   # the file takes stdout, the report stderr
@@ -133,25 +156,23 @@ class PWLGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PWLError as exc:
-            click.echo(f"pwl: error: {one_line(str(exc))}", err=True)
-            ctx.exit(1)
-        except KeyboardInterrupt:
-            click.echo("pwl: interrupted", err=True)
-            ctx.exit(130)
-        except Terminated:
-            click.echo("pwl: terminated", err=True)
-            ctx.exit(143)
-        except MemoryError:
-            click.echo("pwl: error: out of memory; try a smaller --domain or --max-memory",
-                       err=True)
-            ctx.exit(1)
+        except click.UsageError as exc:
+            raise _one_line_usage(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except PWLError as exc:
+            raise Failure(str(exc)) from None
+        except KeyboardInterrupt:
+            raise Stopped("pwl: interrupted", 130) from None
+        except Terminated:
+            raise Stopped("pwl: terminated", 143) from None
+        except MemoryError:
+            raise Failure("out of memory; try a smaller --domain or --max-memory") from None
+        except BrokenPipeError:
+            raise       # click ends quietly when the reader closed the pipe
         except Exception as exc:  # a bug: say so in one line, never a traceback
-            click.echo(f"pwl: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-                       "(please report this with the command that caused it)", err=True)
-            ctx.exit(3)
+            raise Stopped(f"pwl: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+                          "(please report this with the command that caused it)", 3) from None
 
 
 _FORMAT: dict[str, Optional[str]] = {"format": None}
@@ -163,24 +184,35 @@ PLOT_MAX_REGIONS = 2**21
 
 
 def load_network(path: str) -> Any:
-    """Load a network file, in the format given by ``pwl --format`` if any."""
+    """Load a network file, in the format given by ``--format`` if any."""
     import pwl
 
     return pwl.load(path, _FORMAT["format"])
 
 
+def _set_format(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> None:
+    if value is not None:
+        _FORMAT["format"] = value
+
+
+#: ``--format`` on every command that reads a network (and on ``pwl`` itself).
+format_option = click.option(
+    "--format", "file_format", type=click.Choice(NETWORK_FORMATS), default=None,
+    expose_value=False, callback=_set_format, is_eager=True,
+    help="Format of the network file(s); default: by suffix "
+         f"({', '.join(f'{n}: {s}' for n, s in NETWORK_SUFFIXES.items())}).")
+
+
 @click.group(cls=PWLGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pwl", prog_name="pwl")
-@click.option("--format", "file_format", default=None, metavar="FORMAT",
-              help="Format of network files (json, npz, onnx, torch); default: by suffix.")
-def cli(file_format: Optional[str]) -> None:
+@format_option
+def cli() -> None:
     """Exact piecewise-linear analysis of ReLU networks with one input.
 
     Every number printed is exact: breakpoints and distances are rationals,
     counts are integers.  Network files use the native JSON format
     (see the README).
     """
-    _FORMAT["format"] = file_format
     # one command per process: the compiled kernel only where it repays its loading
     from pwl import _jit
 
@@ -264,6 +296,7 @@ def plot_option(what: str = "a figure") -> Any:
 
 @cli.command()
 @click.argument("network", type=NETWORK)
+@format_option
 @domain_option
 @json_option
 @click.option("--breakpoints", is_flag=True, help="List the exact breakpoints of the output.")

@@ -11,8 +11,8 @@ import click
 from pwl.numbers import format_decimal, format_exact
 from pwl.separation import COMPETITORS
 
-from .main import (cli, domain_option, domain_text, emit_json, json_option, load_network,
-                   plot_option, table)
+from .main import (cli, domain_option, domain_text, emit_json, format_option, json_option,
+                   load_network, plot_option, table)
 from .types import NETWORK, RATIONAL
 
 
@@ -77,6 +77,7 @@ def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
 
 @cli.command()
 @click.argument("network", type=NETWORK)
+@format_option
 @domain_option
 @json_option
 @click.option("--output", type=click.IntRange(min=0), default=0, show_default=True,
@@ -131,6 +132,7 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
 @cli.command()
 @click.argument("f", type=NETWORK)
 @click.argument("g", type=NETWORK)
+@format_option
 @domain_option
 @click.option("--metric", type=click.Choice(["l1", "l2sq", "sup"]), default="l1",
               show_default=True, help="int |f-g|, int (f-g)^2, or max |f-g|.")

@@ -29,11 +29,19 @@ class RationalType(click.ParamType):
                       param, ctx)
 
 
-class NetworkPathType(click.Path):
-    """A network file that exists (loading and its errors happen in the command)."""
+class NetworkPathType(click.ParamType):
+    """The path of a network file.  Whether it exists, is readable and
+    parses is the loader's to say (a missing file is bad input, exit 1,
+    like any other)."""
 
-    def __init__(self) -> None:
-        super().__init__(exists=True, dir_okay=False, readable=True)
+    name = "file"
+
+    def convert(self, value: Any, param: Optional[click.Parameter],
+                ctx: Optional[click.Context]) -> str:
+        text = str(value)
+        if not text:
+            self.fail("the path is empty", param, ctx)
+        return text
 
 
 class SizeType(click.ParamType):

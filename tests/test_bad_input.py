@@ -577,7 +577,7 @@ BAD_ARGUMENTS = [
     (["bench", "growth", "--max-depth", "0"], 2, "--max-depth"),
     (["bench", "growth", "--width", "0"], 2, "--width"),
     (["bench", "frobnicate"], 2, "frobnicate"),
-    (["--format", "xml", "count", TELGARSKY3], 1, "xml"),
+    (["--format", "xml", "count", TELGARSKY3], 2, "xml"),
     (["count", TELGARSKY3, "--frobnicate"], 2, "--frobnicate"),
 ]
 

@@ -331,7 +331,7 @@ BAD_ARGS = [
     (["count", TELGARSKY3, "--domain", "1", "1"], 1, "domain"),
     (["count", TELGARSKY3, "--domain", "a", "1"], 2, "'a'"),
     (["count", TELGARSKY3, "--domain", "0"], 2, "--domain"),
-    (["count", "no-such-file.json"], 2, "no-such-file.json"),
+    (["count", "no-such-file.json"], 1, "no such file"),
     (["count", TELGARSKY3, "--output", "5"], 1, "output 5"),
     (["count", TELGARSKY3, "--output", "-1"], 2, "--output"),
     (["count", TELGARSKY3, "--method", "guess"], 2, "guess"),

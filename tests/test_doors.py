@@ -236,3 +236,59 @@ def test_numpy_float_error_names_real_routes() -> None:
     assert "from_arrays" in message and "limit_denominator" not in message
     net = pwl.Network.from_arrays([np.array([[0.1]])], [np.zeros(1)])
     assert net.layers[0].weights[0][0] == Fraction(0.1)     # the exact binary value
+
+
+# -- the command line, as click intends ----------------------------------------------------
+@pytest.mark.parametrize("args", [[], ["approx"], ["bench"]])
+def test_a_group_without_a_command_prints_its_help(runner: CliRunner, args: list) -> None:
+    result = run(runner, *args)
+    text = result.stdout + result.stderr
+    assert "Usage:" in text and "Commands:" in text
+    assert "usage error" not in text and len(text.splitlines()) > 5
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "t14.json"
+    telgarsky(14).save(path)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "count", str(path), "--domain",
+                             "0", "1", "--breakpoints"], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()                     # what `| head -1` does
+    err = proc.stderr.read().decode()
+    status = proc.wait(timeout=120)
+    assert first.startswith(b"network")
+    assert err == "" and status in (0, 1), (status, err)
+
+
+@pytest.mark.parametrize("command", [["count"], ["bound"], ["export", "--to", "csv"],
+                                     ["plot", "-o", "{out}"], ["distance", "{net}"]])
+def test_every_command_that_reads_a_network_takes_format(runner: CliRunner, tmp_path: Path,
+                                                         command: list) -> None:
+    if command[0] == "plot":
+        pytest.importorskip("matplotlib")
+    path = tmp_path / "t3.network"
+    telgarsky(3).save(tmp_path / "t3.json")
+    path.write_text((tmp_path / "t3.json").read_text())
+    args = [a.format(out=tmp_path / "f.png", net=path) for a in command]
+    refused = run(runner, args[0], str(path), *args[1:])
+    assert refused.exit_code == 1
+    assert "'.network'" in refused.stderr and "json: .json" in refused.stderr
+    assert "--format" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    ok = run(runner, args[0], str(path), *args[1:], "--format", "json")
+    assert ok.exit_code == 0, ok.stderr
+    before = run(runner, "--format", "json", args[0], str(path), *args[1:])
+    assert before.exit_code == 0 and before.stdout == ok.stdout
+    # the format of one command line does not leak into the next
+    assert run(runner, args[0], str(path), *args[1:]).exit_code == 1
+
+
+def test_a_missing_file_is_bad_input(runner: CliRunner, tmp_path: Path) -> None:
+    for command in (["count"], ["bound"], ["export", "--to", "json"], ["plot", "-o", "f.png"]):
+        result = run(runner, command[0], str(tmp_path / "missing.json"), *command[1:])
+        assert result.exit_code == 1 and "no such file" in result.stderr

@@ -8,8 +8,9 @@ from typing import Callable, Optional
 
 from ..errors import NetworkFormatError
 from ..network import Network
+from .files import check_input_file
 
-__all__ = ["load_any", "FORMATS"]
+__all__ = ["load_any", "FORMATS", "SUFFIXES"]
 
 
 def _native(path: Path) -> Network:
@@ -46,18 +47,30 @@ _LOADERS: dict[str, tuple[tuple[str, ...], Callable[[Path], Network]]] = {
 
 FORMATS = tuple(_LOADERS)
 
+#: format name -> the suffixes that choose it, as text
+SUFFIXES = {name: ", ".join(sfx) for name, (sfx, _) in _LOADERS.items()}
+
 
 def load_any(path: str | os.PathLike[str], format: Optional[str] = None) -> Network:
     """Read a network file; the format comes from ``format`` or the suffix."""
     p = Path(path)
     if format is None:
+        check_input_file(p)     # a missing file or a folder is said as such first
+        if p.is_dir():
+            raise NetworkFormatError(f"{p}: is a directory")
         suffix = p.suffix.lower()
         for name, (suffixes, _) in _LOADERS.items():
             if suffix in suffixes:
                 format = name
                 break
         else:
-            format = "json"
+            known = "; ".join(f"{name}: {', '.join(sfx)}" for name, (sfx, _) in _LOADERS.items())
+            raise NetworkFormatError(
+                f"{p}: the suffix {suffix!r} names no network format ({known}); rename the "
+                "file or give the format (--format FORMAT, load(path, format=...))"
+                if suffix else
+                f"{p}: no suffix to tell the format by ({known}); give the format "
+                "(--format FORMAT, load(path, format=...))")
     if format not in _LOADERS:
         raise NetworkFormatError(f"{p}: unknown format {format!r} (known: {', '.join(_LOADERS)})")
     return _LOADERS[format][1](p)
