@@ -381,6 +381,7 @@ class _Executor:
         self.workers = max(1, workers)
         self.local: deque[tuple[Any, ...]] = deque()
         self.futures: dict[Any, tuple[Any, ...]] = {}
+        self.attempts: dict[tuple[Any, ...], int] = {}
         self.pool: Optional[_LocalPool] = None
         self.client: Any = None
         self.completed: Any = None
@@ -395,7 +396,7 @@ class _Executor:
             except (OSError, TimeoutError, ValueError) as exc:
                 raise PWLValueError(f"cannot reach the dask scheduler at {scheduler} within "
                                     f"{SCHEDULER_TIMEOUT} s: {exc}") from None
-            self.remote_net = self.client.scatter(net_dict, broadcast=True)
+            self.remote_net = self._scatter()
             self.completed = as_completed()
             self.workers = max(1, 2 * sum(self.client.nthreads().values()))
         elif self.workers > 1:
@@ -422,28 +423,48 @@ class _Executor:
     def submit(self, lo: Any, hi: Any, max_regions: int, output: int) -> None:
         task = (lo, hi, max_regions, output)
         if self.client is not None:
-            fut = self.client.submit(_chunk_task, self.remote_net, *task, pure=False)
-            self.futures[fut] = task
-            self.completed.add(fut)
+            self._submit_remote(task)
         elif self.pool is not None:
             self.pool.submit(task)
         else:
             self.local.append(_chunk_task(self.net_dict, *task))
+
+    def _scatter(self) -> Any:
+        """The network on every dask worker, as one future."""
+        return self.client.scatter([self.net_dict], broadcast=True)[0]
+
+    def _submit_remote(self, task: tuple[Any, ...]) -> None:
+        fut = self.client.submit(_chunk_task, self.remote_net, *task, pure=False)
+        self.futures[fut] = task
+        self.completed.add(fut)
 
     def next_result(self) -> tuple[Any, ...]:
         if self.local:
             return self.local.popleft()
         if self.pool is not None:
             return self.pool.next_result()
+        from concurrent.futures import CancelledError
+
         from distributed import KilledWorker
 
-        fut = next(self.completed)
-        task = self.futures.pop(fut)
-        try:
-            return fut.result()
-        except KilledWorker:
-            # dask moved the chunk to another worker until it had lost too many
-            raise _lost_error(task, MAX_ATTEMPTS, "its dask workers died") from None
+        while True:
+            fut = next(self.completed)
+            task = self.futures.pop(fut)
+            try:
+                return fut.result()
+            except KilledWorker:
+                # dask moved the chunk to other workers until too many had died
+                raise _lost_error(task, MAX_ATTEMPTS, "its dask workers died") from None
+            except CancelledError:
+                # every worker holding the network went away (dask cancels
+                # what depends on lost data): send it again, count again
+                attempts = self.attempts[task] = self.attempts.get(task, 0) + 1
+                if attempts >= MAX_ATTEMPTS:
+                    raise _lost_error(task, attempts, "the dask workers holding the network "
+                                                      "went away") from None
+                if self.remote_net.status != "finished":
+                    self.remote_net = self._scatter()
+                self._submit_remote(task)
 
     def close(self) -> None:
         if self.pool is not None:
