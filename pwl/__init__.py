@@ -9,7 +9,7 @@ from .errors import (
     PWLValueError as PWLValueError,
     ResourceLimitError as ResourceLimitError,
 )
-from .function import PiecewiseLinear as PiecewiseLinear
+from .function import Piece as Piece, PiecewiseLinear as PiecewiseLinear
 from .network import Layer as Layer, Network as Network, load as load
 from .numbers import from_float_exact as from_float_exact, to_fraction as to_fraction
 from .partition import LayerStats as LayerStats, Partition as Partition

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Tuple, Union
+from numbers import Rational
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Optional, Sequence, Union, overload
+
+import numpy as np
 
 from .activations import Activation, get_activation
 from .domain import Domain, DomainLike, as_domain
@@ -29,12 +32,39 @@ from .numbers import Number, format_exact, to_fraction
 if TYPE_CHECKING:
     import sympy
 
-__all__ = ["PiecewiseLinear"]
+__all__ = ["PiecewiseLinear", "Piece"]
 
 _ZERO = Fraction(0)
 
-#: ``(lo, hi, slope, intercept)``; ``None`` for an infinite end.
-Piece = Tuple[Optional[Fraction], Optional[Fraction], Fraction, Fraction]
+class Piece(NamedTuple):
+    """One linear piece: ``slope * x + intercept`` on ``[lo, hi]``; ``None``
+    for an infinite end.
+
+    >>> Piece(Fraction(0), Fraction(1, 2), Fraction(2), Fraction(0))
+    Piece(lo=0, hi=1/2, slope=2, intercept=0)
+    """
+
+    lo: Optional[Fraction]
+    hi: Optional[Fraction]
+    slope: Fraction
+    intercept: Fraction
+
+    def __repr__(self) -> str:
+        lo = "-inf" if self.lo is None else format_exact(self.lo)
+        hi = "inf" if self.hi is None else format_exact(self.hi)
+        return (f"Piece(lo={lo}, hi={hi}, slope={format_exact(self.slope)}, "
+                f"intercept={format_exact(self.intercept)})")
+
+
+def _operand(value: object, what: str) -> Optional[Fraction]:
+    """An exact number to combine with a function, or None for a type the
+    operator does not know (it then returns NotImplemented, as
+    :class:`fractions.Fraction` does).  Floats are known, and refused."""
+    if isinstance(value, (int, Rational, str, float)) and not isinstance(value, bool):
+        return to_fraction(value, what)
+    if isinstance(value, np.generic) and isinstance(value, (np.integer, np.floating)):
+        return to_fraction(value.item(), what)
+    return None
 
 
 def _fmt(value: Optional[Fraction]) -> str:
@@ -221,7 +251,7 @@ class PiecewiseLinear:
         --------
         >>> tri = PiecewiseLinear.from_points([0, "1/2", 1], [0, 1, 0])
         >>> tri.pieces()
-        ((Fraction(0, 1), Fraction(1, 2), Fraction(2, 1), Fraction(0, 1)), (Fraction(1, 2), Fraction(1, 1), Fraction(-2, 1), Fraction(2, 1)))
+        (Piece(lo=0, hi=1/2, slope=2, intercept=0), Piece(lo=1/2, hi=1, slope=-2, intercept=2))
         >>> PiecewiseLinear.from_points([0, 1, 2], [0, 1, 2]).num_pieces
         1
         """
@@ -265,15 +295,18 @@ class PiecewiseLinear:
         return len(self._slopes)
 
     def pieces(self) -> tuple[Piece, ...]:
-        """Each piece as ``(lo, hi, slope, intercept)``, ``None`` for an infinite end.
+        """Each piece as a :class:`Piece` ``(lo, hi, slope, intercept)``,
+        ``None`` for an infinite end.
 
         >>> PiecewiseLinear.affine(0).relu().pieces()
-        ((None, None, Fraction(0, 1), Fraction(0, 1)),)
+        (Piece(lo=-inf, hi=inf, slope=0, intercept=0),)
+        >>> PiecewiseLinear.from_points([0, 1, 2], [0, 1, 0]).pieces()[1].slope
+        Fraction(-1, 1)
         """
         lo_end, hi_end = self._domain if self._domain is not None else (None, None)
         los = (lo_end,) + self._breakpoints
         his = self._breakpoints + (hi_end,)
-        return tuple(zip(los, his, self._slopes, self._intercepts))
+        return tuple(Piece(*p) for p in zip(los, his, self._slopes, self._intercepts))
 
     def _vertices(self) -> tuple[list[Fraction], list[Fraction]]:
         """The breakpoints and the finite domain ends, with their values."""
@@ -287,12 +320,26 @@ class PiecewiseLinear:
         return xs, ys
 
     # -- evaluation ---------------------------------------------------------
-    def __call__(self, x: Number) -> Fraction:
-        """The exact value at ``x``.
+    @overload
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
 
-        >>> PiecewiseLinear.from_points([0, 2], [1, 0])("1/2")
+    @overload
+    def __call__(self, x: Number) -> Fraction: ...
+
+    def __call__(self, x: "Number | np.ndarray") -> "Fraction | np.ndarray":
+        """The exact value at an exact number ``x``; at a numpy array of
+        floats (or integers), the float64 values of the exact function, each
+        within a few ulps of the exact value at that float (for plotting and
+        quick comparisons; nothing exact is computed from them).
+
+        >>> f = PiecewiseLinear.from_points([0, 2], [1, 0])
+        >>> f("1/2")
         Fraction(3, 4)
+        >>> f(np.array([0.0, 0.5, 2.0]))
+        array([1.  , 0.75, 0.  ])
         """
+        if isinstance(x, np.ndarray):
+            return self._float_values(x)
         x = to_fraction(x, "x")
         if self._domain is not None and not self._domain[0] <= x <= self._domain[1]:
             raise DomainError(f"x = {format_exact(x)} is outside the domain "
@@ -300,6 +347,26 @@ class PiecewiseLinear:
         # At a breakpoint either neighbouring piece gives the value (continuity).
         p = bisect_left(self._breakpoints, x)
         return self._slopes[p] * x + self._intercepts[p]
+
+    def _float_values(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind not in "fiu":
+            raise PWLTypeError(f"x: an array of {x.dtype} values; give floats or integers "
+                               "(or exact numbers one at a time)")
+        xs = np.asarray(x, dtype=np.float64)
+        if not np.isfinite(xs).all():
+            raise PWLValueError("x: the array holds a nan or an infinity")
+        if self._domain is not None and xs.size:
+            lo, hi = self._domain
+            low, high = Fraction(float(xs.min())), Fraction(float(xs.max()))
+            if low < lo or high > hi:
+                bad = low if low < lo else high
+                raise DomainError(f"x = {float(bad)!r} is outside the domain "
+                                  f"{_fmt_domain(self._domain)}")
+        cuts = np.array([float(b) for b in self._breakpoints], dtype=np.float64)
+        piece = np.searchsorted(cuts, xs, side="left")
+        slopes = np.array([float(v) for v in self._slopes], dtype=np.float64)
+        icpts = np.array([float(v) for v in self._intercepts], dtype=np.float64)
+        return slopes[piece] * xs + icpts[piece]
 
     # -- comparison and display ---------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -393,18 +460,22 @@ class PiecewiseLinear:
         """
         if isinstance(other, PiecewiseLinear):
             return self._linear_combination(other, 1)
-        return self._shift(to_fraction(other, "added constant"))
+        c = _operand(other, "added constant")
+        return NotImplemented if c is None else self._shift(c)
 
     def __radd__(self, other: object) -> PiecewiseLinear:
-        return self._shift(to_fraction(other, "added constant"))
+        c = _operand(other, "added constant")
+        return NotImplemented if c is None else self._shift(c)
 
     def __sub__(self, other: object) -> PiecewiseLinear:
         if isinstance(other, PiecewiseLinear):
             return self._linear_combination(other, -1)
-        return self._shift(-to_fraction(other, "subtracted constant"))
+        c = _operand(other, "subtracted constant")
+        return NotImplemented if c is None else self._shift(-c)
 
     def __rsub__(self, other: object) -> PiecewiseLinear:
-        return (-self)._shift(to_fraction(other, "constant"))
+        c = _operand(other, "constant")
+        return NotImplemented if c is None else (-self)._shift(c)
 
     def __neg__(self) -> PiecewiseLinear:
         return self._scale(Fraction(-1))
@@ -420,12 +491,13 @@ class PiecewiseLinear:
         >>> PiecewiseLinear.affine(1) * 0.5
         Traceback (most recent call last):
         ...
-        pwl.errors.PWLTypeError: factor: 0.5 is a float; give an exact number ('1/2', '0.5') or use from_float_exact
+        pwl.errors.PWLTypeError: factor: 0.5 is a float; give exact numbers as strings ('0.5' is read as the decimal 0.5), or take floats at their exact binary value with Network.from_arrays, Layer.from_floats or from_float_exact
         """
         if isinstance(other, PiecewiseLinear):
             raise PWLTypeError("the product of two piecewise-linear functions is not "
                                "piecewise linear; multiply by a number")
-        return self._scale(to_fraction(other, "factor"))
+        c = _operand(other, "factor")
+        return NotImplemented if c is None else self._scale(c)
 
     __rmul__ = __mul__
 
@@ -433,7 +505,9 @@ class PiecewiseLinear:
         if isinstance(other, PiecewiseLinear):
             raise PWLTypeError("the quotient of two piecewise-linear functions is not "
                                "piecewise linear; divide by a number")
-        c = to_fraction(other, "divisor")
+        c = _operand(other, "divisor")
+        if c is None:
+            return NotImplemented
         if c == 0:
             raise PWLValueError("divisor: cannot divide a function by 0")
         return self._scale(1 / c)
@@ -570,7 +644,7 @@ class PiecewiseLinear:
         """``max(f, 0)``.
 
         >>> PiecewiseLinear.affine(1).relu().pieces()
-        ((None, Fraction(0, 1), Fraction(0, 1), Fraction(0, 1)), (Fraction(0, 1), None, Fraction(1, 1), Fraction(0, 1)))
+        (Piece(lo=-inf, hi=0, slope=0, intercept=0), Piece(lo=0, hi=inf, slope=1, intercept=0))
         """
         return self.apply("relu")
 

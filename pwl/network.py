@@ -23,7 +23,7 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .errors import NetworkFormatError, PWLError, PWLTypeError, PWLValueError
-from .numbers import format_exact, to_fraction
+from .numbers import format_exact, from_float_exact, to_fraction
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -571,9 +571,23 @@ class Network:
 
     # -- exact evaluation ---------------------------------------------------
     def evaluate(self, x: object) -> tuple[Fraction, ...]:
-        """Exact forward pass at one input point (a number, or a sequence of
-        ``input_size`` numbers)."""
-        if isinstance(x, (list, tuple)):
+        """Exact forward pass at one input point: a number, a sequence of
+        ``input_size`` exact numbers, or a numpy array of ``input_size``
+        floats, taken at their exact binary value (as
+        :meth:`from_arrays` takes weights).
+
+        >>> import numpy as np
+        >>> net = Network.sequential([([[1, -1]], [0], "relu")])
+        >>> net.evaluate(["1/2", 0]), net.evaluate(np.array([0.75, 0.5]))
+        ((Fraction(1, 2),), (Fraction(1, 4),))
+        """
+        if isinstance(x, np.ndarray):
+            flat = x.reshape(-1)
+            if flat.dtype.kind not in "fiu":
+                raise PWLTypeError(f"x: an array of {flat.dtype} values; give floats or integers")
+            h = [from_float_exact(float(v), f"x[{i}]") if flat.dtype.kind == "f"
+                 else Fraction(int(v)) for i, v in enumerate(flat.tolist())]
+        elif isinstance(x, (list, tuple)):
             h = [to_fraction(v, "x") for v in x]
         else:
             h = [to_fraction(x, "x")]

@@ -292,3 +292,59 @@ def test_a_missing_file_is_bad_input(runner: CliRunner, tmp_path: Path) -> None:
     for command in (["count"], ["bound"], ["export", "--to", "json"], ["plot", "-o", "f.png"]):
         result = run(runner, command[0], str(tmp_path / "missing.json"), *command[1:])
         assert result.exit_code == 1 and "no such file" in result.stderr
+
+
+# -- a numpy-friendly API -------------------------------------------------------------------
+def test_vectorised_float_evaluation_matches_the_exact_function() -> None:
+    f = telgarsky(6, 16).function(UNIT)
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([rng.random(500), [0.0, 1.0], [float(b) for b in f.breakpoints]])
+    values = f(xs)
+    assert values.dtype == np.float64 and values.shape == xs.shape
+    exact = [f(Fraction(float(x))) for x in xs]         # at the exact binary value of x
+    err = np.abs(values - np.array([float(v) for v in exact]))
+    assert err.max() <= 1e-12 * 16, err.max()
+    with pytest.raises(pwl.DomainError):
+        f(np.array([0.5, 1.0 + 2**-50]))
+    with pytest.raises(pwl.PWLTypeError):
+        f(0.5)                          # one float: exact evaluation needs an exact number
+    whole = pwl.PiecewiseLinear.affine(1).relu()
+    assert whole(np.arange(3)).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_pieces_are_named_tuples() -> None:
+    f = pwl.PiecewiseLinear.from_points([0, "1/2", 1], [0, 1, 0])
+    first, second = f.pieces()
+    assert (first.lo, first.hi, first.slope, first.intercept) == (0, Fraction(1, 2), 2, 0)
+    lo, hi, slope, intercept = second
+    assert (lo, hi, slope, intercept) == (Fraction(1, 2), 1, -2, 2)
+    assert repr(second) == "Piece(lo=1/2, hi=1, slope=-2, intercept=2)"
+    assert all(p.slope * p.hi + p.intercept == f(p.hi) for p in f.pieces())
+
+
+def test_operators_return_not_implemented_for_unknown_types() -> None:
+    f = pwl.PiecewiseLinear.from_points([0, 1], [0, 1])
+
+    class Other:
+        def __radd__(self, other: object) -> str:
+            return "other's add"
+
+        def __rmul__(self, other: object) -> str:
+            return "other's mul"
+
+    assert f + Other() == "other's add" and f * Other() == "other's mul"
+    for op in (lambda: f + [1], lambda: f - {}, lambda: [1] * f, lambda: f / object()):
+        with pytest.raises(TypeError):
+            op()
+    assert (f * np.int64(3))(1) == 3 and (2 + f)(1) == 3 and (f - "1/2")(0) == Fraction(-1, 2)
+    with pytest.raises(pwl.PWLTypeError):
+        f * 0.5
+
+
+def test_evaluate_takes_numpy_floats_at_their_exact_value() -> None:
+    net = float_net()
+    x = np.array([0.1])
+    assert net.evaluate(x) == net.evaluate([Fraction(0.1)])
+    many = pwl.Network.from_arrays([np.array([[0.5, -0.25, 1.0]])], [np.zeros(1)])
+    assert many.evaluate(np.array([0.1, 0.2, 0.3])) == \
+        (Fraction(0.1) / 2 - Fraction(0.2) / 4 + Fraction(0.3),)
