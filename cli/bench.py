@@ -101,6 +101,8 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
             writer.writerow([r.depth, r.width, r.pieces, r.activation_regions, r.bound_lecture,
                              r.bound_one_input, f"{r.seconds:.6f}", r.peak_bytes, r.method])
         write_text_atomic(csv_path, buf.getvalue())
+        if csv_path != "-":
+            click.echo(f"table saved to {csv_path}", err=True)
     if as_json:
         emit_json({"family": family, "width": width, "seed": seed,
                    "domain": None if domain is None else [format_exact(v) for v in domain],

@@ -46,3 +46,5 @@ def export(network: str, to: Optional[str], domain: Optional[tuple[Fraction, Fra
         click.echo(text, nl=False)
     else:
         write_text_atomic(out_path, text)
+        if out_path != "-":
+            click.echo(f"saved to {out_path}", err=True)

@@ -39,7 +39,7 @@ def _check_figure(path: Optional[str]) -> None:
 @cli.command()
 @click.argument("network", type=NETWORK)
 @format_option
-@click.option("-o", "--output-file", "path", type=click.Path(dir_okay=False, writable=True),
+@click.option("-o", "--out", "path", type=click.Path(dir_okay=False, writable=True),
               required=True, metavar="FILE", help="The figure to write (.png or .svg).")
 @domain_option
 @click.option("--layers", is_flag=True,

@@ -47,7 +47,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 #: Options that name a file pwl writes; ``-`` there is standard output.
-OUTPUT_OPTIONS = ("--save", "-o", "--out", "--output-file", "--plot", "--csv")
+OUTPUT_OPTIONS = ("--save", "-o", "--out", "--plot", "--csv")
 
 
 def writes_to_stdout(args: list[str]) -> bool:
@@ -327,12 +327,16 @@ def plot_option(what: str = "a figure") -> Any:
                    "hour).")
 @click.option("--progress/--no-progress", default=None,
               help="Show per-layer progress on stderr (default: when stderr is a terminal).")
+@click.option("--save", type=click.Path(dir_okay=False, writable=True), default=None,
+              metavar="FILE",
+              help="With --line: also write the one-input restriction t -> net(A + t (B - A)) "
+                   "as a native network file.")
 @plot_option("the output with its breakpoints")
 def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bool,
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
           method: str, max_memory: Optional[int], workers: Optional[int],
           scheduler: Optional[str], max_regions: Optional[int], progress: Optional[bool],
-          plot_path: Optional[str]) -> None:
+          save: Optional[str], plot_path: Optional[str]) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -356,6 +360,13 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         net = restrict_to_line(net, read_point(line[0], "A"), read_point(line[1], "B"))
         if domain is None:
             domain = (Fraction(0), Fraction(1))
+        if save is not None:
+            net.save(save)
+            if save != "-":
+                click.echo(f"restriction to the line saved to {save}", err=True)
+    elif save is not None:
+        raise click.UsageError("--save writes the restriction to a line; it needs --line A B "
+                               "(pwl export --to json converts a network file)")
     if output == "all":
         given = [name for name, on in (("--breakpoints", breakpoints), ("--per-layer", per_layer),
                                        ("--method compose", method == "compose"),

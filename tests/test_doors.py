@@ -348,3 +348,32 @@ def test_evaluate_takes_numpy_floats_at_their_exact_value() -> None:
     many = pwl.Network.from_arrays([np.array([[0.5, -0.25, 1.0]])], [np.zeros(1)])
     assert many.evaluate(np.array([0.1, 0.2, 0.3])) == \
         (Fraction(0.1) / 2 - Fraction(0.2) / 4 + Fraction(0.3),)
+
+
+def test_count_line_save_writes_the_restriction(runner: CliRunner, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    net = pwl.Network.from_arrays([rng.standard_normal((8, 5)), rng.standard_normal((2, 8))],
+                                  [rng.standard_normal(8), np.zeros(2)])
+    path, saved = tmp_path / "m5.json", tmp_path / "line.json"
+    net.save(path)
+    a, b = "[0, 0, 0, 0, 0]", "[1, 2, 3, 4, 5]"
+    result = run(runner, "count", str(path), "--line", a, b, "--save", str(saved), "--json")
+    assert result.exit_code == 0 and str(saved) in result.stderr
+    line = pwl.load(saved)
+    assert line.input_size == 1
+    for t in (Fraction(0), Fraction(1, 3), Fraction(1)):
+        assert line.evaluate([t]) == net.evaluate([t * k for k in range(1, 6)])
+    again = json.loads(run(runner, "count", str(saved), "--domain", "0", "1", "--json").stdout)
+    assert again["pieces"] == json.loads(result.stdout)["pieces"]
+    refused = run(runner, "count", str(path), "--save", str(tmp_path / "x.json"))
+    assert refused.exit_code == 2 and "--line" in refused.stderr
+
+
+def test_file_options_say_where_they_wrote(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "t3.json"
+    telgarsky(3).save(path)
+    out = tmp_path / "t3.csv"
+    result = run(runner, "export", str(path), "--to", "csv", "--domain", "0", "1", "-o", str(out))
+    assert result.exit_code == 0 and str(out) in result.stderr and out.read_text()
+    help_text = run(runner, "plot", "--help").stdout
+    assert "-o, --out FILE" in help_text and "--output-file" not in help_text
