@@ -37,6 +37,17 @@ class DomainError(PWLValueError):
     """A domain is empty, reversed, or a quantity is infinite on it."""
 
 
+class MissingExtraError(PWLValueError):
+    """An optional dependency is not installed; the message says how to get
+    it, from the package index and from a checkout of pwl."""
+
+    def __init__(self, what: str, package: str, extra: str):
+        spelled = f"'{package}'" if "[" in package else package    # quoted for the shell
+        super().__init__(f"{what} needs {package}: pip install {spelled} (or, in a checkout "
+                         f"of pwl, pip install -e '.[{extra}]')")
+        self.package, self.extra = package, extra
+
+
 class ResourceLimitError(PWLValueError):
     """A computation would exceed a configured limit (pieces, memory, size)."""
 

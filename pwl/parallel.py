@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
 from .domain import Domain
-from .errors import PWLValueError, RegionLimitError, ResourceLimitError
+from .errors import MissingExtraError, PWLValueError, RegionLimitError, ResourceLimitError
 from .network import Network
 
 __all__ = ["ChunkedCount", "count_chunked", "regions_for_memory", "default_memory_budget",
@@ -389,8 +389,8 @@ class _Executor:
             try:
                 from dask.distributed import Client, as_completed
             except ImportError:
-                raise PWLValueError("--scheduler needs dask.distributed: "
-                                    "pip install 'pwl[distributed]'") from None
+                raise MissingExtraError("--scheduler", "dask[distributed]",
+                                        "distributed") from None
             try:
                 self.client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT}s")
             except (OSError, TimeoutError, ValueError) as exc:

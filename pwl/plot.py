@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 from .domain import DomainLike, as_domain
-from .errors import PWLError, PWLTypeError, PWLValueError
+from .errors import MissingExtraError, PWLError, PWLTypeError, PWLValueError
 from .function import PiecewiseLinear
 from .network import Layer, Network
 from .numbers import format_exact
@@ -91,7 +91,7 @@ def _new_figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = (7.0, 
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise PWLError("figures need matplotlib: pip install 'pwl[plot]'") from None
+        raise MissingExtraError("figures", "matplotlib", "plot") from None
     fig = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False, **subplot_kw)

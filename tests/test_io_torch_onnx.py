@@ -464,9 +464,15 @@ def test_onnx_file_errors(tmp_path: Path) -> None:
 
 # -- missing extras -------------------------------------------------------------------
 @pytest.mark.parametrize("module, call, message", [
-    ("onnx", lambda p: pwl.load(p / "m.onnx"), r"needs onnx: pip install onnx$"),
-    ("torch", lambda p: pwl.load(p / "m.pt"), r"needs torch: pip install torch$"),
-    ("torch", lambda p: from_torch(None), r"needs torch: pip install torch$"),
+    ("onnx", lambda p: pwl.load(p / "m.onnx"),
+     r"needs onnx: pip install onnx \(or, in a checkout of pwl, pip install -e '\.\[onnx\]'\)$"),
+    ("torch", lambda p: pwl.load(p / "m.pt"),
+     r"needs torch: pip install torch \(or, in a checkout of pwl, pip install -e '\.\[torch\]'\)$"),
+    ("torch", lambda p: from_torch(None), r"needs torch: pip install torch \(or"),
+    ("matplotlib", lambda p: __import__("pwl.plot").plot.plot_function(
+        pwl.PiecewiseLinear.affine(1), p / "f.png"),
+     r"needs matplotlib: pip install matplotlib \(or, in a checkout of pwl, "
+     r"pip install -e '\.\[plot\]'\)$"),
 ])
 def test_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                    module: str, call: Any, message: str) -> None:

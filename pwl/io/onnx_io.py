@@ -47,7 +47,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..errors import NetworkFormatError, PWLError, PWLValueError
+from ..errors import MissingExtraError, NetworkFormatError, PWLError, PWLValueError
 from ..network import Network
 from .files import check_input_file
 from ..numbers import from_float_exact
@@ -66,7 +66,7 @@ def _import_onnx() -> Any:
         import onnx
         import onnx.numpy_helper  # noqa: F401
     except ImportError:
-        raise PWLValueError("reading ONNX files needs onnx: pip install onnx") from None
+        raise MissingExtraError("reading ONNX files", "onnx", "onnx") from None
     return onnx
 
 

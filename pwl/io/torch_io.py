@@ -47,7 +47,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ..activations import Activation, get_activation
-from ..errors import NetworkFormatError, PWLError, PWLValueError
+from ..errors import MissingExtraError, NetworkFormatError, PWLError, PWLValueError
 from ..network import Layer, Network
 from .files import check_input_file
 from ..numbers import from_float_exact, to_fraction
@@ -64,7 +64,7 @@ def _import_torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise PWLValueError("reading PyTorch models needs torch: pip install torch") from None
+        raise MissingExtraError("reading PyTorch models", "torch", "torch") from None
     return torch
 
 
