@@ -397,7 +397,7 @@ class _Executor:
                 raise PWLValueError(f"cannot reach the dask scheduler at {scheduler} within "
                                     f"{SCHEDULER_TIMEOUT} s: {exc}") from None
             self.remote_net = self._scatter()
-            self.completed = as_completed()
+            self.completed = as_completed(loop=self.client.loop)   # not another client's
             self.workers = max(1, 2 * sum(self.client.nthreads().values()))
         elif self.workers > 1:
             self.pool = _LocalPool(self.workers, net)
