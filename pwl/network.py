@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .domain import DomainLike
     from .function import PiecewiseLinear
     from .partition import Partition
+    from .plane import PlanarPartition
 
 __all__ = ["Layer", "Node", "Network", "load", "FORMAT", "OPS"]
 
@@ -628,6 +629,15 @@ class Network:
     def function(self, domain: "DomainLike" = None, output: int = 0) -> "PiecewiseLinear":
         """The exact piecewise-linear function computed by output ``output``."""
         return self.partition(domain).function(output)
+
+    def partition2d(self, box: Optional[Sequence[object]] = None,
+                    plane: Optional[Sequence[Sequence[object]]] = None,
+                    polygon: Optional[object] = None) -> "PlanarPartition":
+        """The exact partition of a polygon of the input plane (2 inputs), or
+        of a plane through three input points (see :func:`pwl.plane.partition2d`)."""
+        from .plane import partition2d
+
+        return partition2d(self, box=box, plane=plane, polygon=polygon)
 
 
 def _node_from_mapping(spec: Mapping[str, Any], built: Mapping[str, Node]) -> Node:

@@ -31,7 +31,7 @@ class Polygon:
     """A convex polygon of positive area, vertices exact and counter-clockwise.
 
     >>> p = Polygon([(0, 0), (0, 1), (1, 1), (1, 0)])
-    >>> p.vertices[1], p.area
+    >>> p.vertices[0], p.area
     ((Fraction(1, 1), Fraction(0, 1)), Fraction(1, 1))
     >>> Polygon([(0, 0), (1, 1), (2, 2)])
     Traceback (most recent call last):
