@@ -16,5 +16,6 @@ from .partition import LayerStats as LayerStats, Partition as Partition
 from .propagate import propagate as propagate
 from .line import restrict_to_line as restrict_to_line
 from .counting import CountResult as CountResult, count as count
+from .plane import PlanarPartition as PlanarPartition, partition2d as partition2d
 
 __version__ = "0.1.0"

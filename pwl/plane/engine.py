@@ -58,46 +58,101 @@ def _gamma(n: int) -> float:
     return n * U / (1 - n * U)
 
 
-@dataclass
+# columns of the corner array: the corner (homogeneous X, Y, W with W > 0, a
+# bound EP on their errors, the ids K1 < K2 of its two lines), then the side
+# from it to the next corner (its line a x + b y + c = 0 with a bound LE on
+# the coefficients' errors, the line's id LAB, and SG = +1 or -1 for the
+# side of that line the polygon lies on, 0 on the domain's boundary)
+X, Y, W, EP, K1, K2, LA, LB, LC, LE, LAB, SG = range(12)
+NCOL = 12
+
+
 class Batch:
-    """Polygons: corners ``start[p]:start[p+1]`` of polygon ``p``, in
-    counter-clockwise order; side ``i`` runs from corner ``i`` to the next."""
+    """Polygons as slots into one corner array: polygon ``p`` has corners
+    ``cr[ps[p] : ps[p] + pc[p]]`` in counter-clockwise order.  A cut
+    polygon's positive half takes its slot, the negative half a new slot;
+    the corner array only grows (halves are appended), and is compacted when
+    most of it is no longer used.  Ids are exact in float64 (below 2^53)."""
 
-    start: np.ndarray
-    X: np.ndarray
-    Y: np.ndarray
-    W: np.ndarray
-    EP: np.ndarray
-    K1: np.ndarray
-    K2: np.ndarray
-    LA: np.ndarray
-    LB: np.ndarray
-    LC: np.ndarray
-    LE: np.ndarray
-    LAB: np.ndarray
-    SG: np.ndarray
-    prow: np.ndarray   # the region row whose forms hold on the polygon
-    loc: np.ndarray    # that row's index into the batch's form arrays
-    pat: np.ndarray    # pieces of the current layer's neurons so far
+    __slots__ = ("cr", "nc", "ps", "pc", "prow", "loc", "pat", "box")
 
-    CORNER = ("X", "Y", "W", "EP", "K1", "K2", "LA", "LB", "LC", "LE", "LAB", "SG")
+    def __init__(self, cr: np.ndarray, ps: np.ndarray, pc: np.ndarray, prow: np.ndarray,
+                 loc: np.ndarray, pat: np.ndarray, box: np.ndarray):
+        self.cr = cr
+        self.nc = len(cr)
+        self.ps = ps
+        self.pc = pc
+        self.prow = prow     # the region row whose forms hold on the polygon
+        self.loc = loc       # that row's index into the batch's form arrays
+        self.pat = pat       # pieces of the current layer's neurons so far
+        self.box = box       # x0, x1, y0, y1 of the float corners, and a bound on
+                             # their distance to the exact corners
+
+    @property
+    def size(self) -> int:
+        return len(self.ps)
+
+    def append(self, rows: np.ndarray) -> int:
+        """Append corners; the index of the first."""
+        m = len(rows)
+        if self.nc + m > len(self.cr):
+            live = int(self.pc.sum())
+            if self.nc > 3 * live + 1024:
+                self.compact_in_place()
+            if self.nc + m > len(self.cr):
+                grown = np.empty((max(2 * len(self.cr), self.nc + m), NCOL))
+                grown[:self.nc] = self.cr[:self.nc]
+                self.cr = grown
+        at = self.nc
+        self.cr[at:at + m] = rows
+        self.nc += m
+        return at
+
+    def corner_index(self, polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The corners of polygons ``polys`` in order, and where each polygon's begin."""
+        cc = self.pc[polys]
+        offs = np.zeros(len(polys), dtype=np.int64)
+        np.cumsum(cc[:-1], out=offs[1:])
+        idx = np.repeat(self.ps[polys] - offs, cc) + np.arange(int(cc.sum()))
+        return idx, offs
+
+    def compact_in_place(self) -> None:
+        idx, offs = self.corner_index(np.arange(self.size))
+        self.cr = self.cr[idx]
+        self.nc = len(idx)
+        self.ps = offs
+
+    def polygons(self, p0: int, p1: int) -> "Batch":
+        """Polygons ``p0 .. p1 - 1`` in a new batch with compact corners."""
+        sel = np.arange(p0, p1)
+        idx, offs = self.corner_index(sel)
+        return Batch(self.cr[idx], offs, self.pc[p0:p1].copy(), self.prow[p0:p1].copy(),
+                     self.loc[p0:p1], self.pat[p0:p1], self.box[p0:p1].copy())
+
+
+class Flat:
+    """Polygons in one flat corner array (``start``: offsets), for reading."""
+
+    def __init__(self, cr: np.ndarray, counts: np.ndarray, prow: np.ndarray):
+        self.cr = cr
+        self.start = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.start[1:])
+        self.prow = prow
+        self.X, self.Y, self.W, self.EP = cr[:, X], cr[:, Y], cr[:, W], cr[:, EP]
+        self.K1, self.K2 = cr[:, K1].astype(np.int64), cr[:, K2].astype(np.int64)
+        self.LA, self.LB, self.LC, self.LE = cr[:, LA], cr[:, LB], cr[:, LC], cr[:, LE]
+        self.LAB, self.SG = cr[:, LAB].astype(np.int64), cr[:, SG].astype(np.int8)
 
     @property
     def size(self) -> int:
         return len(self.start) - 1
-
-    def polygons(self, p0: int, p1: int) -> "Batch":
-        c0, c1 = int(self.start[p0]), int(self.start[p1])
-        corner = {name: getattr(self, name)[c0:c1] for name in self.CORNER}
-        return Batch(self.start[p0:p1 + 1] - c0, prow=self.prow[p0:p1], loc=self.loc[p0:p1],
-                     pat=self.pat[p0:p1], **corner)
 
 
 @dataclass
 class Raw:
     """The engine's product, before vertices and pieces are derived."""
 
-    batch: Batch
+    batch: Flat
     out: np.ndarray          # regions x outputs x 3: the outputs' forms, float64
     out_err: np.ndarray      # regions x outputs: bound on their coefficients' errors
     exact: ExactPlane
@@ -110,8 +165,7 @@ def _float_entries(values: Sequence[Fraction]) -> tuple[np.ndarray, np.ndarray]:
     """Floats nearest exact values, and bounds on the errors (0 for integers
     below 2^52 held exactly, a positive bound otherwise)."""
     f = np.array([float(v) for v in values], dtype=np.float64)
-    err = np.array([0.0 if (v.denominator == 1 and abs(v) < INT_EXACT) else
-                    (TINY if Fraction(x) == v else 2 * U * abs(x) + TINY)
+    err = np.array([0.0 if Fraction(x) == v else 2 * U * abs(x) + TINY
                     for v, x in zip(values, f.tolist())])
     return f, err
 
@@ -126,20 +180,18 @@ class _FloatLayer:
             self.b = np.asarray(b, dtype=np.float64)
             self.ew = np.zeros_like(self.w)
             self.eb = np.zeros_like(self.b)
-            integral = bool(np.all(self.w == np.rint(self.w)) and np.all(self.b == np.rint(self.b))
-                            and np.abs(self.w).max() < INT_EXACT
-                            and np.abs(self.b).max(initial=0) < INT_EXACT)
-            if not integral:
-                self.ew += TINY
-                self.eb += TINY
         else:
             flat = [x for row in layer.weights for x in row]
             w, ew = _float_entries(flat)
             self.w, self.ew = w.reshape(layer.n_out, layer.n_in), ew.reshape(layer.n_out,
                                                                                layer.n_in)
             self.b, self.eb = _float_entries(list(layer.bias))
-            integral = bool(self.ew.max() == 0 and self.eb.max(initial=0) == 0)
-        self.integral = integral
+        self.exact_floats = bool(self.ew.max(initial=0.0) == 0 and self.eb.max(initial=0.0) == 0)
+        # integers below 2^52, held exactly: forms stay integers (error bound 0)
+        self.integral = bool(self.exact_floats and np.all(self.w == np.rint(self.w))
+                             and np.all(self.b == np.rint(self.b))
+                             and np.abs(self.w).max() < INT_EXACT
+                             and np.abs(self.b).max(initial=0) < INT_EXACT)
         self.aw = np.abs(self.w)
         self.ab = np.abs(self.b)
         act = layer.activation
@@ -155,42 +207,86 @@ class _FloatLayer:
         # the post-activation stays integral and exact: slopes and intercepts integers
         self.act_integral = all(s.denominator == 1 for s in act.slopes) and \
             all(t.denominator == 1 for t in act.intercepts)
+        self.relu = act.kinks == (0,) and act.slopes == (0, 1) and act.intercepts == (0, 0)
+
+
+def _absmax3(H: np.ndarray) -> np.ndarray:
+    """``max(|a|, |b|, |c|)`` of forms held as ``(regions, 3, neurons)``."""
+    return np.maximum(np.maximum(np.abs(H[:, 0]), np.abs(H[:, 1])), np.abs(H[:, 2]))
 
 
 def _activate(fl: _FloatLayer, F: np.ndarray, E: np.ndarray, loc: np.ndarray,
-              pat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The post-activation forms ``s_p F + t_p`` on each polygon, with bounds."""
+              pat: np.ndarray, absF: Optional[np.ndarray] = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The post-activation forms ``s_p F + t_p`` on each polygon, bounds on
+    their errors, and ``max(|a|, |b|, |c|)`` of each.  Forms are
+    ``(regions, 3, neurons)``: rows ``a``, ``b``, ``c``."""
+    if fl.relu:
+        # slopes 0 and 1, intercepts 0: a mask, exact
+        on = pat.astype(np.float64)
+        if absF is None:
+            absF = _absmax3(F)
+        H = np.take(F, loc, axis=0)
+        H *= on[:, None, :]
+        EH = np.take(E, loc, axis=0)
+        EH *= on
+        AH = np.take(absF, loc, axis=0)
+        AH *= on
+        return H, EH, AH
     s = fl.slopes[pat]
     Fl = F[loc]
     El = E[loc]
-    H = Fl * s[:, :, None]
-    H[:, :, 2] += fl.icpts[pat]
-    absF = np.abs(Fl).max(axis=2)
-    EH = np.abs(s) * El + fl.slope_err[pat] * (absF + El) + fl.icpt_err[pat]
+    H = Fl * s[:, None, :]
+    H[:, 2] += fl.icpts[pat]
+    EH = np.abs(s) * El + fl.slope_err[pat] * (_absmax3(Fl) + El) + fl.icpt_err[pat]
     if not fl.act_integral:
-        EH = EH + 2 * U * np.abs(H).max(axis=2) + TINY
-    return H, EH
+        EH = EH + 2 * U * _absmax3(H) + TINY
+    return H, EH, _absmax3(H)
 
 
-def _next_forms(fl: _FloatLayer, H: np.ndarray, EH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``W H + b`` for every region at once, and bounds on its errors."""
+def _next_forms(fl: _FloatLayer, H: np.ndarray, EH: np.ndarray,
+                absH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``W H + b`` for every region at once, and bounds on its errors:
+    ``|W~| EH`` (errors carried), ``eW (|H| + EH) + eb`` (weights not
+    floats) and ``gamma_(n+2) (|W~| |H| + |b|)`` for the products' rounding
+    (Higham, Thm. 3.5; any summation order)."""
     n = fl.w.shape[1]
-    F = np.matmul(H.transpose(0, 2, 1), fl.w.T).transpose(0, 2, 1).copy()
-    F[:, :, 2] += fl.b
-    absH = np.abs(H).max(axis=2)
-    mag = absH @ fl.aw.T + fl.ab
+    R = H.shape[0]
+    F = (H.reshape(R * 3, n) @ fl.w.T).reshape(R, 3, -1)
+    F[:, 2] += fl.b
     gamma = _gamma(n + 2)
-    E = (EH @ fl.aw.T + (absH + EH) @ fl.ew.T + fl.eb + gamma * mag) * SAFE
+    E = ((EH + gamma * absH) @ fl.aw.T + gamma * fl.ab) * SAFE
+    if not fl.exact_floats:
+        E += ((absH + EH) @ fl.ew.T + fl.eb) * SAFE
     if fl.integral:
+        mag = absH @ fl.aw.T + fl.ab
         row_exact = (EH.max(axis=1) == 0) & np.all(H == np.rint(H), axis=(1, 2))
         exact = row_exact[:, None] & (mag < INT_EXACT)
         E = np.where(exact, 0.0, E + TINY)
     else:
-        E = E + TINY
-    bad = ~np.isfinite(F).all(axis=2) | ~np.isfinite(E)
+        E += TINY
+    bad = ~(np.isfinite(F[:, 0]) & np.isfinite(F[:, 1]) & np.isfinite(F[:, 2]) & np.isfinite(E))
     if bad.any():
         E[bad] = np.inf
     return F, E
+
+
+def _boxes(X: np.ndarray, Y: np.ndarray, W: np.ndarray, EP: np.ndarray,
+           first: np.ndarray) -> np.ndarray:
+    """Bounding boxes of polygons (corners from ``first[p]`` on), enlarged by a
+    bound on the distance of the float corners to the exact ones."""
+    x, y = X / W, Y / W
+    den = W - EP
+    err = np.where(den > 0, (EP + np.maximum(np.abs(x), np.abs(y)) * EP) / den, np.inf) \
+        + 2 * U * np.maximum(np.abs(x), np.abs(y))
+    box = np.empty((len(first), 5))
+    box[:, 0] = np.minimum.reduceat(x, first)
+    box[:, 1] = np.maximum.reduceat(x, first)
+    box[:, 2] = np.minimum.reduceat(y, first)
+    box[:, 3] = np.maximum.reduceat(y, first)
+    box[:, 4] = np.maximum.reduceat(err, first) * SAFE + TINY
+    box[~np.isfinite(box).all(axis=1), 4] = np.inf
+    return box
 
 
 def _cross_product(a1: np.ndarray, b1: np.ndarray, c1: np.ndarray, e1: np.ndarray,
@@ -216,16 +312,20 @@ class _Cutter:
         self.float_decisions = 0
         self.exact_decisions = 0
 
-    def signs(self, b: Batch, pid: np.ndarray, fa: np.ndarray, fb: np.ndarray, fc: np.ndarray,
-              fe: np.ndarray, lid: np.ndarray) -> np.ndarray:
+    def signs(self, b: Batch, idx: np.ndarray, pid: np.ndarray, fa: np.ndarray,
+              fb: np.ndarray, fc: np.ndarray, fe: np.ndarray, lid: np.ndarray) -> np.ndarray:
+        """Signs of each polygon's form at corners ``idx`` (of polygons ``pid``)."""
         a, bb, c, e = fa[pid], fb[pid], fc[pid], fe[pid]
-        ax, by, cw = a * b.X, bb * b.Y, c * b.W
+        cr = b.cr[idx]
+        PX, PY, PW, PE = cr[:, X], cr[:, Y], cr[:, W], cr[:, EP]
+        ax, by, cw = a * PX, bb * PY, c * PW
         v = ax + by + cw
         mag = np.abs(ax) + np.abs(by) + np.abs(cw)
-        bound = (e * (np.abs(b.X) + np.abs(b.Y) + np.abs(b.W))
-                 + b.EP * (np.abs(a) + np.abs(bb) + np.abs(c)) + 3 * e * b.EP
+        # |a X + b Y + c W - exact| <= e |P|_1 + EP |f|_1 + 3 e EP + gamma_3 sum |terms|
+        bound = (e * (np.abs(PX) + np.abs(PY) + np.abs(PW))
+                 + PE * (np.abs(a) + np.abs(bb) + np.abs(c)) + 3 * e * PE
                  + _gamma(3) * mag) * SAFE
-        exact0 = (e == 0) & (b.EP == 0) & (mag < INT_EXACT)
+        exact0 = (e == 0) & (PE == 0) & (mag < INT_EXACT)
         decided = exact0 | (np.abs(v) > bound + TINY)
         s = np.sign(v).astype(np.int8)
         undecided = np.flatnonzero(~decided)
@@ -234,115 +334,120 @@ class _Cutter:
             self.exact_decisions += len(undecided)
             ex = self.exact
             lids = lid[pid[undecided]].tolist()
-            k1 = b.K1[undecided].tolist()
-            k2 = b.K2[undecided].tolist()
-            s[undecided] = [ex.sign(int(l), int(p), int(q)) for l, p, q in zip(lids, k1, k2)]
+            k1 = cr[undecided, K1].tolist()
+            k2 = cr[undecided, K2].tolist()
+            s[undecided] = [ex.sign(int(l_), int(p), int(q)) for l_, p, q in zip(lids, k1, k2)]
         return s
 
     def cut(self, b: Batch, fa: np.ndarray, fb: np.ndarray, fc: np.ndarray, fe: np.ndarray,
-            lid: np.ndarray) -> tuple[Batch, np.ndarray]:
-        """Cut every polygon of ``b`` by its line ``fa x + fb y + fc = 0`` (id
-        ``lid``); the new batch and, for each polygon left whole, whether the
-        form is positive on it (cut polygons' halves follow the whole ones)."""
+            lid: np.ndarray) -> np.ndarray:
+        """Cut every polygon of ``b`` (in place) by its line ``fa x + fb y + fc = 0``
+        (id ``lid``); for every polygon after the cut, whether the form is
+        positive on it."""
         R = b.size
-        counts = np.diff(b.start)
-        pid = np.repeat(np.arange(R), counts)
-        s = self.signs(b, pid, fa, fb, fc, fe, lid)
-        first = b.start[:-1]
-        pos = np.logical_or.reduceat(s > 0, first)
-        neg = np.logical_or.reduceat(s < 0, first)
-        cut = pos & neg
-        if not cut.any():
-            return b, pos
-        keep = ~cut
-        cm = cut[pid]
-        ci = np.flatnonzero(cm)
-        nxt = np.arange(1, len(s) + 1)
-        nxt[b.start[1:] - 1] = first
-        nx = nxt[ci]
-        si, sn = s[ci], s[nx]
+        # polygons proven on one side by their boxes: |f(centre)| beyond the
+        # form's variation over the box plus every error
+        box = b.box
+        cx = 0.5 * (box[:, 0] + box[:, 1])
+        cy = 0.5 * (box[:, 2] + box[:, 3])
+        hx = 0.5 * (box[:, 1] - box[:, 0]) * (1 + 4 * U) + U * np.abs(cx) + box[:, 4]
+        hy = 0.5 * (box[:, 3] - box[:, 2]) * (1 + 4 * U) + U * np.abs(cy) + box[:, 4]
+        v = fa * cx + fb * cy + fc
+        ra, rb = np.abs(fa), np.abs(fb)
+        rad = (ra * hx + rb * hy + fe * (np.abs(cx) + np.abs(cy) + hx + hy + 1)
+               + _gamma(4) * (ra * np.abs(cx) + rb * np.abs(cy) + np.abs(fc) + ra * hx
+                              + rb * hy)) * SAFE + TINY
+        sure = np.abs(v) > rad
+        pos = sure & (v > 0)
+        cand = np.flatnonzero(~sure)
+        self.float_decisions += R - len(cand)
+        if len(cand) == 0:
+            return pos
+        idx, offs = b.corner_index(cand)
+        cc = b.pc[cand]
+        pid_sub = np.repeat(cand, cc)
+        s_sub = self.signs(b, idx, pid_sub, fa, fb, fc, fe, lid)
+        pos_c = np.logical_or.reduceat(s_sub > 0, offs)
+        neg_c = np.logical_or.reduceat(s_sub < 0, offs)
+        pos[cand] = pos_c
+        cutc = pos_c & neg_c
+        if not cutc.any():
+            return pos
+        cut_ids = cand[cutc]
+        # the cut polygons' corners, their signs, and the next corner's
+        sub = np.flatnonzero(np.repeat(cutc, cc))
+        ck = cc[cutc]
+        koffs = np.zeros(len(ck), dtype=np.int64)
+        np.cumsum(ck[:-1], out=koffs[1:])
+        ci = idx[sub]
+        si = s_sub[sub]
+        nloc = np.arange(1, len(sub) + 1)
+        nloc[koffs + ck - 1] = koffs
+        sn = si[nloc]
         cross = (si.astype(np.int16) * sn) < 0
-        cp = pid[ci]
+        cp = np.repeat(cut_ids, ck)
+        crc = b.cr[ci]
         # the line's form and id on each corner's polygon
         la, lb, lc, le, ll = fa[cp], fb[cp], fc[cp], fe[cp], lid[cp]
         # new corners where a side crosses the line: cross products with the side's line
         xi = np.flatnonzero(cross)
-        ga, gb, gc, ge = b.LA[ci[xi]], b.LB[ci[xi]], b.LC[ci[xi]], b.LE[ci[xi]]
-        X, Y, W, EP = _cross_product(la[xi], lb[xi], lc[xi], le[xi], ga, gb, gc, ge)
-        wsign = np.sign(W)
-        unsure = np.flatnonzero(~((np.abs(W) > EP) | ((EP == 0) & (W != 0))))
+        g = crc[xi]
+        PX, PY, PW, PE = _cross_product(la[xi], lb[xi], lc[xi], le[xi],
+                                        g[:, LA], g[:, LB], g[:, LC], g[:, LE])
+        wsign = np.sign(PW)
+        unsure = np.flatnonzero(~((np.abs(PW) > PE) | ((PE == 0) & (PW != 0))))
         if len(unsure):
-            g = b.LAB[ci[xi]]
             self.exact_decisions += len(unsure)
-            wsign[unsure] = [self.exact.w_sign(int(ll[xi[u]]), int(g[u])) for u in unsure]
-        X, Y, W = X * wsign, Y * wsign, W * wsign
-        gl = b.LAB[ci[xi]]
-        K1 = np.minimum(ll[xi], gl)
-        K2 = np.maximum(ll[xi], gl)
+            wsign[unsure] = [self.exact.w_sign(int(ll[xi[u]]), int(g[u, LAB])) for u in unsure]
         m = len(ci)
         # item 2i: corner ci[i]; item 2i+1: the crossing on side ci[i]
-        items: dict[str, np.ndarray] = {}
-        for name in ("X", "Y", "W", "EP", "K1", "K2"):
-            col = np.empty(2 * m, dtype=getattr(b, name).dtype)
-            col[0::2] = getattr(b, name)[ci]
-            items[name] = col
-        for name, val in (("X", X), ("Y", Y), ("W", W), ("EP", EP), ("K1", K1), ("K2", K2)):
-            items[name][2 * xi + 1] = val
-        ipoly = np.repeat(cp, 2)
+        items = np.empty((2 * m, NCOL))
+        items[0::2] = crc
+        items[1::2, LA:] = crc[:, LA:]
+        new = items[2 * xi + 1]
+        new[:, X], new[:, Y], new[:, W], new[:, EP] = PX * wsign, PY * wsign, PW * wsign, PE
+        new[:, K1] = np.minimum(ll[xi], g[:, LAB])
+        new[:, K2] = np.maximum(ll[xi], g[:, LAB])
+        items[2 * xi + 1] = new
+        line = np.stack([la, lb, lc, le, ll.astype(np.float64)], axis=1)
         halves = []
         for side in (1, -1):
-            if side == 1:
-                keep_items = np.empty(2 * m, dtype=bool)
-                keep_items[0::2] = si >= 0
-                keep_items[1::2] = cross
-                corner_on_line = (si == 0) & (sn < 0)
-                cross_on_line = si > 0
-            else:
-                keep_items = np.empty(2 * m, dtype=bool)
-                keep_items[0::2] = si <= 0
-                keep_items[1::2] = cross
-                corner_on_line = (si == 0) & (sn > 0)
-                cross_on_line = si < 0
+            keep_items = np.empty(2 * m, dtype=bool)
+            keep_items[1::2] = cross
             on_line = np.empty(2 * m, dtype=bool)
-            on_line[0::2] = corner_on_line
-            on_line[1::2] = cross_on_line
+            if side == 1:
+                keep_items[0::2] = si >= 0
+                on_line[0::2] = (si == 0) & (sn < 0)
+                on_line[1::2] = si > 0
+            else:
+                keep_items[0::2] = si <= 0
+                on_line[0::2] = (si == 0) & (sn > 0)
+                on_line[1::2] = si < 0
             sel = np.flatnonzero(keep_items)
-            src = ci[sel // 2]            # the original side each item's side lies on
-            ol = on_line[sel]
-            half = {name: items[name][sel] for name in ("X", "Y", "W", "EP", "K1", "K2")}
-            oi = np.flatnonzero(ol)
-            j = sel[oi] // 2
-            for name, line_val in (("LA", la), ("LB", lb), ("LC", lc), ("LE", le)):
-                col = getattr(b, name)[src].copy()
-                col[oi] = line_val[j]
-                half[name] = col
-            lab = b.LAB[src].copy()
-            lab[oi] = ll[j]
-            half["LAB"] = lab
-            sg = b.SG[src].copy()
-            sg[oi] = side
-            half["SG"] = sg
-            halves.append((half, ipoly[sel]))
-        # reassemble: whole polygons, then the positive halves, then the negative ones
-        corner_keep = ~cm
-        cut_ids = np.flatnonzero(cut)
-        keep_ids = np.flatnonzero(keep)
-        parts_counts = [counts[keep_ids]]
-        cols: dict[str, list[np.ndarray]] = {name: [getattr(b, name)[corner_keep]]
-                                             for name in Batch.CORNER}
-        for half, poly in halves:
-            parts_counts.append(np.bincount(poly, minlength=R)[cut_ids])
-            for name in Batch.CORNER:
-                cols[name].append(half[name])
-        allc = np.concatenate(parts_counts)
-        start = np.zeros(len(allc) + 1, dtype=np.int64)
-        np.cumsum(allc, out=start[1:])
-        order = np.concatenate([keep_ids, cut_ids, cut_ids])
-        new = Batch(start, prow=b.prow[order], loc=b.loc[order], pat=b.pat[order],
-                    **{name: np.concatenate(cols[name]) for name in Batch.CORNER})
-        newpos = np.concatenate([pos[keep_ids], np.ones(len(cut_ids), dtype=bool),
-                                 np.zeros(len(cut_ids), dtype=bool)])
-        return new, newpos
+            half = items[sel]
+            oi = np.flatnonzero(on_line[sel])
+            half[oi, LA:LAB + 1] = line[sel[oi] // 2]
+            half[oi, SG] = side
+            hc = np.bincount(sel // 2, minlength=m)
+            counts = np.add.reduceat(hc, koffs)
+            hfirst = np.zeros(len(counts), dtype=np.int64)
+            np.cumsum(counts[:-1], out=hfirst[1:])
+            halves.append((half, counts, hfirst))
+        (hp, cpos, fpos), (hn, cneg, fneg) = halves
+        at = b.append(np.concatenate([hp, hn]))
+        bp = _boxes(hp[:, X], hp[:, Y], hp[:, W], hp[:, EP], fpos)
+        bn = _boxes(hn[:, X], hn[:, Y], hn[:, W], hn[:, EP], fneg)
+        b.ps[cut_ids] = at + fpos
+        b.pc[cut_ids] = cpos
+        b.box[cut_ids] = bp
+        b.ps = np.concatenate([b.ps, at + len(hp) + fneg])
+        b.pc = np.concatenate([b.pc, cneg])
+        b.box = np.concatenate([b.box, bn])
+        b.prow = np.concatenate([b.prow, b.prow[cut_ids]])
+        b.loc = np.concatenate([b.loc, b.loc[cut_ids]])
+        b.pat = np.concatenate([b.pat, b.pat[cut_ids]])
+        pos[cut_ids] = True
+        return np.concatenate([pos, np.zeros(len(cut_ids), dtype=bool)])
 
 
 def _root(polygon: Polygon, exact: ExactPlane, width0: int) -> Batch:
@@ -350,9 +455,9 @@ def _root(polygon: Polygon, exact: ExactPlane, width0: int) -> Batch:
     xs, ys, ws, eps = [], [], [], []
     for x, y in polygon.vertices:
         d = lcm(x.denominator, y.denominator)
-        X, Y = x * d, y * d
-        if max(abs(X), abs(Y), Fraction(d)) < INT_EXACT:
-            xs.append(float(X)); ys.append(float(Y)); ws.append(float(d)); eps.append(0.0)
+        hx, hy = x * d, y * d
+        if max(abs(hx), abs(hy), Fraction(d)) < INT_EXACT:
+            xs.append(float(hx)); ys.append(float(hy)); ws.append(float(d)); eps.append(0.0)
         else:
             xs.append(float(x)); ys.append(float(y)); ws.append(1.0)
             eps.append(2 * U * max(abs(float(x)), abs(float(y))) + TINY)
@@ -370,26 +475,24 @@ def _root(polygon: Polygon, exact: ExactPlane, width0: int) -> Batch:
     ids = np.arange(n)
     k_prev = -((ids - 1) % n + 1)
     k_here = -(ids + 1)
-    return Batch(np.array([0, n], dtype=np.int64), np.array(xs), np.array(ys), np.array(ws),
-                 np.array(eps), np.minimum(k_prev, k_here).astype(np.int64),
-                 np.maximum(k_prev, k_here).astype(np.int64), np.array(la), np.array(lb),
-                 np.array(lc), np.array(le), -(ids + 1).astype(np.int64),
-                 np.zeros(n, dtype=np.int8), np.zeros(1, dtype=np.int64),
-                 np.zeros(1, dtype=np.int64), np.zeros((1, width0), dtype=np.uint8))
+    cr = np.zeros((n, NCOL))
+    cr[:, X], cr[:, Y], cr[:, W], cr[:, EP] = xs, ys, ws, eps
+    cr[:, K1], cr[:, K2] = np.minimum(k_prev, k_here), np.maximum(k_prev, k_here)
+    cr[:, LA], cr[:, LB], cr[:, LC], cr[:, LE] = la, lb, lc, le
+    cr[:, LAB] = -(ids + 1)
+    return Batch(cr, np.zeros(1, dtype=np.int64), np.array([n]), np.zeros(1, dtype=np.int64),
+                 np.zeros(1, dtype=np.int64), np.zeros((1, width0), dtype=np.uint8),
+                 _boxes(cr[:, X], cr[:, Y], cr[:, W], cr[:, EP], np.zeros(1, dtype=np.int64)))
 
 
-def _concat(batches: list[Batch], width: int) -> Batch:
-    if not batches:
-        raise AssertionError("no polygons")
-    counts = np.concatenate([np.diff(b.start) for b in batches])
-    start = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=start[1:])
-    return Batch(start, prow=np.concatenate([b.prow for b in batches]),
-                 loc=np.concatenate([b.loc for b in batches]),
-                 pat=np.concatenate([b.pat for b in batches]) if width else
-                 np.zeros((len(counts), 0), dtype=np.uint8),
-                 **{name: np.concatenate([getattr(b, name) for b in batches])
-                    for name in Batch.CORNER})
+def _flatten(batches: list[Batch]) -> Flat:
+    crs, counts, rows = [], [], []
+    for b in batches:
+        idx, _ = b.corner_index(np.arange(b.size))
+        crs.append(b.cr[idx])
+        counts.append(b.pc)
+        rows.append(b.prow)
+    return Flat(np.concatenate(crs), np.concatenate(counts), np.concatenate(rows))
 
 
 def check_network(net: Network) -> None:
@@ -421,8 +524,11 @@ def planar_run(net: Network, polygon: Polygon,
     root.prow = root_row
     # forms of layer 0 on the root: the weights themselves
     fl0 = flayers[0]
-    F0 = np.stack([fl0.w[:, 0], fl0.w[:, 1], fl0.b], axis=1)[None]
-    E0 = np.maximum(np.maximum(fl0.ew[:, 0], fl0.ew[:, 1]), fl0.eb)[None]
+    F0 = np.stack([fl0.w[:, 0], fl0.w[:, 1], fl0.b], axis=0)[None]
+    E0 = np.maximum(np.maximum(fl0.ew[:, 0], fl0.ew[:, 1]), fl0.eb)
+    if not fl0.integral:
+        E0 = E0 + TINY      # an error bound of 0 marks exact integers only
+    E0 = E0[None]
     last = K - 1
 
     def process(batch: Batch, k: int, F: np.ndarray, E: np.ndarray) -> None:
@@ -431,9 +537,9 @@ def planar_run(net: Network, polygon: Polygon,
         with np.errstate(all="ignore"):
             for j in range(widths[k]):
                 for q in range(nk):
-                    fa = F[:, j, 0][batch.loc]
-                    fb = F[:, j, 1][batch.loc]
-                    fc = F[:, j, 2][batch.loc] - fl.kinks[q]
+                    fa = F[:, 0, j][batch.loc]
+                    fb = F[:, 1, j][batch.loc]
+                    fc = F[:, 2, j][batch.loc] - fl.kinks[q]
                     ferr = E[:, j][batch.loc]
                     if fl.kinks[q] != 0:
                         # c - t is exact for an integer kink and an exact integer c
@@ -442,34 +548,36 @@ def planar_run(net: Network, polygon: Polygon,
                         ferr = ferr + np.where(widen, fl.kink_err[q] + 2 * U * np.abs(fc)
                                                + TINY, 0.0)
                     lid = batch.prow * stride + (j * nk + q)
-                    batch, pos = cutter.cut(batch, fa, fb, fc, ferr, lid)
+                    pos = cutter.cut(batch, fa, fb, fc, ferr, lid)
                     batch.pat[:, j] += pos
         counts[k] += batch.size
         if progress is not None:
             progress(k, counts[k])
         if k == last:
             with np.errstate(all="ignore"):
-                H, EH = _activate(fl, F, E, batch.loc, batch.pat)
+                H, EH, _ = _activate(fl, F, E, batch.loc, batch.pat)
             if nk:
                 batch.prow = rows.add(k + 1, batch.prow, batch.pat)
             finals.append(batch)
-            outs.append(H)
+            outs.append(H.transpose(0, 2, 1))
             out_errs.append(np.where(np.isfinite(EH), EH, np.inf))
             return
         newrows = rows.add(k + 1, batch.prow, batch.pat)
         batch.prow = newrows
         step = max(1, CHUNK_CELLS // max(widths[k + 1], widths[k]))
+        absF = _absmax3(F) if fl.relu else None
         for p0 in range(0, batch.size, step):
             p1 = min(batch.size, p0 + step)
             sub = batch.polygons(p0, p1)
             with np.errstate(all="ignore"):
-                H, EH = _activate(fl, F, E, sub.loc, sub.pat)
-                F1, E1 = _next_forms(flayers[k + 1], H, EH)
+                H, EH, absH = _activate(fl, F, E, sub.loc, sub.pat, absF)
+                F1, E1 = _next_forms(flayers[k + 1], H, EH, absH)
             sub.loc = np.arange(p1 - p0)
             sub.pat = np.zeros((p1 - p0, widths[k + 1]), dtype=np.uint8)
+            sub.prow = sub.prow.copy()
             process(sub, k + 1, F1, E1)
 
     process(root, 0, F0, E0)
-    final = _concat(finals, widths[-1])
+    final = _flatten(finals)
     return Raw(final, np.concatenate(outs), np.concatenate(out_errs), exact, polygon, counts,
                {"float64": cutter.float_decisions, "exact": cutter.exact_decisions})
