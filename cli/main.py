@@ -449,6 +449,7 @@ from . import bench as _bench  # noqa: E402,F401  (registers its commands)
 from . import figures as _figures  # noqa: E402,F401
 from . import export as _export  # noqa: E402,F401
 from . import theory as _theory  # noqa: E402,F401
+from . import plane as _plane  # noqa: E402,F401
 
 
 def read_point(text: str, name: str) -> list[Any]:
