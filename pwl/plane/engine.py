@@ -29,10 +29,11 @@ Arithmetic tiers (per decision, never per network):
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import lcm
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class Batch:
     the corner array only grows (halves are appended), and is compacted when
     most of it is no longer used.  Ids are exact in float64 (below 2^53)."""
 
-    __slots__ = ("cr", "nc", "ps", "pc", "prow", "loc", "pat", "box")
+    __slots__ = ("cr", "nc", "ps", "pc", "prow", "loc", "pat", "box", "origin")
 
     def __init__(self, cr: np.ndarray, ps: np.ndarray, pc: np.ndarray, prow: np.ndarray,
                  loc: np.ndarray, pat: np.ndarray, box: np.ndarray):
@@ -87,6 +88,7 @@ class Batch:
         self.pat = pat       # pieces of the current layer's neurons so far
         self.box = box       # x0, x1, y0, y1 of the float corners, and a bound on
                              # their distance to the exact corners
+        self.origin = np.arange(len(ps))   # the polygon each descends from in this layer
 
     @property
     def size(self) -> int:
@@ -306,6 +308,28 @@ def _cross_product(a1: np.ndarray, b1: np.ndarray, c1: np.ndarray, e1: np.ndarra
     return X, Y, W, ep
 
 
+def box_test(box: np.ndarray, fa: np.ndarray, fb: np.ndarray, fc: np.ndarray,
+             fe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For polygons in boxes ``box`` and forms ``fa x + fb y + fc`` (errors
+    within ``fe``): whether the boxes prove the sign on the whole polygon,
+    and whether it is positive.  Broadcasts: ``box`` is ``(R, 5)``; the
+    forms ``(R,)`` or ``(R, n)`` (then ``box`` is broadcast along ``n``)."""
+    if fa.ndim == 2:
+        box = box[:, :, None]
+    cx = 0.5 * (box[:, 0] + box[:, 1])
+    cy = 0.5 * (box[:, 2] + box[:, 3])
+    hx = 0.5 * (box[:, 1] - box[:, 0]) * (1 + 4 * U) + U * np.abs(cx) + box[:, 4]
+    hy = 0.5 * (box[:, 3] - box[:, 2]) * (1 + 4 * U) + U * np.abs(cy) + box[:, 4]
+    v = fa * cx + fb * cy + fc
+    ra, rb = np.abs(fa), np.abs(fb)
+    # |f(q) - fl(f(c))| <= |a| hx + |b| hy + e (|q|_1 + 1) + rounding, for q in the box
+    rad = (ra * hx + rb * hy + fe * (np.abs(cx) + np.abs(cy) + hx + hy + 1)
+           + _gamma(4) * (ra * np.abs(cx) + rb * np.abs(cy) + np.abs(fc) + ra * hx
+                          + rb * hy)) * SAFE + TINY
+    sure = np.abs(v) > rad
+    return sure, sure & (v > 0)
+
+
 class _Cutter:
     def __init__(self, exact: ExactPlane):
         self.exact = exact
@@ -339,33 +363,26 @@ class _Cutter:
             s[undecided] = [ex.sign(int(l_), int(p), int(q)) for l_, p, q in zip(lids, k1, k2)]
         return s
 
-    def cut(self, b: Batch, fa: np.ndarray, fb: np.ndarray, fc: np.ndarray, fe: np.ndarray,
-            lid: np.ndarray) -> np.ndarray:
-        """Cut every polygon of ``b`` (in place) by its line ``fa x + fb y + fc = 0``
-        (id ``lid``); for every polygon after the cut, whether the form is
-        positive on it."""
-        R = b.size
-        # polygons proven on one side by their boxes: |f(centre)| beyond the
-        # form's variation over the box plus every error
-        box = b.box
-        cx = 0.5 * (box[:, 0] + box[:, 1])
-        cy = 0.5 * (box[:, 2] + box[:, 3])
-        hx = 0.5 * (box[:, 1] - box[:, 0]) * (1 + 4 * U) + U * np.abs(cx) + box[:, 4]
-        hy = 0.5 * (box[:, 3] - box[:, 2]) * (1 + 4 * U) + U * np.abs(cy) + box[:, 4]
-        v = fa * cx + fb * cy + fc
-        ra, rb = np.abs(fa), np.abs(fb)
-        rad = (ra * hx + rb * hy + fe * (np.abs(cx) + np.abs(cy) + hx + hy + 1)
-               + _gamma(4) * (ra * np.abs(cx) + rb * np.abs(cy) + np.abs(fc) + ra * hx
-                              + rb * hy)) * SAFE + TINY
-        sure = np.abs(v) > rad
-        pos = sure & (v > 0)
-        cand = np.flatnonzero(~sure)
-        self.float_decisions += R - len(cand)
-        if len(cand) == 0:
+    def cut(self, b: Batch, cand: np.ndarray, fa: np.ndarray, fb: np.ndarray,
+            fc: np.ndarray, fe: np.ndarray, lid: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Cut the polygons ``cand`` of ``b`` (in place) by their lines
+        ``fa x + fb y + fc = 0`` (ids ``lid``; arrays aligned with ``cand``);
+        ``pos`` holds, for every polygon, whether the form is positive on it
+        (settled for those outside ``cand``).  Returns it for the polygons
+        after the cut."""
+        # polygons proven on one side by their own boxes: |f(centre)| beyond
+        # the form's variation over the box plus every error
+        sure, above = box_test(b.box[cand], fa, fb, fc, fe)
+        pos[cand[sure]] = above[sure]
+        self.float_decisions += int(sure.sum())
+        keep = np.flatnonzero(~sure)
+        if len(keep) == 0:
             return pos
+        cand = cand[keep]
+        fa, fb, fc, fe, lid = fa[keep], fb[keep], fc[keep], fe[keep], lid[keep]
         idx, offs = b.corner_index(cand)
         cc = b.pc[cand]
-        pid_sub = np.repeat(cand, cc)
+        pid_sub = np.repeat(np.arange(len(cand)), cc)
         s_sub = self.signs(b, idx, pid_sub, fa, fb, fc, fe, lid)
         pos_c = np.logical_or.reduceat(s_sub > 0, offs)
         neg_c = np.logical_or.reduceat(s_sub < 0, offs)
@@ -385,7 +402,7 @@ class _Cutter:
         nloc[koffs + ck - 1] = koffs
         sn = si[nloc]
         cross = (si.astype(np.int16) * sn) < 0
-        cp = np.repeat(cut_ids, ck)
+        cp = np.repeat(np.flatnonzero(cutc), ck)     # positions in cand
         crc = b.cr[ci]
         # the line's form and id on each corner's polygon
         la, lb, lc, le, ll = fa[cp], fb[cp], fc[cp], fe[cp], lid[cp]
@@ -446,6 +463,7 @@ class _Cutter:
         b.prow = np.concatenate([b.prow, b.prow[cut_ids]])
         b.loc = np.concatenate([b.loc, b.loc[cut_ids]])
         b.pat = np.concatenate([b.pat, b.pat[cut_ids]])
+        b.origin = np.concatenate([b.origin, b.origin[cut_ids]])
         pos[cut_ids] = True
         return np.concatenate([pos, np.zeros(len(cut_ids), dtype=bool)])
 
@@ -495,6 +513,56 @@ def _flatten(batches: list[Batch]) -> Flat:
     return Flat(np.concatenate(crs), np.concatenate(counts), np.concatenate(rows))
 
 
+def _shifted(fl: _FloatLayer, q: int, fc: np.ndarray, fe: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The intercepts ``c - t_q`` for kink ``q``, and their error bounds."""
+    t = fl.kinks[q]
+    if t == 0:
+        return fc, fe
+    out = fc - t
+    # c - t is exact for an integer kink and an exact integer c
+    widen = (fe > 0) | (np.abs(out) >= INT_EXACT) | (t != round(t)) | (fl.kink_err[q] > 0)
+    return out, fe + np.where(widen, fl.kink_err[q] + 2 * U * np.abs(out) + TINY, 0.0)
+
+
+@contextmanager
+def _single_thread_blas() -> Iterator[None]:
+    """One BLAS thread while cutting: the engine makes thousands of small
+    products, and a threaded OpenBLAS product waits for busy cores (15 ms a
+    call on a loaded machine, against 0.3 ms on one thread).  Best effort:
+    nothing changes if numpy's OpenBLAS is not found."""
+    setter = getter = None
+    try:
+        import ctypes
+        import glob
+        import os
+
+        folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+        for path in glob.glob(os.path.join(folder, "*openblas*")):
+            lib = ctypes.CDLL(path)
+            for suffix in ("64_", ""):
+                for prefix in ("scipy_openblas", "openblas"):
+                    if hasattr(lib, f"{prefix}_set_num_threads{suffix}"):
+                        setter = getattr(lib, f"{prefix}_set_num_threads{suffix}")
+                        getter = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+                        break
+                if setter is not None:
+                    break
+            if setter is not None:
+                break
+    except OSError:
+        setter = None
+    if setter is None or getter is None:
+        yield
+        return
+    before = int(getter())
+    setter(1)
+    try:
+        yield
+    finally:
+        setter(before)
+
+
 def check_network(net: Network) -> None:
     if not net.is_chain:
         raise PWLValueError("the planar partition needs a chain of layers; this network is a graph")
@@ -535,20 +603,27 @@ def planar_run(net: Network, polygon: Polygon,
         fl = flayers[k]
         nk = len(fl.kinks)
         with np.errstate(all="ignore"):
+            # every neuron against every polygon's box at once: a polygon proven
+            # on one side of a line keeps that proof in all its parts
+            batch.origin = np.arange(batch.size)
+            FA, FB, FC = (np.take(F[:, i], batch.loc, axis=0) for i in range(3))
+            FE = np.take(E, batch.loc, axis=0)
+            tests = []
+            for q in range(nk):
+                fcq, feq = _shifted(fl, q, FC, FE)
+                tests.append(box_test(batch.box, FA, FB, fcq, feq))
             for j in range(widths[k]):
                 for q in range(nk):
-                    fa = F[:, 0, j][batch.loc]
-                    fb = F[:, 1, j][batch.loc]
-                    fc = F[:, 2, j][batch.loc] - fl.kinks[q]
-                    ferr = E[:, j][batch.loc]
-                    if fl.kinks[q] != 0:
-                        # c - t is exact for an integer kink and an exact integer c
-                        widen = (ferr > 0) | (np.abs(fc) >= INT_EXACT) | \
-                            (fl.kinks[q] != round(fl.kinks[q])) | (fl.kink_err[q] > 0)
-                        ferr = ferr + np.where(widen, fl.kink_err[q] + 2 * U * np.abs(fc)
-                                               + TINY, 0.0)
-                    lid = batch.prow * stride + (j * nk + q)
-                    pos = cutter.cut(batch, fa, fb, fc, ferr, lid)
+                    sure0, above0 = tests[q]
+                    o = batch.origin
+                    pos = above0[o, j]
+                    cand = np.flatnonzero(~sure0[o, j])
+                    cutter.float_decisions += batch.size - len(cand)
+                    if len(cand):
+                        oc = o[cand]
+                        fcq, feq = _shifted(fl, q, FC[oc, j], FE[oc, j])
+                        lid = batch.prow[cand] * stride + (j * nk + q)
+                        pos = cutter.cut(batch, cand, FA[oc, j], FB[oc, j], fcq, feq, lid, pos)
                     batch.pat[:, j] += pos
         counts[k] += batch.size
         if progress is not None:
@@ -577,7 +652,8 @@ def planar_run(net: Network, polygon: Polygon,
             sub.prow = sub.prow.copy()
             process(sub, k + 1, F1, E1)
 
-    process(root, 0, F0, E0)
+    with _single_thread_blas():
+        process(root, 0, F0, E0)
     final = _flatten(finals)
     return Raw(final, np.concatenate(outs), np.concatenate(out_errs), exact, polygon, counts,
                {"float64": cutter.float_decisions, "exact": cutter.exact_decisions})
