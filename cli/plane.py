@@ -72,11 +72,17 @@ def _partition(network: str, box: Optional[tuple[Fraction, ...]], plane: Optiona
         report = progress_reporter(None)
     part = partition2d(net, box=box, plane=pts, polygon=poly,
                        progress=None if report is None else (lambda k, n: report(k, n)))
-    if plane is not None:
-        where = f"plane {plane[0]} {plane[1]} {plane[2]}"
+    if box is not None:
+        shape = (f"box [{format_exact(box[0])}, {format_exact(box[1])}] x "
+                 f"[{format_exact(box[2])}, {format_exact(box[3])}]")
     else:
-        where = "polygon " + ", ".join(f"({format_exact(x)}, {format_exact(y)})"
+        shape = "polygon " + ", ".join(f"({format_exact(x)}, {format_exact(y)})"
                                        for x, y in part.polygon.vertices)
+    where = shape if plane is None else \
+        f"plane {plane[0]} {plane[1]} {plane[2]}, (s, t) in {shape}"
+    if plane is not None and box is None and poly is None:
+        where = f"plane {plane[0]} {plane[1]} {plane[2]}, (s, t) in [0, 1] x [0, 1]"
+
     return part, net, where
 
 
@@ -232,3 +238,54 @@ def plot2d(network: str, path: str, box: Optional[tuple[Fraction, ...]],
                    points=pts, labels=labels)
     click.echo(table([("network", network), ("regions", part.num_regions),
                       (f"pieces of output {output}", part.pieces(output)), ("figure", path)]))
+
+
+@cli.command()
+@click.option("-o", "--output-file", "path", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="The side-by-side figure (.png, .svg or .pdf).")
+@click.option("--points", "n", type=click.IntRange(min=4, max=100000), default=200,
+              show_default=True, help="Training points (half on each moon).")
+@click.option("--noise", type=click.FloatRange(min=0.0, max=2.0), default=0.2,
+              show_default=True, help="Standard deviation of the Gaussian noise on the moons.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seeds the data, the initialisation and so the training.")
+@click.option("--epochs", type=click.IntRange(min=1, max=10**6), default=3000,
+              show_default=True, help="Full-batch Adam steps.")
+@json_option
+def moons(path: Optional[str], n: int, noise: float, seed: int, epochs: int,
+          as_json: bool) -> None:
+    """Lecture 001's "Deeper is better?": a 2-20-1 and a 2-10-10-1 network
+    trained on two moons, their exact linear regions side by side.
+
+    Both networks are trained in numpy (seeded); their float64 weights are
+    then analysed exactly: regions and pieces on the box [-3/2, 5/2] x
+    [-1, 3/2], and the training points each misclassifies (exact sign of
+    the output at each point).
+
+    Example: pwl moons -o moons.png
+    """
+    from pwl.plane.moons import BOX, moons as run_moons, plot_moons
+
+    if path is not None:
+        from pwl.plane.draw import figure_format
+
+        figure_format(path)
+    x, y, models = run_moons(n, noise, seed, epochs)
+    if path is not None:
+        plot_moons(x, y, models, path)
+    box = [format_exact(v) for v in BOX]
+    if as_json:
+        emit_json({"points": n, "noise": noise, "seed": seed, "epochs": epochs, "box": box,
+                   "figure": path,
+                   "models": [{"network": m.name, "parameters": m.parameters,
+                               "regions": m.regions, "pieces": m.pieces,
+                               "misclassified": int(m.wrong.sum())} for m in models]})
+        return
+    click.echo(f"two moons: {n} points, noise {noise}, seed {seed}; regions on "
+               f"[{box[0]}, {box[1]}] x [{box[2]}, {box[3]}]")
+    click.echo(f"{'network':<10} {'params':>6} {'regions':>8} {'pieces':>7} {'misclassified':>13}")
+    for m in models:
+        click.echo(f"{m.name:<10} {m.parameters:>6} {m.regions:>8} {m.pieces:>7} "
+                   f"{int(m.wrong.sum()):>13}")
+    if path is not None:
+        click.echo(f"figure: {path}")

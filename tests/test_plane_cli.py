@@ -123,3 +123,33 @@ def test_bounds_against_brute_force_arrangements():
                                rng.normal(0, 1, (1, 4))])
     p = net.partition2d(box=(-5, 5, -5, 5))
     assert p.num_regions <= serra_upper_bound([6, 4], 2)
+
+
+def test_moons_models_and_figure(runner, tmp_path):
+    from pwl.plane.moons import moons, two_moons
+
+    x, y = two_moons(60, 0.2, seed=3)
+    assert x.shape == (60, 2) and y.sum() == 30
+    xs, ys, models = moons(60, 0.2, seed=3, epochs=300)
+    assert [m.parameters for m in models] == [81, 151]
+    assert [m.network.widths for m in models] == [(20,), (10, 10)]
+    for m in models:
+        # the misclassified points agree with the exact forms of the regions holding them
+        regions = m.partition.regions
+        for (px, py), label, wrong in zip(xs.tolist(), ys.tolist(), m.wrong.tolist()):
+            q = (Fraction(px), Fraction(py))
+            value = m.network.evaluate(list(q))[0]
+            assert wrong == ((value > 0) != bool(label) or value == 0)
+            inside = [r for r in regions if all(
+                (b[0] - a[0]) * (q[1] - a[1]) - (b[1] - a[1]) * (q[0] - a[0]) >= 0
+                for a, b in zip(r.vertices, r.vertices[1:] + r.vertices[:1]))]
+            assert inside and all(r.forms[0][0] * q[0] + r.forms[0][1] * q[1] + r.forms[0][2]
+                                  == value for r in inside)
+    fig = tmp_path / "moons.png"
+    r = run(runner, "moons", "--points", "60", "--seed", "3", "--epochs", "300", "-o", str(fig),
+            "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert [d["regions"] for d in data["models"]] == [m.regions for m in models]
+    assert [d["misclassified"] for d in data["models"]] == [int(m.wrong.sum()) for m in models]
+    assert fig.read_bytes()[:4] == b"\x89PNG"

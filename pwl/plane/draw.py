@@ -172,13 +172,31 @@ def draw_partition(ax: "Axes", p: "PlanarPartition", color: str = "pattern",
     elif color == "piece":
         face = _colors(p.piece_labels(output))
     elif color == "class":
+        # each region split where the class changes: output 0 > 0, or the argmax
         forms = np.asarray(p._raw.out, dtype=np.float64)
-        cent = np.array([q.mean(axis=0) for q in polys])
-        vals = forms[:, :, 0] * cent[:, :1] + forms[:, :, 1] * cent[:, 1:] + forms[:, :, 2]
-        cls = (vals[:, 0] > 0).astype(int) if p.outputs == 1 else vals.argmax(axis=1)
         palette = np.array([[0.62, 0.76, 0.93, 1.0], [0.97, 0.73, 0.58, 1.0],
                             [0.70, 0.88, 0.66, 1.0], [0.85, 0.75, 0.92, 1.0]])
-        face = palette[cls % len(palette)]
+        parts, part_cls = [], []
+        for r, poly in enumerate(polys):
+            f = forms[r]
+            if p.outputs == 1:
+                cells = [(0, _clip(poly, *(-f[0]))), (1, _clip(poly, *f[0]))]
+            else:
+                cells = []
+                for i in range(p.outputs):
+                    cell = poly
+                    for k in range(p.outputs):
+                        if k != i and len(cell) >= 3:
+                            cell = _clip(cell, *(f[i] - f[k]))
+                    cells.append((i, cell))
+            for cls, cell in cells:
+                if len(cell) >= 3:
+                    parts.append(cell)
+                    part_cls.append(cls)
+        ax.add_collection(PolyCollection(parts, facecolors=palette[np.array(part_cls, dtype=int)
+                                                                    % len(palette)],
+                                         edgecolors="none"))
+        face = np.zeros((len(polys), 4))
     else:
         raise PWLValueError(f"color: expected 'pattern', 'piece' or 'class', got {color!r}")
     ax.add_collection(PolyCollection(polys, facecolors=face,
