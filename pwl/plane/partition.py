@@ -62,6 +62,18 @@ def _components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         lab = new
 
 
+def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct pairs ``(a[i], b[i])`` in lexicographic order, the first
+    index of each, and each index's pair number (as ``np.unique(..., axis=0)``,
+    through one integer code per pair)."""
+    ua, ia = np.unique(a, return_inverse=True)
+    ub, ib = np.unique(b, return_inverse=True)
+    code = ia.reshape(-1).astype(np.int64) * len(ub) + ib.reshape(-1)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    pairs = np.stack([a[first], b[first]], axis=1)
+    return pairs, first, inverse.reshape(-1)
+
+
 def _along(a: np.ndarray, b: np.ndarray, e_line: np.ndarray, X: np.ndarray, Y: np.ndarray,
            W: np.ndarray, EP: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``t = (-b X + a Y) / W`` of corners along the line ``a x + b y + c = 0``
@@ -201,9 +213,7 @@ class PlanarPartition:
         if self._vid is not None:
             return self._vid
         b = self._b
-        keys, first, inverse = np.unique(np.stack([b.K1, b.K2], axis=1), axis=0,
-                                         return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        keys, first, inverse = _unique_pairs(b.K1, b.K2)
         m = len(first)
         X, Y, W, EP = b.X[first], b.Y[first], b.W[first], b.EP[first]
         with np.errstate(all="ignore"):
@@ -281,7 +291,7 @@ class PlanarPartition:
         return self._vid
 
     def _same_by_continuity(self, cand_u: list[int], cand_v: list[int], keys: np.ndarray,
-                            inverse: np.ndarray) -> list[bool]:
+                            inverse: np.ndarray) -> np.ndarray:
         """Corner pairs proven to be one point without rationals.
 
         Corners ``L1 & G`` and ``L2 & G`` on a common line ``G``, where
@@ -295,47 +305,61 @@ class PlanarPartition:
         b = self._b
         rows = self._raw.exact.rows
         stride = self._raw.exact.stride
-
-        def neuron(lid: int) -> tuple[int, int]:
-            row, rest = divmod(lid, stride)
-            return int(rows.level[row]), rest
-
-        pairs: list[tuple[int, int, int]] = []      # (candidate index, common line)
-        for i, (p, q) in enumerate(zip(cand_u, cand_v)):
-            a1, a2 = int(keys[p, 0]), int(keys[p, 1])
-            b1, b2 = int(keys[q, 0]), int(keys[q, 1])
-            for g, l1 in ((a1, a2), (a2, a1)):
-                if g in (b1, b2):
-                    l2 = b2 if g == b1 else b1
-                    if l1 >= 0 and l2 >= 0 and l1 != l2 and neuron(l1) == neuron(l2):
-                        pairs.append((i, g, 0))
-                    break
-        out = [False] * len(cand_u)
-        if not pairs:
+        cu = np.asarray(cand_u, dtype=np.int64)
+        cv = np.asarray(cand_v, dtype=np.int64)
+        a1, a2 = keys[cu, 0], keys[cu, 1]
+        b1, b2 = keys[cv, 0], keys[cv, 1]
+        # the common line g and the other lines l1 (of u) and l2 (of v)
+        g = np.full(len(cu), np.iinfo(np.int64).min)
+        l1 = np.zeros(len(cu), dtype=np.int64)
+        l2 = np.zeros(len(cu), dtype=np.int64)
+        for ga, oa, gb, ob in ((a1, a2, b1, b2), (a1, a2, b2, b1), (a2, a1, b1, b2),
+                               (a2, a1, b2, b1)):
+            hit = (ga == gb) & (g == np.iinfo(np.int64).min)
+            g[hit], l1[hit], l2[hit] = ga[hit], oa[hit], ob[hit]
+        ok = (g != np.iinfo(np.int64).min) & (l1 >= 0) & (l2 >= 0) & (l1 != l2)
+        r1, n1 = np.divmod(np.where(ok, l1, 0), stride)
+        r2, n2 = np.divmod(np.where(ok, l2, 0), stride)
+        ok &= (n1 == n2) & (rows.level[r1] == rows.level[r2])
+        out = np.zeros(len(cu), dtype=bool)
+        todo = np.flatnonzero(ok)
+        if len(todo) == 0:
             return out
-        wanted = set(cand_u) | set(cand_v)
+        # incidences (corner, line) -> position of the corner along the line,
+        # direction and length of the side from it, error bound
         nxt = self._nxt
         kid = inverse
-        sides = np.flatnonzero(np.isin(kid, list(wanted)) | np.isin(kid[nxt], list(wanted)))
-        ends = nxt[sides]
-        t0, e0 = _along(b.LA[sides], b.LB[sides], b.LE[sides], b.X[sides], b.Y[sides],
-                        b.W[sides], b.EP[sides])
-        t1, e1 = _along(b.LA[sides], b.LB[sides], b.LE[sides], b.X[ends], b.Y[ends],
-                        b.W[ends], b.EP[ends])
-        inc: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
-        for lab, ka, kb, ta, tb, ea, eb in zip(b.LAB[sides].tolist(), kid[sides].tolist(),
-                                               kid[ends].tolist(), t0.tolist(), t1.tolist(),
-                                               e0.tolist(), e1.tolist()):
-            inc.setdefault((ka, lab), []).append((ta, tb - ta, ea + eb))
-            inc.setdefault((kb, lab), []).append((tb, ta - tb, ea + eb))
-        for i, g, _ in pairs:
-            for tu, du, eu in inc.get((cand_u[i], g), ()):
-                for tv, dv, ev in inc.get((cand_v[i], g), ()):
-                    if du * dv > 0 and min(abs(du), abs(dv)) - abs(tu - tv) > 2 * (eu + ev):
-                        out[i] = True
-                        break
-                if out[i]:
-                    break
+        t0, e0 = _along(b.LA, b.LB, b.LE, b.X, b.Y, b.W, b.EP)
+        t1, e1 = _along(b.LA, b.LB, b.LE, b.X[nxt], b.Y[nxt], b.W[nxt], b.EP[nxt])
+        ik = np.concatenate([kid, kid[nxt]])
+        il = np.concatenate([b.LAB, b.LAB])
+        it = np.concatenate([t0, t1])
+        idt = np.concatenate([t1 - t0, t0 - t1])
+        ie = np.concatenate([e0 + e1, e0 + e1])
+        labs, lab_idx = np.unique(il, return_inverse=True)
+        code = ik * len(labs) + lab_idx.reshape(-1)
+        order = np.argsort(code, kind="stable")
+        code = code[order]
+        gi = np.searchsorted(labs, g[todo])
+        found = (gi < len(labs)) & (labs[np.minimum(gi, len(labs) - 1)] == g[todo])
+        todo, gi = todo[found], gi[found]
+        want_u = cu[todo] * len(labs) + gi
+        want_v = cv[todo] * len(labs) + gi
+        su, eu_ = np.searchsorted(code, want_u), np.searchsorted(code, want_u, side="right")
+        sv, ev_ = np.searchsorted(code, want_v), np.searchsorted(code, want_v, side="right")
+        proven = np.zeros(len(todo), dtype=bool)
+        for i in range(4):
+            iu = su + i
+            okiu = iu < eu_
+            pu = order[np.minimum(iu, len(order) - 1)]
+            for j in range(4):
+                jv = sv + j
+                okjv = jv < ev_
+                pv = order[np.minimum(jv, len(order) - 1)]
+                du, dv = idt[pu], idt[pv]
+                overlap = np.minimum(np.abs(du), np.abs(dv)) - np.abs(it[pu] - it[pv])
+                proven |= okiu & okjv & (du * dv > 0) & (overlap > 2 * (ie[pu] + ie[pv]))
+        out[todo] = proven
         return out
 
     def vertex(self, v: int) -> Point:
@@ -357,9 +381,7 @@ class PlanarPartition:
         lab2 = np.concatenate([b.LAB, b.LAB])
         v2 = np.concatenate([vid, vid[nxt]])
         side2 = np.concatenate([np.arange(C), np.arange(C)])
-        pairs, pfirst, pinv = np.unique(np.stack([lab2, v2], axis=1), axis=0, return_index=True,
-                                        return_inverse=True)
-        pinv = pinv.reshape(-1)
+        pairs, pfirst, pinv = _unique_pairs(lab2, v2)
         P = len(pairs)
         plab = pairs[:, 0]
         rep_side = side2[pfirst]
@@ -419,7 +441,7 @@ class PlanarPartition:
                                  "from each side (an engine bug)")
         u, v = a_poly[ia], b_poly[ib]
         if len(u):
-            uv = np.unique(np.stack([np.minimum(u, v), np.maximum(u, v)], axis=1), axis=0)
+            uv, _, _ = _unique_pairs(np.minimum(u, v), np.maximum(u, v))
             u, v = uv[:, 0], uv[:, 1]
         self._graph_data = (edges, u, v)
         return self._graph_data
