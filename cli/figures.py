@@ -10,8 +10,9 @@ import click
 
 from pwl.numbers import format_decimal, format_exact
 
-from .main import (cli, domain_option, domain_text, emit_json, exact_list, format_option,
-                   json_option, load_network, plot_option, table)
+from .main import (cli, domain_option, domain_text, emit_json, end_progress, exact_list,
+                   format_option, json_option, load_network, plot_option, progress_option,
+                   step_reporter, table)
 from .types import NETWORK, RATIONAL
 
 
@@ -50,9 +51,10 @@ def _check_figure(path: Optional[str]) -> None:
 @click.option("--title", type=str, default=None, help="A title above the kappa line.")
 @click.option("--no-breakpoints", is_flag=True, help="Do not mark the breakpoints.")
 @json_option
+@progress_option
 def plot(network: str, path: str, domain: Optional[tuple[Fraction, Fraction]], layers: bool,
          relu: bool, output: int, title: Optional[str], no_breakpoints: bool,
-         as_json: bool) -> None:
+         as_json: bool, progress: Optional[bool]) -> None:
     """Draw the function NETWORK computes, its breakpoints marked and kappa
     in the title.
 
@@ -68,13 +70,21 @@ def plot(network: str, path: str, domain: Optional[tuple[Fraction, Fraction]], l
         raise click.UsageError("--layers and --relu draw different figures; choose one")
     figures.figure_format(path)
     net = load_network(network)
-    f = net.function(domain, output)
-    if layers:
-        figures.plot_layers(net, path, domain)
-    elif relu:
-        figures.plot_relu(f, path, domain)
-    else:
-        figures.plot_function(f, path, title, not no_breakpoints, domain)
+    report = step_reporter(progress)
+    try:
+        if report is not None:
+            report("listing the pieces")
+        f = net.function(domain, output)
+        if report is not None:
+            report(f"drawing {f.num_pieces:,} pieces")
+        if layers:
+            figures.plot_layers(net, path, domain)
+        elif relu:
+            figures.plot_relu(f, path, domain)
+        else:
+            figures.plot_function(f, path, title, not no_breakpoints, domain)
+    finally:
+        end_progress(report)
     kind = "layers" if layers else "relu" if relu else "function"
     if as_json:
         payload: dict[str, Any] = {
@@ -157,8 +167,9 @@ def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
               help="Width of the ramps.")
 @plot_option()
 @json_option
+@progress_option
 def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str],
-        as_json: bool) -> None:
+        as_json: bool, progress: Optional[bool]) -> None:
     """The slides' approximation of sin on [0, 5] by rects, with its exact
     pieces and a rigorous enclosure of int_0^5 |sin - g|.
 
@@ -170,7 +181,11 @@ def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str
     from pwl.approx import sine_table
 
     _check_figure(plot_path)
-    rows = sine_table(ns or (10, 20, 50, 500), digits, eps)
+    report = step_reporter(progress)
+    try:
+        rows = sine_table(ns or (10, 20, 50, 500), digits, eps, report)
+    finally:
+        end_progress(report)
     if plot_path:
         from pwl.plot import plot_sine
 
@@ -201,7 +216,9 @@ def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str
               help="Decimal places of the values sin(x_i).")
 @plot_option()
 @json_option
-def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: bool) -> None:
+@progress_option
+def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: bool,
+           progress: Optional[bool]) -> None:
     """One hidden layer of q ReLUs (the interpolant of sin at q + 1 knots on
     [0, 5]) against Barron's O(C_f^2 / q).
 
@@ -212,7 +229,11 @@ def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: 
     from pwl.approx import barron_table
 
     _check_figure(plot_path)
-    rows = barron_table(qs or (1, 2, 4, 8, 16, 32, 64), digits)
+    report = step_reporter(progress)
+    try:
+        rows = barron_table(qs or (1, 2, 4, 8, 16, 32, 64), digits, report)
+    finally:
+        end_progress(report)
     if plot_path:
         from pwl.plot import plot_barron
 
@@ -242,8 +263,9 @@ def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: 
               help="Deepest network (default: as deep as width 3 fits the budget).")
 @plot_option()
 @json_option
+@progress_option
 def budget(budget: int, max_depth: Optional[int], plot_path: Optional[str],
-           as_json: bool) -> None:
+           as_json: bool, progress: Optional[bool]) -> None:
     """For a fixed parameter budget deeper is better (Montufar et al. 2014).
 
     For each depth D the widest uniform zigzag network within the budget;
@@ -254,7 +276,11 @@ def budget(budget: int, max_depth: Optional[int], plot_path: Optional[str],
     from pwl.approx import budget_table
 
     _check_figure(plot_path)
-    rows = budget_table(budget, max_depth)
+    report = step_reporter(progress)
+    try:
+        rows = budget_table(budget, max_depth, report)
+    finally:
+        end_progress(report)
     if plot_path:
         from pwl.plot import plot_budget
 

@@ -244,6 +244,56 @@ def progress_reporter(enabled: Optional[bool]) -> Optional[Callable[[int, int], 
     return report
 
 
+class StepReporter:
+    """Progress of a long command on stderr: ``report(text)`` says which
+    step starts; a timer thread shows the current step with the time so far
+    once a second, from the first second on (a step that takes a minute is
+    never silent).  ``close()`` stops it and clears the line."""
+
+    def __init__(self) -> None:
+        import threading
+        import time
+
+        self._clock = time.perf_counter
+        self._start = self._clock()
+        self._text: Optional[str] = None
+        self._terminal = sys.stderr.isatty()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def __call__(self, text: str) -> None:
+        self._text = text
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            if self._text is None:
+                continue
+            line = f"{self._text}, {self._clock() - self._start:.0f} s so far"
+            if self._terminal:
+                click.echo(f"\r\033[K{line}", err=True, nl=False)
+            else:
+                click.echo(line, err=True)    # a log file gets one line a second
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def step_reporter(enabled: Optional[bool]) -> Optional[StepReporter]:
+    """A :class:`StepReporter` on a terminal (``enabled`` None), or when
+    forced (True); None when turned off."""
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
+        return None
+    return StepReporter()
+
+
+#: ``--progress/--no-progress`` for the commands that report steps.
+progress_option = click.option(
+    "--progress/--no-progress", default=None,
+    help="Show progress on stderr (default: when stderr is a terminal).")
+
+
 def chunk_reporter() -> Optional[Callable[[int, int, int], None]]:
     """Chunked counting's progress line on stderr, when stderr is a terminal."""
     if not sys.stderr.isatty():
@@ -256,7 +306,9 @@ def chunk_reporter() -> Optional[Callable[[int, int, int], None]]:
     return report
 
 
-def end_progress(report: Optional[Callable[[int, int], None]]) -> None:
+def end_progress(report: Optional[Callable[..., None]]) -> None:
+    if isinstance(report, StepReporter):
+        report.close()
     if report is not None and sys.stderr.isatty():
         click.echo("\r\033[K", err=True, nl=False)
 

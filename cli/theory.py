@@ -11,8 +11,9 @@ import click
 from pwl.numbers import format_decimal, format_exact
 from pwl.separation import COMPETITORS
 
-from .main import (cli, domain_option, domain_text, emit_json, format_option, json_option,
-                   load_network, plot_option, table)
+from .main import (cli, domain_option, domain_text, emit_json, end_progress, format_option,
+                   json_option, load_network, plot_option, progress_option, step_reporter,
+                   table)
 from .types import NETWORK, RATIONAL
 
 
@@ -201,9 +202,11 @@ def _bound_text(r: Any, name: str, digits: Optional[int] = None) -> str:
               help="Write the competitor g as a native network file.")
 @plot_option()
 @json_option
+@progress_option
 def separation(depth: int, width: Optional[int], layers: int, competitor: str, seed: int,
                steps: int, sweep: bool, epsilon: Optional[Fraction],
-               save_competitor: Optional[str], as_json: bool, plot_path: Optional[str]) -> None:
+               save_competitor: Optional[str], as_json: bool, plot_path: Optional[str],
+               progress: Optional[bool]) -> None:
     """Depth separation: how far a shallow network g stays from f = 16 tri^D.
 
     Reports kappa(g) (counted), the exact L1 distance int_0^1 |f - g| and the
@@ -235,10 +238,15 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
         return
     if sweep:
         rows = []
-        n = 1
-        while n <= 2**depth:
-            rows.append(run(depth, n, layers, competitor, seed, steps))
-            n *= 2
+        report = step_reporter(progress)
+        try:
+            for i in range(depth + 1):
+                if report is not None:
+                    report(f"width {2**i} ({i + 1} of {depth + 1}): the {competitor} "
+                           "competitor and its exact distance")
+                rows.append(run(depth, 2**i, layers, competitor, seed, steps))
+        finally:
+            end_progress(report)
         if plot_path is not None:
             from pwl.plot import plot_separation
 
@@ -259,7 +267,13 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
         raise click.UsageError("give --width, or --sweep, or --epsilon")
     if width > 2**20:
         raise PWLValueError(f"--width {width} is beyond the supported 2^20")
-    r = run(depth, width, layers, competitor, seed, steps)
+    report = step_reporter(progress)
+    try:
+        if report is not None:
+            report(f"the {competitor} competitor and its exact distance")
+        r = run(depth, width, layers, competitor, seed, steps)
+    finally:
+        end_progress(report)
     if plot_path is not None:
         from pwl.plot import plot_separation
 

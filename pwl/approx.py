@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 from .constructions import shallow_from_function
 from .errors import DomainError, PWLValueError
@@ -676,9 +676,16 @@ def sine_approximation(n: int, digits: int = 12, eps: Number = "1e-7") -> SineRo
 
 
 def sine_table(ns: Sequence[int] = (10, 20, 50, 500), digits: int = 12,
-               eps: Number = "1e-7") -> list[SineRow]:
-    """:func:`sine_approximation` for each ``N`` (the slides' 10, 20, 50, 500)."""
-    return [sine_approximation(n, digits, eps) for n in ns]
+               eps: Number = "1e-7", progress: Optional[Callable[[str], None]] = None
+               ) -> list[SineRow]:
+    """:func:`sine_approximation` for each ``N`` (the slides' 10, 20, 50, 500);
+    ``progress(text)`` is called before each row."""
+    rows = []
+    for i, n in enumerate(ns):
+        if progress is not None:
+            progress(f"N = {n} (row {i + 1} of {len(ns)})")
+        rows.append(sine_approximation(n, digits, eps))
+    return rows
 
 
 # -- one hidden layer against Barron's rate ------------------------------------------
@@ -709,8 +716,8 @@ def sine_interpolant(q: int, digits: int = 12) -> Network:
     return shallow_from_function(PiecewiseLinear.from_points(xs, ys))
 
 
-def barron_table(qs: Sequence[int] = (1, 2, 4, 8, 16, 32, 64), digits: int = 12
-                 ) -> list[BarronRow]:
+def barron_table(qs: Sequence[int] = (1, 2, 4, 8, 16, 32, 64), digits: int = 12,
+                 progress: Optional[Callable[[str], None]] = None) -> list[BarronRow]:
     """The interpolant's error for each ``q`` with Barron's ``C_f^2 / q``.
 
     Barron (1993) bounds the best error of ``q`` sigmoidal units by
@@ -723,7 +730,9 @@ def barron_table(qs: Sequence[int] = (1, 2, 4, 8, 16, 32, 64), digits: int = 12
     """
     rows = []
     length = SINE_DOMAIN[1] - SINE_DOMAIN[0]
-    for q in qs:
+    for i, q in enumerate(qs):
+        if progress is not None:
+            progress(f"q = {q} (row {i + 1} of {len(qs)})")
         net = sine_interpolant(q, digits)
         f = net.function(SINE_DOMAIN)
         rows.append(BarronRow(q=q, units=net.widths[0], pieces=f.num_pieces,
@@ -733,6 +742,18 @@ def barron_table(qs: Sequence[int] = (1, 2, 4, 8, 16, 32, 64), digits: int = 12
 
 
 # -- deeper is better for a fixed budget ----------------------------------------------
+def _deepest(budget: int) -> int:
+    """The deepest uniform network of width 3 within ``budget`` parameters
+    (parameters grow with depth: bisection)."""
+    lo, hi = 1, 2
+    while parameter_count([3] * hi) <= budget:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if parameter_count([3] * mid) <= budget else (lo, mid)
+    return lo
+
+
 def parameter_count(widths: Sequence[int]) -> int:
     """Weights and biases of a dense one-input, one-output network.
 
@@ -827,10 +848,12 @@ class BudgetRow:
     method: str
 
 
-def budget_table(budget: int = 100, max_depth: Optional[int] = None) -> list[BudgetRow]:
+def budget_table(budget: int = 100, max_depth: Optional[int] = None,
+                 progress: Optional[Callable[[str], None]] = None) -> list[BudgetRow]:
     """For each depth ``D``, the widest uniform zigzag with at most ``budget``
     parameters, counted on the whole line, beside the sawtooth of the same
-    widths on [0, 1] (``n^D`` pieces).  Depth stops where width 3 no longer fits.
+    widths on [0, 1] (``n^D`` pieces).  Depth stops where width 3 no longer fits;
+    ``progress(text)`` is called before each depth.
 
     >>> [(r.depth, r.width, r.pieces) for r in budget_table(40)]
     [(1, 13, 14), (2, 4, 25), (3, 3, 64)]
@@ -844,12 +867,15 @@ def budget_table(budget: int = 100, max_depth: Optional[int] = None) -> list[Bud
                             "parameters of the smallest zigzag (one layer of 3)")
     rows = []
     depth = 1
+    last = min(_deepest(budget), max_depth) if max_depth is not None else _deepest(budget)
     while max_depth is None or depth <= max_depth:
         width = 3
         if parameter_count([width] * depth) > budget:
             break
         while parameter_count([width + 1] * depth) <= budget:
             width += 1
+        if progress is not None:
+            progress(f"depth {depth} of {last}, width {width}")
         net = zigzag([width] * depth)
         result: CountResult = count(net)
         folds = count(sawtooth(depth, width), (0, 1)).pieces

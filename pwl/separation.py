@@ -29,6 +29,7 @@ Competitors are real networks whose weights pwl builds or trains:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
@@ -122,20 +123,39 @@ def _interp(f: PiecewiseLinear, depth: int, n: int) -> PiecewiseLinear:
     return PiecewiseLinear.from_points(xs, [f(x) for x in xs])
 
 
-def _product_integral(f: PiecewiseLinear, g: PiecewiseLinear) -> Fraction:
-    """Exact ``int f g`` over their common bounded domain."""
-    assert f.domain is not None and g.domain is not None
-    lo, hi = max(f.domain[0], g.domain[0]), min(f.domain[1], g.domain[1])
-    if lo >= hi:
-        return Fraction(0)
-    f, g = f.restrict(lo, hi), g.restrict(lo, hi)
-    points = sorted(set(f.breakpoints) | set(g.breakpoints) | {lo, hi})
-    total = Fraction(0)
-    for a, b in zip(points, points[1:]):
-        # on [a, b] both are affine: Simpson's rule is exact for quadratics
-        mid = (a + b) / 2
-        total += (b - a) * (f(a) * g(a) + 4 * f(mid) * g(mid) + f(b) * g(b)) / 6
-    return total
+def _hat_integrals(f: PiecewiseLinear, xs: list[Fraction]) -> list[Fraction]:
+    """``[int f phi_i]`` for the hat functions ``phi_i`` of the knots ``xs``
+    (``phi_i(x_i) = 1``, 0 at the other knots, linear between), exactly, in
+    one sweep over the pieces of ``f`` (``f`` defined on ``[xs[0], xs[-1]]``).
+
+    >>> f = PiecewiseLinear.from_points([0, 1], [0, 1])
+    >>> _hat_integrals(f, [Fraction(0), Fraction(1, 2), Fraction(1)])
+    [Fraction(1, 24), Fraction(1, 4), Fraction(5, 24)]
+    """
+    bps, slopes, icpts = f.breakpoints, f.slopes, f.intercepts
+    out = [Fraction(0)] * len(xs)
+    p = bisect_right(bps, xs[0])            # the piece of f just right of xs[0]
+    for j in range(len(xs) - 1):
+        x0, x1 = xs[j], xs[j + 1]
+        h = x1 - x0
+        a = x0
+        while True:
+            b = bps[p] if p < len(bps) and bps[p] < x1 else x1
+            s, c = slopes[p], icpts[p]
+            # on [a, b] f is affine and each hat is affine: Simpson's rule is
+            # exact for their quadratic product
+            m = (a + b) / 2
+            fa, fm, fb = s * a + c, s * m + c, s * b + c
+            w = (b - a) / (6 * h)
+            out[j] += w * (fa * (x1 - a) + 4 * fm * (x1 - m) + fb * (x1 - b))
+            out[j + 1] += w * (fa * (a - x0) + 4 * fm * (m - x0) + fb * (b - x0))
+            if b == x1:
+                if p < len(bps) and bps[p] == x1:
+                    p += 1
+                break
+            p += 1
+            a = b
+    return out
 
 
 def _lstsq(f: PiecewiseLinear, depth: int, n: int) -> PiecewiseLinear:
@@ -147,11 +167,7 @@ def _lstsq(f: PiecewiseLinear, depth: int, n: int) -> PiecewiseLinear:
     diag = [(h[i - 1] if i > 0 else zero) / 3 + (h[i] if i < k - 1 else zero) / 3
             for i in range(k)]
     off = [hi / 6 for hi in h]
-    rhs = []
-    for i in range(k):
-        pts = ([xs[i - 1]] if i > 0 else []) + [xs[i]] + ([xs[i + 1]] if i < k - 1 else [])
-        vals = [Fraction(1) if p == xs[i] else Fraction(0) for p in pts]
-        rhs.append(_product_integral(f, PiecewiseLinear.from_points(pts, vals)))
+    rhs = _hat_integrals(f, xs)
     # tridiagonal solve (Thomas), exact in rationals; the Gram matrix is
     # symmetric positive definite, so no pivot vanishes
     c, d = off[:], rhs[:]

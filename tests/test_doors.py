@@ -377,3 +377,24 @@ def test_file_options_say_where_they_wrote(runner: CliRunner, tmp_path: Path) ->
     assert result.exit_code == 0 and str(out) in result.stderr and out.read_text()
     help_text = run(runner, "plot", "--help").stdout
     assert "-o, --out FILE" in help_text and "--output-file" not in help_text
+
+
+def test_hat_integrals_against_pointwise_simpson() -> None:
+    from pwl.separation import _hat_integrals
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        xs_f = sorted({Fraction(int(v), 64) for v in rng.integers(1, 64, 6)} | {Fraction(0),
+                                                                                Fraction(1)})
+        f = pwl.PiecewiseLinear.from_points(xs_f, [Fraction(int(v), 7)
+                                                   for v in rng.integers(-9, 9, len(xs_f))])
+        knots = sorted({Fraction(int(v), 24) for v in rng.integers(1, 24, 4)} | {Fraction(0),
+                                                                                 Fraction(1)})
+        got = _hat_integrals(f, knots)
+        for i in range(len(knots)):
+            hat = pwl.PiecewiseLinear.from_points(knots, [int(i == j) for j in range(len(knots))])
+            points = sorted(set(f.breakpoints) | set(hat.breakpoints) | {Fraction(0), Fraction(1)})
+            want = sum(((b - a) * (f(a) * hat(a) + 4 * f((a + b) / 2) * hat((a + b) / 2)
+                                   + f(b) * hat(b)) / 6 for a, b in zip(points, points[1:])),
+                       Fraction(0))
+            assert got[i] == want
