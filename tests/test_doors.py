@@ -398,3 +398,23 @@ def test_hat_integrals_against_pointwise_simpson() -> None:
                                    + f(b) * hat(b)) / 6 for a, b in zip(points, points[1:])),
                        Fraction(0))
             assert got[i] == want
+
+
+def test_long_steps_report_progress(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import pwl.separation as module
+
+    real = module.separation
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.8)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "separation", slow)
+    shown = run(runner, "separation", "-D", "2", "--sweep", "--progress")
+    assert shown.exit_code == 0
+    assert "width 2 (2 of 3): the interp competitor" in shown.stderr, shown.stderr
+    assert "s so far" in shown.stderr
+    quiet = run(runner, "separation", "-D", "2", "--sweep", "--no-progress")
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == shown.stdout
