@@ -111,7 +111,8 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
                              "bound_lecture": str(r.bound_lecture),
                              "bound_one_input": str(r.bound_one_input),
                              "seconds": round(r.seconds, 6), "peak_bytes": r.peak_bytes,
-                             "method": r.method} for r in rows]})
+                             "method": r.method} for r in rows],
+                   "csv": csv_path, "figure": plot_path})
 
 
 def _short(n: Optional[int]) -> str:

@@ -91,9 +91,8 @@ def plot(network: str, path: str, domain: Optional[tuple[Fraction, Fraction]], l
             "network": network, "figure": path, "kind": kind,
             "domain": None if domain is None else exact_list(domain),
             "output": output, "pieces": f.num_pieces,
-            "breakpoints": exact_list(f.breakpoints)}
-        if relu:
-            payload["pieces_relu"] = f.relu().num_pieces
+            "breakpoints": exact_list(f.breakpoints),
+            "pieces_relu": f.relu().num_pieces if relu else None}
         emit_json(payload)
         return
     rows = [("network", network), ("domain", domain_text(domain)),
@@ -146,8 +145,8 @@ def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
         emit_json({"rects": [exact_list(r) for r in rects], "eps": format_exact(eps),
                    "units": net.widths[0], "pieces": f.num_pieces,
                    "breakpoints": exact_list(f.breakpoints),
-                   **({"saved": save} if save else {}),
-                   **({"figure": plot_path} if plot_path else {})})
+                   "saved": save,
+                   "figure": plot_path})
         return
     click.echo(table([("rects", len(rects)), ("eps", format_exact(eps)),
                       ("hidden units", net.widths[0]),
@@ -195,7 +194,7 @@ def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str
                    "eps": format_exact(eps),
                    "rows": [{"N": r.n, "rects": r.rects, "units": r.units, "pieces": r.pieces,
                              "l1": r.l1.to_json()} for r in rows],
-                   **({"figure": plot_path} if plot_path else {})})
+                   "figure": plot_path})
         return
     click.echo(f"sin on [0, 5]: rects at x_i = 5i/N, heights sin(x_i) to {digits} places, "
                f"eps = {format_exact(eps)}")
@@ -243,7 +242,7 @@ def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: 
                    "rows": [{"q": r.q, "units": r.units, "pieces": r.pieces,
                              "mise": r.mise.to_json(), "barron": format_exact(r.barron)}
                             for r in rows],
-                   **({"figure": plot_path} if plot_path else {})})
+                   "figure": plot_path})
         return
     click.echo("sin on [0, 5], one hidden layer of q units (interpolant at 5i/q); C_f = 1")
     click.echo(f"{'q':>5} {'pieces':>7}  {'MISE = (1/5) int (sin - g)^2, enclosure':<42} "
@@ -291,7 +290,7 @@ def budget(budget: int, max_depth: Optional[int], plot_path: Optional[str],
             "pieces": r.pieces, "activation_regions": r.activation_regions,
             "prod_n_plus_1": str(r.prod_n_plus_1), "bound_lecture": str(r.bound_lecture),
             "sawtooth_pieces": r.sawtooth_pieces, "method": r.method} for r in rows],
-            **({"figure": plot_path} if plot_path else {})})
+            "figure": plot_path})
         return
     click.echo(f"at most {budget} parameters; pieces counted on the whole line (zigzag) "
                "and on [0, 1] (sawtooth)")
@@ -338,8 +337,8 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
                    "zhang_parameters": r.zhang_parameters, "nonzero_parameters": r.nonzero,
                    "stored_parameters": r.stored, "exact": r.exact,
                    "mismatches": [format_exact(r.xs[i]) for i in r.mismatches],
-                   **({"saved": save} if save else {}),
-                   **({"figure": plot_path} if plot_path else {})})
+                   "saved": save,
+                   "figure": plot_path})
         return
     click.echo(table([
         ("points", f"{points} ({r.points} points)"),
@@ -403,7 +402,7 @@ def gradients(activation: str, depth: int, samples: int, seed: int, width: int, 
                              "mean_abs_weight_gradient": [float(f"{m:.6g}") for m in weights],
                              "zero_share": [round(z, 6) for z in zeros],
                              "note": "float64, an illustration"},
-            **({"figure": plot_path} if plot_path else {})})
+            "figure": plot_path})
         return
     text = str(r.derivative)
     if len(text) > 600 and not expression:

@@ -428,7 +428,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         if given:
             raise click.UsageError(f"--output all counts every output in one enumeration; "
                                    f"it does not take {given[0]}")
-        count_all(network, net, domain, budget, as_json, line, progress, max_regions)
+        count_all(network, net, domain, budget, as_json, line, progress, max_regions, save)
         return
     try:
         output_index = int(output)
@@ -471,6 +471,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         payload.update(result.to_dict())
         if not breakpoints:
             payload["breakpoints"] = None
+        payload.update(saved=save, figure=plot_path)
         emit_json(payload)
         return
     rows = [
@@ -535,7 +536,8 @@ def read_point(text: str, name: str) -> list[Any]:
 
 def count_all(network: str, net: Any, domain: Optional[tuple[Fraction, Fraction]],
               budget: Optional[int], as_json: bool, line: Optional[tuple[str, str]],
-              progress: Optional[bool] = None, max_regions: Optional[int] = None) -> None:
+              progress: Optional[bool] = None, max_regions: Optional[int] = None,
+              save: Optional[str] = None) -> None:
     """``pwl count --output all``: each output's pieces and the joint pieces."""
     from pwl.counting import count_outputs
 
@@ -548,6 +550,7 @@ def count_all(network: str, net: Any, domain: Optional[tuple[Fraction, Fraction]
     if as_json:
         payload: dict[str, Any] = {"network": network, "line": list(line) if line else None}
         payload.update(r.to_dict())
+        payload.update(saved=save, figure=None)
         emit_json(payload)
         return
     rows: list[tuple[str, Any]] = [("network", network), ("domain", domain_text(r.domain))]

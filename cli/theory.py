@@ -61,7 +61,7 @@ def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
             "min": None if check["min"] is None else format_exact(check["min"]),  # type: ignore[arg-type]
             "max": None if check["max"] is None else format_exact(check["max"]),  # type: ignore[arg-type]
             "periodic": check["periodic"], "holds": check["holds"],
-            **({"saved": save} if save else {}),
+            "saved": save, "figure": plot_path,
         })
         return
     click.echo(table([
@@ -150,8 +150,9 @@ def distance(f: str, g: str, domain: Optional[tuple[Fraction, Fraction]], metric
     from pwl.distances import distance as exact_distance
 
     value = exact_distance(load_network(f), load_network(g), domain, metric, output)
-    payload = {"metric": metric, "value": format_exact(value), "decimal": format_decimal(value),
-               "domain": None if domain is None else [format_exact(v) for v in domain]}
+    payload = {"f": f, "g": g, "output": output, "metric": metric,
+               "domain": None if domain is None else [format_exact(v) for v in domain],
+               "value": format_exact(value), "decimal": format_decimal(value)}
     if as_json:
         emit_json(payload)
         return
@@ -172,6 +173,17 @@ def _separation_row(r: Any) -> dict[str, Any]:
         "vacuous": list(r.vacuous),
         "holds": r.holds,
     }
+
+
+def _separation_json(depth: int, layers: int, competitor: str, rows: list[Any],
+                     epsilon: Optional[Fraction], min_width: Optional[int],
+                     saved: Optional[str], figure: Optional[str]) -> dict[str, Any]:
+    """``separation --json``, the same keys for one width, ``--sweep`` (a row
+    per width) and ``--epsilon`` (no rows, ``min_width``)."""
+    return {"depth": depth, "layers": layers, "competitor": competitor,
+            "epsilon": None if epsilon is None else format_exact(epsilon),
+            "min_width": min_width, "rows": [_separation_row(r) for r in rows],
+            "saved": saved, "figure": figure}
 
 
 def _bound_text(r: Any, name: str, digits: Optional[int] = None) -> str:
@@ -230,8 +242,7 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     if epsilon is not None:
         n = min_width(depth, epsilon, layers)
         if as_json:
-            emit_json({"depth": depth, "layers": layers, "epsilon": format_exact(epsilon),
-                       "min_width": n})
+            emit_json(_separation_json(depth, layers, competitor, [], epsilon, n, None, None))
         else:
             click.echo(f"smallest width with {layers} hidden layer(s) that the bounds allow "
                        f"for L1 error <= {format_exact(epsilon)} against 16 tri^{depth}: {n}")
@@ -252,8 +263,8 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
 
             plot_separation(rows, plot_path)
         if as_json:
-            emit_json({"depth": depth, "layers": layers, "competitor": competitor,
-                       "rows": [_separation_row(r) for r in rows]})
+            emit_json(_separation_json(depth, layers, competitor, rows, None, None, None,
+                                       plot_path))
             return
         click.echo(f"f = 16 tri^{depth} on [0, 1], competitor {competitor}, {layers} hidden layer(s)")
         click.echo(f"{'width':>6} {'kappa(g)':>9} {'L1':>12} {'2(1-k/2^D)':>11} "
@@ -281,7 +292,8 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     if save_competitor is not None:
         r.network.save(save_competitor)
     if as_json:
-        emit_json({**_separation_row(r), "saved": save_competitor})
+        emit_json(_separation_json(depth, layers, competitor, [r], None, None, save_competitor,
+                                   plot_path))
         return
     click.echo(table([
         ("f", f"16 tri^{depth} on [0, 1] ({2**depth} pieces)"),

@@ -217,7 +217,7 @@ def test_distance_on_the_whole_line(runner: CliRunner, tmp_path: Path, three_x_a
 
 # -- pwl separation ---------------------------------------------------------------------
 def test_separation_depth_4_width_2(runner: CliRunner) -> None:
-    out = ok_json(runner, "separation", "--depth", "4", "--width", "2")
+    out = ok_json(runner, "separation", "--depth", "4", "--width", "2")["rows"][0]
     r = separation(4, 2)
     assert out["pieces_competitor"] == r.kappa_g == 2
     assert q(out["l1"]) == r.l1 and out["holds"] is True
@@ -258,9 +258,10 @@ def test_saved_competitor_distance_matches_the_report(runner: CliRunner, tmp_pat
                                                       competitor: str) -> None:
     g = str(tmp_path / "g.json")
     f = str(tmp_path / "f.json")
-    out = ok_json(runner, "separation", "--depth", "4", "--width", "3", "--competitor",
-                  competitor, "--steps", "10", "--seed", "7", "--save-competitor", g)
-    assert out["saved"] == g
+    whole = ok_json(runner, "separation", "--depth", "4", "--width", "3", "--competitor",
+                    competitor, "--steps", "10", "--seed", "7", "--save-competitor", g)
+    assert whole["saved"] == g
+    out = whole["rows"][0]
     ok_json(runner, "telgarsky", "--depth", "4", "--scale", "16", "--save", f)
     d = ok_json(runner, "distance", f, g, "--domain", "0", "1")
     assert d["value"] == out["l1"]

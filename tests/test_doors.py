@@ -94,7 +94,7 @@ def test_region_limit_along_a_line(runner: CliRunner, tmp_path: Path) -> None:
 # -- one JSON schema for count, whatever the flags -----------------------------------------
 COUNT_KEYS = {"network", "line", "domain", "depth", "widths", "output", "pieces",
               "pieces_per_output", "activation_regions", "method", "decisions", "chunks",
-              "breakpoints", "layers"}
+              "breakpoints", "layers", "saved", "figure"}
 
 
 def test_count_json_keys_do_not_depend_on_the_flags(runner: CliRunner, tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_count_result_to_dict_is_the_command_schema(runner: CliRunner, tmp_path:
     result = run(runner, "count", str(path), "--domain", "0", "1", "--json", "--per-layer")
     payload = json.loads(result.stdout)
     lib = pwl.count(telgarsky(3), UNIT, per_layer=True).to_dict()
-    assert {"network": str(path), "line": None, **lib} == payload
+    assert {"network": str(path), "line": None, **lib, "saved": None, "figure": None} == payload
 
 
 # -- figures use the count's own result ---------------------------------------------------
@@ -215,7 +215,7 @@ def test_a_competitor_that_equals_f_makes_the_bounds_vacuous(runner: CliRunner) 
     from pwl.distances import distance
 
     result = run(runner, "separation", "-D", "3", "-n", "2", "-k", "3", "--json")
-    payload = json.loads(result.stdout)
+    payload = json.loads(result.stdout)["rows"][0]
     assert payload["l1"] == "0"        # tri^3 = tri o tri o tri, each layer exact at width 2
     from pwl.separation import competitor
     g = competitor("interp", 3, 2, 3)
