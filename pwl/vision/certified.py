@@ -181,7 +181,7 @@ class _Engine:
                                       tuple[Fraction, ...]]] = []
         self.hidden = 0
         self._exact: Optional[ExactRun] = None
-        self._abs: dict[int, Any] = {}
+        self._abs: dict[Any, Any] = {}
         self.pool = {}
         for k, op in enumerate(net.ops):
             if op.kind in ("avgpool", "maxpool"):
@@ -286,21 +286,43 @@ class _Engine:
         cout, ho, wo = op.shape
         groups = op.params["groups"]
         kh, kw = op.params["weight"].shape[2:]
+        F = torch.nn.functional
+        xs = x.reshape(-1, c, h, w)
+        args = (op.params["stride"], op.params["padding"], op.params["dilation"], groups)
+        if self._dot_products(k, xs[:1], weight, args):
+            out = F.conv2d(xs, weight, None, *args).reshape(x.shape[0], cout * ho * wo)
+            return out if bias is None else out + bias.repeat_interleave(ho * wo)
         wmat = weight.reshape(groups, cout // groups, -1)
         outs = []
-        step = max(1, int(2**26 // max(1, wmat.shape[2] * ho * wo)))   # 512 MiB of columns
+        step = max(1, int(2**23 // max(1, wmat.shape[2] * ho * wo)))   # 64 MiB of columns
         for s in range(0, x.shape[0], step):
-            xs = x[s:s + step].reshape(-1, c, h, w)
-            cols = torch.nn.functional.unfold(xs, (kh, kw), dilation=op.params["dilation"],
-                                              padding=op.params["padding"],
-                                              stride=op.params["stride"])
-            cols = cols.reshape(xs.shape[0], groups, -1, ho * wo)
+            cols = F.unfold(xs[s:s + step], (kh, kw), dilation=op.params["dilation"],
+                            padding=op.params["padding"], stride=op.params["stride"])
+            cols = cols.reshape(cols.shape[0], groups, -1, ho * wo)
             res = torch.matmul(wmat[None], cols)          # (B, groups, cout_g, P)
-            outs.append(res.reshape(xs.shape[0], cout * ho * wo))
+            outs.append(res.reshape(cols.shape[0], cout * ho * wo))
         out = torch.cat(outs) if len(outs) > 1 else outs[0]
         if bias is not None:
             out = out + bias.repeat_interleave(ho * wo)
         return out
+
+    def _dot_products(self, k: int, x: Any, weight: Any, args: tuple[Any, ...]) -> bool:
+        """Does torch run this convolution as im2col and a matrix product
+        (its ``Slow2d`` / ``SlowDilated2d`` kernels, the float64 CPU ones), so
+        that every entry is a dot product and Higham's bound holds?  Else
+        pwl unfolds and multiplies itself."""
+        key = ("dot", k)
+        if key not in self._abs:
+            torch = self.torch
+            try:
+                backend = torch._C._select_conv_backend(
+                    x, weight, None, list(args[0]), list(args[1]), list(args[2]), False,
+                    [0, 0], args[3], None)
+                ok = str(backend).split(".")[-1] in ("Slow2d", "SlowDilated2d")
+            except (AttributeError, RuntimeError, TypeError):
+                ok = False
+            self._abs[key] = ok  # type: ignore[index]
+        return bool(self._abs[key])  # type: ignore[index]
 
     # -- operators ----------------------------------------------------------------
     def _op(self, k: int, op: Any, ins: list[_FT], reg: _Regions, live: dict[str, _FT]
@@ -319,7 +341,8 @@ class _Engine:
             if bias is not None:
                 oa = oa + self._bias_image(op, bias)
             if not self.certify:
-                return reg, live, _FT(oa, ob, x.ea, x.eb)
+                nothing = torch.zeros(oa.shape[1], dtype=torch.float64)
+                return reg, live, _FT(oa, ob, nothing, nothing)
             n = int(np.prod(p["weight"].shape[1:])) + 2
             g = _gamma(n)
             ma = x.a.abs().amax(0) if r else x.ea * 0
