@@ -9,6 +9,8 @@ from typing import Optional
 
 import click
 
+from pwl.counting import METHODS
+from pwl.growth import FAMILIES
 from pwl.numbers import format_exact
 
 from .main import cli, emit_json, plot_option
@@ -21,7 +23,7 @@ def bench() -> None:
 
 
 @bench.command()
-@click.option("--family", type=click.Choice(["triangle", "sawtooth", "random"]),
+@click.option("--family", type=click.Choice(FAMILIES),
               default="triangle", show_default=True, help="Which networks to grow.")
 @click.option("--max-depth", type=click.IntRange(min=1), default=None,
               help="Deepest network (default: 20 for triangle and sawtooth, 8 for random).")
@@ -32,7 +34,7 @@ def bench() -> None:
               help="Default [0, 1] for triangle and sawtooth, the whole line for random.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of random networks.")
-@click.option("--method", type=click.Choice(["auto", "enumerate", "compose"]), default="auto",
+@click.option("--method", type=click.Choice(("auto",) + METHODS), default="auto",
               show_default=True)
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the rows to this CSV file.")

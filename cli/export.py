@@ -7,6 +7,8 @@ from typing import Optional
 
 import click
 
+from pwl.export import FORMATS as EXPORT_FORMATS
+
 from .main import cli, domain_option, format_option, load_network
 from .types import NETWORK
 
@@ -14,7 +16,7 @@ from .types import NETWORK
 @cli.command("export")
 @click.argument("network", type=NETWORK)
 @format_option
-@click.option("--to", "to", type=click.Choice(["json", "sympy", "latex", "csv"]), default=None,
+@click.option("--to", "to", type=click.Choice(EXPORT_FORMATS), default=None,
               help="json: the network in the native format; sympy, latex, csv: its function.")
 @domain_option
 @click.option("--output", "output", type=click.IntRange(min=0), default=None,

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import click
 
+from pwl.gradients import ACTIVATIONS as GRADIENT_ACTIVATIONS, INITS
 from pwl.numbers import format_decimal, format_exact
 
 from .main import (cli, domain_option, domain_text, emit_json, end_progress, exact_list,
@@ -354,7 +355,7 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
 
 # -- pwl gradients ----------------------------------------------------------------------
 @cli.command()
-@click.option("--activation", "-a", type=click.Choice(["sigmoid", "tanh", "relu", "leaky_relu"]),
+@click.option("--activation", "-a", type=click.Choice(GRADIENT_ACTIVATIONS),
               default="sigmoid", show_default=True)
 @click.option("--depth", "-D", type=click.IntRange(min=1, max=50), required=True,
               help="Units in the chain y = s(w_D s(... s(w_1 x))).")
@@ -363,7 +364,7 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--width", type=click.IntRange(min=1, max=512), default=32, show_default=True,
               help="Width of the random network of the illustration.")
-@click.option("--init", type=click.Choice(["standard", "glorot", "he"]), default="standard",
+@click.option("--init", type=click.Choice(INITS), default="standard",
               show_default=True, help="Initialisation of the random network.")
 @click.option("--seeds", type=click.IntRange(min=1, max=200), default=10, show_default=True,
               help="Random initialisations in the illustration.")

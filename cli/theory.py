@@ -9,6 +9,7 @@ from typing import Any, Optional
 import click
 
 from pwl.numbers import format_decimal, format_exact
+from pwl.distances import METRICS
 from pwl.separation import COMPETITORS
 
 from .main import (cli, domain_option, domain_text, emit_json, end_progress, format_option,
@@ -135,7 +136,7 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
 @click.argument("g", type=NETWORK)
 @format_option
 @domain_option
-@click.option("--metric", type=click.Choice(["l1", "l2sq", "sup"]), default="l1",
+@click.option("--metric", type=click.Choice(METRICS), default="l1",
               show_default=True, help="int |f-g|, int (f-g)^2, or max |f-g|.")
 @click.option("--output", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which output of each network, numbered from 0.")
