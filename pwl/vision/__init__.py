@@ -16,3 +16,5 @@ from .count import (
     OpCuts as OpCuts,
     count_line as count_line,
 )
+from .torch import from_torch as from_torch, read_torch as read_torch
+from .onnx import from_onnx as from_onnx, read_onnx as read_onnx

@@ -321,8 +321,8 @@ class _Engine:
                 ok = str(backend).split(".")[-1] in ("Slow2d", "SlowDilated2d")
             except (AttributeError, RuntimeError, TypeError):
                 ok = False
-            self._abs[key] = ok  # type: ignore[index]
-        return bool(self._abs[key])  # type: ignore[index]
+            self._abs[key] = ok
+        return bool(self._abs[key])
 
     # -- operators ----------------------------------------------------------------
     def _op(self, k: int, op: Any, ins: list[_FT], reg: _Regions, live: dict[str, _FT]
