@@ -21,6 +21,7 @@ from pwl.io.loaders import FORMATS as NETWORK_FORMATS, SUFFIXES as NETWORK_SUFFI
 from pwl.numbers import format_exact
 
 from .types import NETWORK, RATIONAL, SIZE
+from .vision import count_vision, is_vision
 
 __all__ = ["main", "cli"]
 
@@ -360,6 +361,10 @@ def plot_option(what: str = "a figure") -> Any:
 @click.option("--line", nargs=2, type=str, default=None, metavar="A B",
               help="For a network with many inputs: count t -> net(A + t (B - A)); A and B "
                    "are JSON lists or .npy files (default --domain 0 1).")
+@click.option("--line-from", type=str, default=None, metavar="DATA.npy",
+              help="Convolutional networks: the line through two rows of DATA (--pair I J).")
+@click.option("--pair", nargs=2, type=click.IntRange(min=0), default=None, metavar="I J",
+              help="With --line-from: the rows of DATA the line joins.")
 @click.option("--method", type=click.Choice(("auto",) + COUNT_METHODS), default="auto",
               show_default=True,
               help="enumerate lists every piece; compose counts through rank-1 layers "
@@ -388,7 +393,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
           breakpoints: bool, per_layer: bool, output: str, line: Optional[tuple[str, str]],
           method: str, max_memory: Optional[int], workers: Optional[int],
           scheduler: Optional[str], max_regions: Optional[int], progress: Optional[bool],
-          save: Optional[str], plot_path: Optional[str]) -> None:
+          save: Optional[str], plot_path: Optional[str], line_from: Optional[str] = None,
+          pair: Optional[tuple[int, int]] = None) -> None:
     """Count the linear pieces and activation regions of NETWORK.
 
     Pieces are kappa(f), the minimal number of affine pieces of the output
@@ -405,6 +411,11 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         from pwl.plot import figure_format
 
         figure_format(plot_path)   # refuse a bad path before any work
+    if line_from is not None or (line is not None and is_vision(network, _FORMAT["format"])):
+        count_vision(network, _FORMAT["format"], line, line_from, pair, as_json=as_json,
+                     per_layer=per_layer, output=output, method=method, max_memory=max_memory,
+                     plot_path=plot_path, progress=progress_reporter(progress))
+        return
     net = load_network(network)
     if line is not None:
         from pwl.line import restrict_to_line

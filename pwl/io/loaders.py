@@ -74,3 +74,11 @@ def load_any(path: str | os.PathLike[str], format: Optional[str] = None) -> Netw
     if format not in _LOADERS:
         raise NetworkFormatError(f"{p}: unknown format {format!r} (known: {', '.join(_LOADERS)})")
     return _LOADERS[format][1](p)
+
+
+def is_vision_file(path: str | os.PathLike[str], format: Optional[str] = None) -> bool:
+    """Does the file hold a convolutional network?  Such files are read by
+    :func:`pwl.vision.load.load_vision` (and counted along lines), not here."""
+    from ..vision.load import vision_format
+
+    return vision_format(path, format) is not None

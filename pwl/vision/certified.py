@@ -743,6 +743,9 @@ def _pieces(eng: _Engine) -> LineRun:
     err = np.concatenate([p.eb.reshape(-1, outs) for p in parts] +
                          [np.array([[abs(float(v)) * 2 * U + TINY for v in ob]
                                     for _, _, _, ob in exact]).reshape(-1, outs)])
+    out_a = np.concatenate([p.out_a.reshape(-1, outs) for p in parts] +
+                           [np.array([[float(v) for v in oa] for _, _, oa, _ in exact]
+                                     ).reshape(-1, outs)])
     killed = np.concatenate([p.killed for p in parts] + [np.zeros(len(exact), dtype=bool)])
     is_exact = np.concatenate([np.zeros(n_f, dtype=bool), np.ones(len(exact), dtype=bool)])
     l_hi = np.concatenate([p.l_hi for p in parts] + [np.zeros(len(exact))])
@@ -790,9 +793,15 @@ def _pieces(eng: _Engine) -> LineRun:
     eng.decisions["float64"] += int(differ.size)
     pieces = tuple(int(differ[:, o].sum()) + 1 for o in range(outs)) if total else (0,) * outs
     joint = int(differ.any(1).sum()) + 1 if total else 0
+    starts = np.where(is_exact[order], keys[order], l_hi[order])
+    t = np.concatenate([starts, [1.0]]) if total else np.zeros(0)
+    t[0] = 0.0 if total else 0.0
+    oa_s, ob_s = out_a[order], out_b[order]
+    values = np.concatenate([oa_s + ob_s * starts[:, None], oa_s[-1:] + ob_s[-1:]]) \
+        if total else np.zeros((0, outs))
     return LineRun(regions=total, hidden_regions=eng.hidden, pieces=pieces, joint_pieces=joint,
                    cuts=dict(eng.cuts), decisions=dict(eng.decisions),
-                   extra={"order": order, "l_hi": l_hi, "r_lo": r_lo, "is_exact": is_exact,
+                   extra={"profile": (t, values), "order": order, "l_hi": l_hi, "r_lo": r_lo, "is_exact": is_exact,
                           "exact": exact, "n_float": n_f})
 
 

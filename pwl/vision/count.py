@@ -19,7 +19,7 @@ same exact numbers:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import sqrt
 from typing import Callable, Optional
@@ -60,6 +60,9 @@ class LineCount:
     method: str
     length_squared: Fraction
     decisions: Optional[dict[str, int]] = None
+    #: region ends ``t`` and the outputs there, in float64: for drawing only
+    profile: Optional[tuple[np.ndarray, np.ndarray]] = field(default=None, compare=False,
+                                                             repr=False)
 
     @property
     def density(self) -> float:
@@ -142,7 +145,7 @@ def count_line(net: VisionNetwork, a: object, b: object, *, method: Optional[str
             if regions != run.regions:
                 raise AssertionError(f"{run.regions} regions but {regions - 1} cuts")
             return LineCount(hidden, regions, run.pieces, run.joint_pieces, layers,
-                             "certified", length2, run.decisions)
+                             "certified", length2, run.decisions, run.extra.get("profile"))
     if method == "exact":
         res = ExactRun(net, pa, pb).run(ends=(Fraction(0), Fraction(1)))
         layers, regions, hidden = _layers(net, res.cuts)
@@ -151,7 +154,12 @@ def count_line(net: VisionNetwork, a: object, b: object, *, method: Optional[str
                   for i in range(1, len(outs))]
         pieces = tuple(1 + sum(d[o] for d in differ) for o in range(net.output_size))
         joint = 1 + sum(any(d) for d in differ)
-        return LineCount(hidden, regions, pieces, joint, layers, "exact", length2)
+        t = np.array([float(lo) for lo, _ in res.ends] + [1.0])
+        values = np.array([[float(a_ + b_ * lo) for a_, b_ in zip(*outs[i])]
+                           for i, (lo, _) in enumerate(res.ends)] +
+                          [[float(a_ + b_) for a_, b_ in zip(*outs[-1])]])
+        return LineCount(hidden, regions, pieces, joint, layers, "exact", length2, None,
+                         (t, values))
     from ..line import restrict_to_line
     from .dense import to_dense
 

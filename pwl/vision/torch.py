@@ -181,7 +181,7 @@ def from_torch(module: Any, input_shape: Sequence[int]) -> VisionNetwork:
         elif node.op == "call_module":
             m = modules[node.target]
             b.where = f"node {node.name!r} ({type(m).__name__})"
-            env[node] = _module(b, node.name, m, args[0])
+            env[node] = _module(b, str(node.target), m, args[0])
         elif node.op == "call_function":
             b.where = f"node {node.name!r} ({getattr(node.target, '__name__', node.target)})"
             env[node] = _function(b, node.name, node.target, args, kwargs, torch, F)
