@@ -107,15 +107,28 @@ class Failure(click.ClickException):
 
 
 class Stopped(click.ClickException):
-    """The run was stopped (Ctrl-C, SIGTERM) or hit a bug: the line to
-    print and the exit status."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
+    """The run was stopped or hit a bug: the line printed as it is."""
 
     def show(self, file: Any = None) -> None:
         click.echo(self.message, err=True)
+
+
+class Interrupted(Stopped):
+    """Ctrl-C: exit 130, as a shell reports SIGINT."""
+
+    exit_code = 130
+
+
+class Terminated143(Stopped):
+    """SIGTERM: exit 143, as a shell reports it."""
+
+    exit_code = 143
+
+
+class Bug(Stopped):
+    """Anything unexpected: one line asking for a report, exit 3."""
+
+    exit_code = 3
 
 
 class Usage(click.UsageError):
@@ -164,16 +177,16 @@ class PWLGroup(click.Group):
         except PWLError as exc:
             raise Failure(str(exc)) from None
         except KeyboardInterrupt:
-            raise Stopped("pwl: interrupted", 130) from None
+            raise Interrupted("pwl: interrupted") from None
         except Terminated:
-            raise Stopped("pwl: terminated", 143) from None
+            raise Terminated143("pwl: terminated") from None
         except MemoryError:
             raise Failure("out of memory; try a smaller --domain or --max-memory") from None
         except BrokenPipeError:
             raise       # click ends quietly when the reader closed the pipe
         except Exception as exc:  # a bug: say so in one line, never a traceback
-            raise Stopped(f"pwl: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-                          "(please report this with the command that caused it)", 3) from None
+            raise Bug(f"pwl: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+                      "(please report this with the command that caused it)") from None
 
 
 _FORMAT: dict[str, Optional[str]] = {"format": None}
