@@ -1,0 +1,232 @@
+"""The vision engine along lines: certified counts against two independent
+exact references (exact integer forms op by op, and pwl's dense engine on the
+network expanded into matrices), exact evaluation at every region's midpoint
+against the exact forward pass and torch's float64 one, and the exact route
+forced by ties."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pwl.errors import NetworkFormatError, PWLValueError
+from pwl.vision import VisionNetwork, count_line, to_dense
+from pwl.vision.certified import certified_line
+from pwl.vision.exact import ExactRun, count_exact
+
+torch = pytest.importorskip("torch")
+
+
+def _residual_net(seed: int, act: str = "relu") -> VisionNetwork:
+    rng = np.random.default_rng(seed)
+    return VisionNetwork.build((2, 6, 6), [
+        {"kind": "conv", "weight": rng.standard_normal((3, 2, 3, 3)),
+         "bias": rng.standard_normal(3), "padding": 1},
+        {"kind": "channel_affine", "scale": rng.random(3) + 0.5,
+         "mean": rng.standard_normal(3), "beta": rng.standard_normal(3)},
+        {"kind": "activation", "activation": act, "name": "r1"},
+        {"kind": "conv", "weight": rng.standard_normal((3, 3, 3, 3)), "padding": 1,
+         "name": "c2"},
+        {"kind": "add", "inputs": ["c2", "r1"]},
+        {"kind": "activation", "activation": "leaky_relu", "alpha": 0.125},
+        {"kind": "maxpool", "kernel": 2},
+        {"kind": "avgpool", "kernel": 3, "stride": 1, "padding": 1, "count_include_pad": False},
+        {"kind": "flatten"},
+        {"kind": "linear", "weight": rng.standard_normal((2, 27)), "bias": rng.standard_normal(2)},
+    ])
+
+
+def _dense_counts(net: VisionNetwork, a: np.ndarray, b: np.ndarray) -> tuple[int, tuple[int, ...], int]:
+    r = count_line(net, a, b, method="dense")
+    return r.activation_regions, r.pieces, r.joint_pieces
+
+
+@pytest.mark.parametrize("seed, act", [(0, "relu"), (1, "relu6"), (2, "hardtanh"), (3, "relu")])
+def test_certified_matches_dense_and_exact(seed: int, act: str) -> None:
+    net = _residual_net(seed, act)
+    rng = np.random.default_rng(100 + seed)
+    a, b = rng.standard_normal((2, 6, 6)), rng.standard_normal((2, 6, 6))
+    cert = count_line(net, a, b, max_regions=5)      # small batches: the stack is used
+    exact = count_line(net, a, b, method="exact")
+    assert cert.method == "certified" and exact.method == "exact"
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
+    assert (exact.activation_regions, exact.pieces, exact.joint_pieces) == _dense_counts(net, a, b)
+    assert cert.layers == exact.layers
+    assert cert.activation_regions > 20          # the line is cut: the test means something
+    assert sum(s.cuts for s in cert.layers or ()) == cert.regions - 1
+
+
+def test_midpoints_exact_and_float() -> None:
+    """On every region the output is the region's exact form: exact evaluation
+    at the midpoint agrees exactly, torch's float64 forward to rounding."""
+    net = _residual_net(5)
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal(72), rng.standard_normal(72)
+    res = count_exact(net, a, b)
+    assert len(res.ends) == len(res.outputs) > 10
+    pa = [Fraction(v) for v in a.tolist()]
+    pb = [Fraction(v) for v in b.tolist()]
+    points, exact_values = [], []
+    for (lo, hi), (alpha, beta) in zip(res.ends, res.outputs):
+        t = (lo + hi) / 2
+        x = [p + t * (q - p) for p, q in zip(pa, pb)]
+        value = net.evaluate(x)
+        assert value == tuple(al + be * t for al, be in zip(alpha, beta))
+        points.append([float(v) for v in x])
+        exact_values.append([float(v) for v in value])
+    flt = net.forward_float(np.array(points))
+    assert np.allclose(flt, np.array(exact_values), rtol=1e-9, atol=1e-9)
+    # the regions tile [0, 1] in order
+    assert res.ends[0][0] == 0 and res.ends[-1][1] == 1
+    assert all(h == l2 for (_, h), (l2, _) in zip(res.ends, res.ends[1:]))
+
+
+def test_ties_go_exact() -> None:
+    """Duplicate channels make equal roots and integer data roots on cuts:
+    the floats cannot order them, the exact route settles them."""
+    rng = np.random.default_rng(3)
+    w = rng.integers(-2, 3, (2, 1, 2, 2)).astype(float)
+    net = VisionNetwork.build((1, 5, 5), [
+        {"kind": "conv", "weight": np.concatenate([w, w]),
+         "bias": rng.integers(-1, 2, 4).astype(float)},
+        {"kind": "activation"},
+        {"kind": "maxpool", "kernel": 2, "stride": 1},
+        {"kind": "conv", "weight": rng.integers(-2, 3, (2, 4, 2, 2)).astype(float)},
+        {"kind": "activation", "activation": "leaky_relu", "alpha": 0.5},
+        {"kind": "flatten"},
+        {"kind": "linear", "weight": rng.integers(-2, 3, (3, 8)).astype(float)}])
+    a = rng.integers(-3, 4, 25).astype(float)
+    b = rng.integers(-3, 4, 25).astype(float)
+    cert = count_line(net, a, b)
+    assert cert.decisions is not None and cert.decisions["escalated_regions"] >= 1
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
+
+
+def test_escalation_after_float_cuts() -> None:
+    """A tie deep in the network: the region leaves the float batch with ends
+    that are float cuts, recomputed exactly from their origin neurons."""
+    rng = np.random.default_rng(11)
+    w2 = rng.standard_normal((2, 3, 3, 3))
+    net = VisionNetwork.build((1, 6, 6), [
+        {"kind": "conv", "weight": rng.standard_normal((3, 1, 3, 3)), "padding": 1},
+        {"kind": "activation"},
+        {"kind": "conv", "weight": np.concatenate([w2, w2]), "padding": 1},
+        {"kind": "activation"},
+        {"kind": "flatten"},
+        {"kind": "linear", "weight": rng.standard_normal((1, 144))}])
+    a, b = rng.standard_normal(36), rng.standard_normal(36)
+    cert = count_line(net, a, b, max_regions=3)
+    assert cert.decisions is not None and cert.decisions["escalated_regions"] >= 1
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
+
+
+@st.composite
+def tiny_cnns(draw: st.DrawFn) -> tuple[VisionNetwork, np.ndarray, np.ndarray]:
+    """Channels 1-3, inputs 4x4 to 6x6; integer or float weights, sometimes a
+    duplicated channel (equal roots), a residual add, max or average pooling."""
+    c = draw(st.integers(1, 3))
+    h = draw(st.integers(4, 6))
+    w = draw(st.integers(4, 6))
+    seed = draw(st.integers(0, 2**32 - 1))
+    ints = draw(st.booleans())
+    rng = np.random.default_rng(seed)
+
+    def weights(shape: tuple[int, ...]) -> np.ndarray:
+        if ints:
+            return rng.integers(-2, 3, shape).astype(float)
+        return rng.standard_normal(shape)
+
+    c1 = draw(st.integers(1, 3))
+    k = draw(st.integers(1, 3))
+    pad = draw(st.integers(0, k // 2))
+    stride = draw(st.integers(1, 2))
+    w1 = weights((c1, c, k, k))
+    if draw(st.booleans()):
+        w1 = np.concatenate([w1, w1[:1]])            # a duplicate channel
+    specs = [{"kind": "conv", "weight": w1, "bias": weights((len(w1),)), "padding": pad,
+              "stride": stride, "name": "c1"},
+             {"kind": "activation", "activation": draw(st.sampled_from(
+                 ["relu", "relu6", "leaky_relu"])), "name": "a1"}]
+    if specs[1]["activation"] == "leaky_relu":
+        specs[1]["alpha"] = 0.25
+    if draw(st.booleans()):
+        specs += [{"kind": "conv", "weight": weights((len(w1), len(w1), 3, 3)), "padding": 1,
+                   "name": "c2"},
+                  {"kind": "add", "inputs": ["c2", "a1"], "name": "sum"},
+                  {"kind": "activation", "name": "a2"}]
+    ho = (h + 2 * pad - k) // stride + 1
+    wo = (w + 2 * pad - k) // stride + 1
+    pool = draw(st.sampled_from(["max", "avg", "none"]))
+    if pool != "none" and min(ho, wo) >= 2:
+        specs.append({"kind": "maxpool" if pool == "max" else "avgpool", "kernel": 2,
+                      "stride": draw(st.integers(1, 2))})
+    specs += [{"kind": "flatten"}]
+    net0 = VisionNetwork.build((c, h, w), specs)
+    specs.append({"kind": "linear", "weight": weights((2, net0.output_size)),
+                  "bias": weights((2,))})
+    net = VisionNetwork.build((c, h, w), specs)
+    if ints:
+        a = rng.integers(-3, 4, (c, h, w)).astype(float)
+        b = rng.integers(-3, 4, (c, h, w)).astype(float)
+    else:
+        a, b = rng.standard_normal((c, h, w)), rng.standard_normal((c, h, w))
+    if (a == b).all():
+        b[0, 0, 0] += 1
+    return net, a, b
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_cnns())
+def test_tiny_cnns_differential(case: tuple[VisionNetwork, np.ndarray, np.ndarray]) -> None:
+    net, a, b = case
+    cert = count_line(net, a, b)
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
+    exact = count_line(net, a, b, method="exact")
+    assert exact.layers == cert.layers
+
+
+def test_uncertified_is_plain_float() -> None:
+    """The benchmark's float64 reference: same propagation, no bounds."""
+    net = _residual_net(4)
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal(72), rng.standard_normal(72)
+    plain = certified_line(net, a, b, certify=False)
+    assert plain.decisions["escalated_regions"] == 0
+    assert plain.regions == count_line(net, a.reshape(2, 6, 6), b.reshape(2, 6, 6)).regions
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"kind": "conv", "weight": np.ones((1, 2, 3, 3))}, r"does not read 1 channels"),
+    ({"kind": "conv", "weight": np.ones((1, 1, 7, 7))}, r"does not fit"),
+    ({"kind": "linear", "weight": np.ones((1, 16))}, r"is not flat"),
+    ({"kind": "maxpool", "kernel": 2, "padding": 2}, r"padding at most half"),
+    ({"kind": "conv", "weight": np.full((1, 1, 1, 1), np.nan)}, r"weight\[0, 0, 0, 0\]: nan"),
+    ({"kind": "upsample"}, r"unknown kind"),
+])
+def test_build_errors(spec: dict, message: str) -> None:
+    with pytest.raises((NetworkFormatError, PWLValueError), match=message):
+        VisionNetwork.build((1, 4, 4), [spec])
+
+
+def test_line_errors() -> None:
+    net = _residual_net(0)
+    a = np.zeros((2, 6, 6))
+    with pytest.raises(PWLValueError, match="same point"):
+        count_line(net, a, a)
+    with pytest.raises(PWLValueError, match="expected 72 numbers"):
+        count_line(net, a, np.zeros(5))
+    with pytest.raises(PWLValueError, match="unknown method"):
+        count_line(net, a, a + 1, method="sampling")
+
+
+def test_dense_expansion_is_the_same_function() -> None:
+    net = _residual_net(2)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(72)
+    assert to_dense(net).evaluate([Fraction(v) for v in x]) == net.evaluate(x)
+    run = ExactRun(net, [Fraction(v) for v in x], [Fraction(v) for v in x])
+    assert run.run(point=Fraction(0), split_from=10**9).outputs[0][0] == net.evaluate(x)
