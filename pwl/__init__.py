@@ -17,5 +17,6 @@ from .propagate import propagate as propagate
 from .line import restrict_to_line as restrict_to_line
 from .counting import CountResult as CountResult, count as count
 from .plane import PlanarPartition as PlanarPartition, partition2d as partition2d
+from .vision import VisionNetwork as VisionNetwork, count_line as count_line
 
 __version__ = "0.1.0"
