@@ -486,8 +486,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         from pwl.plot import plot_function
 
         assert result.function is not None
-        plot_function(result.function, plot_path,
-                      title=f"{network}: kappa = {result.function.num_pieces}")
+        plot_function(result.function, plot_path, title=network)
         click.echo(f"figure saved to {plot_path}", err=True)
     if as_json:
         payload: dict[str, Any] = {"network": network,

@@ -348,14 +348,16 @@ class PiecewiseLinear:
         p = bisect_left(self._breakpoints, x)
         return self._slopes[p] * x + self._intercepts[p]
 
-    def _float_values(self, x: np.ndarray) -> np.ndarray:
+    def _float_values(self, x: np.ndarray, check: bool = True) -> np.ndarray:
+        """Float64 values at ``x``; ``check=False`` skips the exact domain
+        check (for drawing at rounded domain ends)."""
         if x.dtype.kind not in "fiu":
             raise PWLTypeError(f"x: an array of {x.dtype} values; give floats or integers "
                                "(or exact numbers one at a time)")
         xs = np.asarray(x, dtype=np.float64)
         if not np.isfinite(xs).all():
             raise PWLValueError("x: the array holds a nan or an infinity")
-        if self._domain is not None and xs.size:
+        if check and self._domain is not None and xs.size:
             lo, hi = self._domain
             low, high = Fraction(float(xs.min())), Fraction(float(xs.max()))
             if low < lo or high > hi:

@@ -21,11 +21,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
+import numpy as np
+
 from .domain import DomainLike, as_domain
 from .errors import MissingExtraError, PWLError, PWLTypeError, PWLValueError
 from .function import PiecewiseLinear
 from .network import Layer, Network
-from .numbers import format_exact
+from .numbers import format_decimal, format_exact
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -52,7 +54,19 @@ __all__ = [
     "plot_gradients",
 ]
 
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "pdf")
+
+#: A function with more vertices than this is drawn as its envelope: the
+#: least and largest value in each of :data:`COLUMNS` columns (the count and
+#: the title stay exact; the figure says so).
+DRAW_VERTICES = 20_000
+COLUMNS = 1200
+#: Breakpoints are marked when there are at most this many.
+MARK_BREAKPOINTS = 2_000
+#: Pieces the zoom panel of a dense function shows.
+ZOOM_PIECES = 32
+#: Exact numbers longer than this are shown as decimals in titles.
+EXACT_TEXT = 12
 
 #: Neurons drawn per layer by :func:`plot_layers`; wider layers show the first ones.
 MAX_NEURONS = 8
@@ -62,21 +76,22 @@ _KAPPA = "\u03ba"
 
 # -- files and figures --------------------------------------------------------------
 def figure_format(path: str | os.PathLike[str]) -> str:
-    """``"png"`` or ``"svg"`` from the suffix of ``path``; anything else is refused.
+    """``"png"``, ``"svg"`` or ``"pdf"`` from the suffix of ``path``;
+    anything else is refused.
 
-    >>> figure_format("f.SVG")
-    'svg'
+    >>> figure_format("f.SVG"), figure_format("f.pdf")
+    ('svg', 'pdf')
     >>> figure_format("f.jpg")
     Traceback (most recent call last):
     ...
-    pwl.errors.PWLValueError: f.jpg: unsupported figure format '.jpg' (use .png or .svg)
+    pwl.errors.PWLValueError: f.jpg: unsupported figure format '.jpg' (use .png, .svg or .pdf)
     """
     if not str(path):
         raise PWLValueError("the figure path is empty")
     suffix = Path(path).suffix.lower()
     if suffix.lstrip(".") not in FORMATS:
         raise PWLValueError(f"{path}: unsupported figure format {suffix or '(none)'!r} "
-                            "(use .png or .svg)")
+                            "(use .png, .svg or .pdf)")
     folder = Path(path).parent
     if not folder.is_dir():
         raise PWLValueError(f"{path}: the folder {str(folder)!r} does not exist")
@@ -126,8 +141,9 @@ def _save(fig: "Figure", path: str | os.PathLike[str]) -> None:
     buf = io.BytesIO()
     # fixed ids and no date: the same figure gives the same SVG bytes
     with matplotlib.rc_context({"svg.hashsalt": "pwl", "svg.fonttype": "path"}):
-        fig.savefig(buf, format=fmt, dpi=120,
-                    metadata={"Date": None} if fmt == "svg" else {"Software": None})
+        metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
+            fmt, {"Software": None})
+        fig.savefig(buf, format=fmt, dpi=120, metadata=metadata)
     try:
         write_bytes_atomic(path, buf.getvalue())
     except OSError as exc:
@@ -162,15 +178,46 @@ def _on(f: PiecewiseLinear, window: tuple[Fraction, Fraction]) -> PiecewiseLinea
     return f.restrict(*window)
 
 
-def _draw(ax: "Axes", f: PiecewiseLinear, breakpoints: bool = True, gid: str = "function",
-          **style: Any) -> None:
-    """The polyline through the domain ends and breakpoints (exact vertices)."""
+def _vertices(f: PiecewiseLinear) -> tuple[np.ndarray, np.ndarray]:
+    """The domain ends and breakpoints of ``f`` and its values there, as
+    floats for drawing (each vertex is exact; only its drawing rounds)."""
     assert f.domain is not None
-    xs = [f.domain[0], *f.breakpoints, f.domain[1]]
-    ax.plot(_floats(xs), _floats(f(x) for x in xs), gid=gid, **style)
+    lo, hi = f.domain
+    xs = np.array([float(lo), *map(float, f.breakpoints), float(hi)])
+    slopes = np.array([float(s) for s in f.slopes])
+    icpts = np.array([float(c) for c in f.intercepts])
+    # vertex k > 0 ends piece k - 1; the first is the start of piece 0
+    piece = np.concatenate([[0], np.arange(len(xs) - 1)])
+    return xs, slopes[piece] * xs + icpts[piece]
+
+
+def _draw(ax: "Axes", f: PiecewiseLinear, breakpoints: bool = True, gid: str = "function",
+          **style: Any) -> Optional[str]:
+    """The polyline through the domain ends and breakpoints (exact vertices);
+    past :data:`DRAW_VERTICES` vertices its envelope, column by column.
+    Returns a note for the figure when the drawing is thinned, else None."""
+    xs, ys = _vertices(f)
+    notes = []
+    if len(xs) <= DRAW_VERTICES:
+        ax.plot(xs, ys, gid=gid, **style)
+    else:
+        edges = np.linspace(xs[0], xs[-1], COLUMNS + 1)
+        column = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, COLUMNS - 1)
+        starts = np.concatenate([[0], np.nonzero(np.diff(column))[0] + 1])
+        low = np.minimum.reduceat(ys, starts)
+        high = np.maximum.reduceat(ys, starts)
+        centre = (edges[column[starts]] + edges[column[starts] + 1]) / 2
+        color = style.get("color", "C0")
+        ax.fill_between(centre, low, high, step="mid", color=color, alpha=0.55, linewidth=0,
+                        gid=gid)
+        notes.append(f"drawn as its envelope over {COLUMNS} columns ({len(xs):,} vertices)")
     if breakpoints and f.breakpoints:
-        ax.plot(_floats(f.breakpoints), _floats(f(b) for b in f.breakpoints), linestyle="none",
-                marker="o", markersize=3.5, color="C3", gid="breakpoints")
+        if len(f.breakpoints) <= MARK_BREAKPOINTS:
+            ax.plot(xs[1:-1], ys[1:-1], linestyle="none", marker="o", markersize=3.5,
+                    color="C3", gid="breakpoints")
+        else:
+            notes.append("breakpoints not marked")
+    return "; ".join(notes) or None
 
 
 def _as_function(f: object, where: str) -> PiecewiseLinear:
@@ -179,8 +226,21 @@ def _as_function(f: object, where: str) -> PiecewiseLinear:
     return f
 
 
+def _number_text(value: Fraction) -> str:
+    """An exact number for a title: exact when short, else a decimal."""
+    text = format_exact(value)
+    return text if len(text) <= EXACT_TEXT else f"~{format_decimal(value, 6)}"
+
+
 def _domain_text(window: tuple[Fraction, Fraction]) -> str:
-    return f"[{format_exact(window[0])}, {format_exact(window[1])}]"
+    """``[0, 1/3]``, or decimals for long rationals.
+
+    >>> _domain_text((Fraction(0), Fraction(1, 3)))
+    '[0, 1/3]'
+    >>> _domain_text((Fraction(0), Fraction(314159265358, 100000000000)))
+    '[0, ~3.14159]'
+    """
+    return f"[{_number_text(window[0])}, {_number_text(window[1])}]"
 
 
 # -- functions and networks -----------------------------------------------------------
@@ -202,14 +262,29 @@ def plot_function(f: PiecewiseLinear, path: str | os.PathLike[str], title: Optio
     f = _as_function(f, "plot_function")
     figure_format(path)
     window = _window([f], domain)
-    fig, axes = _new_figure()
+    shown = _on(f, window)
+    dense = shown.num_pieces + 1 > DRAW_VERTICES
+    fig, axes = _new_figure(1, 2 if dense else 1, size=(11.0, 4.2) if dense else (7.0, 4.2))
     ax = axes[0][0]
-    _draw(ax, _on(f, window), breakpoints, color="C0", linewidth=1.4)
+    note = _draw(ax, shown, breakpoints, color="C0", linewidth=1.4)
     where = "the whole line" if f.domain is None else _domain_text(f.domain)
-    info = f"{_KAPPA}(f) = {f.num_pieces} piece{'s' if f.num_pieces != 1 else ''} on {where}"
+    info = f"{_KAPPA}(f) = {f.num_pieces:,} piece{'s' if f.num_pieces != 1 else ''} on {where}"
     ax.set_title(info if title is None else f"{title}\n{info}")
     ax.set_xlabel("x")
     ax.grid(alpha=0.3)
+    if note is not None:
+        ax.text(0.5, -0.2, f"{note}; the count is exact", transform=ax.transAxes,
+                ha="center", va="top", fontsize=7, color="0.35")
+    if dense:
+        # the first pieces at full resolution, where they can be seen
+        assert shown.domain is not None
+        end = shown.breakpoints[ZOOM_PIECES - 1]
+        zoom = shown.restrict(shown.domain[0], end)
+        _draw(axes[0][1], zoom, breakpoints, color="C0", linewidth=1.2, gid="zoom")
+        axes[0][1].set_title(f"zoom: the first {ZOOM_PIECES} pieces, on {_domain_text(zoom.domain)}"
+                             if zoom.domain is not None else "zoom", fontsize=9)
+        axes[0][1].set_xlabel("x")
+        axes[0][1].grid(alpha=0.3)
     _save(fig, path)
     return fig
 
@@ -370,6 +445,8 @@ def plot_separation(reports: Sequence["SeparationReport"], path: str | os.PathLi
     'f = 16 tri^5 on [0, 1], competitor interp, 1 hidden layer(s)'
     """
     reports = sorted(reports, key=lambda r: r.width)
+    if len(reports) == 1:
+        return _plot_one_competitor(reports[0], path, title)
     fig, ax = _one_panel(path, reports, "plot_separation: no reports")
     widths = [r.width for r in reports]
     ax.plot(widths, _floats(r.l1 for r in reports), marker="o", gid="l1",
@@ -392,6 +469,57 @@ def plot_separation(reports: Sequence["SeparationReport"], path: str | os.PathLi
             f"{', '.join(names)}, {', '.join(map(str, layers))} hidden layer(s)")
     ax.set_title(info if title is None else f"{title}\n{info}")
     return _finish(fig, ax, path)
+
+
+_BOUND_LABELS = (("bound_sharp", "2 (1 - {k}(g)/2^D)"),
+                 ("bound_lecture", "1 - {k}(g)/2^D  (lecture)"),
+                 ("bound_arch_lecture", "1 - 2^k prod n / 2^D"),
+                 ("bound_arch_one_input", "1 - prod(n + 1) / 2^D"))
+
+
+def _plot_one_competitor(r: "SeparationReport", path: str | os.PathLike[str],
+                         title: Optional[str]) -> "Figure":
+    """f = 16 tri^D and one competitor g on [0, 1], the gap between them
+    shaded, the exact distance and every lower bound written out (a bound
+    below 0 as vacuous)."""
+    from .constructions import telgarsky
+
+    unit = (Fraction(0), Fraction(1))
+    f = telgarsky(r.depth, 16).function(unit)
+    g = r.network.function(unit)
+    figure_format(path)
+    fig, axes = _new_figure(size=(10.0, 4.2))
+    ax = axes[0][0]
+    notes = [n for n in (_draw(ax, f, False, color="C0", linewidth=1.0, gid="f", label="f"),
+                         _draw(ax, g, False, color="C1", linewidth=1.4, gid="g", label="g"))
+             if n is not None]
+    xs = np.union1d(_vertices(f)[0], _vertices(g)[0])
+    if len(xs) <= DRAW_VERTICES:
+        inside = np.clip(xs, 0.0, 1.0)
+        ax.fill_between(inside, f._float_values(inside, check=False),
+                        g._float_values(inside, check=False), color="C3", alpha=0.2,
+                        linewidth=0, gid="gap", label="f - g")
+    exact_l1 = len(format_exact(r.l1)) <= EXACT_TEXT and r.l1.denominator != 1
+    lines = [f"int |f - g| = {_number_text(r.l1)}"
+             + (f"  (~{format_decimal(r.l1, 6)})" if exact_l1 else ""), "lower bounds:"]
+    for attr, label in _BOUND_LABELS:
+        value = getattr(r, attr)
+        shown = "vacuous (below 0)" if value < 0 else _number_text(value)
+        lines.append(f"{label.format(k=_KAPPA)} = {shown}")
+    ax.text(1.02, 1.0, "\n".join(lines), transform=ax.transAxes, ha="left", va="top",
+            fontsize=7.5, family="monospace", gid="bounds",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"})
+    ax.set_xlabel("x")
+    info = (f"f = 16 tri^{r.depth} ({f.num_pieces:,} pieces) and g: {r.competitor}, "
+            f"{r.layers} hidden layer(s) of {r.width}, {_KAPPA}(g) = {r.kappa_g:,}")
+    ax.set_title(info if title is None else f"{title}\n{info}", fontsize=9)
+    if notes:
+        ax.text(0.5, -0.16, "; ".join(notes), transform=ax.transAxes, ha="center", va="top",
+                fontsize=7, color="0.35")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return fig
 
 
 def plot_sine(rows: Sequence["SineRow"], path: str | os.PathLike[str]) -> "Figure":

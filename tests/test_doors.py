@@ -418,3 +418,72 @@ def test_long_steps_report_progress(runner: CliRunner, monkeypatch: pytest.Monke
     assert "s so far" in shown.stderr
     quiet = run(runner, "separation", "-D", "2", "--sweep", "--no-progress")
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == shown.stdout
+
+
+# -- figures that teach ---------------------------------------------------------------------
+def test_figures_in_pdf(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from pwl.plot import plot_function
+
+    out = tmp_path / "tri.pdf"
+    plot_function(telgarsky(3).function(UNIT), out)
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and b"CreationDate" not in data
+
+
+def test_a_dense_function_is_drawn_as_its_envelope(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    import pwl.plot as plot
+
+    monkeypatch.setattr(plot, "DRAW_VERTICES", 500)
+    f = telgarsky(10).function(UNIT)
+    fig = plot.plot_function(f, tmp_path / "dense.png")
+    main, zoom = fig.axes
+    assert main.get_title() == "κ(f) = 1,024 pieces on [0, 1]"     # the count, unthinned
+    notes = [t.get_text() for t in main.texts]
+    assert any("envelope" in t and "1,025 vertices" in t and "exact" in t for t in notes)
+    # the envelope spans every value of f: 0 to 1 in every column
+    band = [c for c in main.collections if c.get_gid() == "function"][0]
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == 0.0 and ys.max() == 1.0
+    assert "first 32 pieces" in zoom.get_title()
+    line = [ln for ln in zoom.lines if ln.get_gid() == "zoom"][0]
+    assert len(line.get_xdata()) == 33
+
+
+def test_separation_figure_for_one_width(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from pwl.plot import plot_separation
+    from pwl.separation import separation
+
+    r = separation(3, 2, 3)
+    fig = plot_separation([r], tmp_path / "one.svg")
+    ax = fig.axes[0]
+    gids = {ln.get_gid() for ln in ax.lines} | {c.get_gid() for c in ax.collections}
+    assert {"f", "g", "gap"} <= gids
+    box = [t.get_text() for t in ax.texts if t.get_gid() == "bounds"][0]
+    assert "int |f - g| = 0" in box and box.count("vacuous (below 0)") == 2
+    assert f"κ(g) = {r.kappa_g}" in ax.get_title()
+
+
+def test_count_plot_title_has_one_kappa(runner: CliRunner, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    import pwl.plot as plot
+
+    titles = []
+    real = plot.plot_function
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        fig = real(*args, **kwargs)
+        titles.append(fig.axes[0].get_title())
+        return fig
+
+    monkeypatch.setattr(plot, "plot_function", spy)
+    path = tmp_path / "t3.json"
+    telgarsky(3).save(path)
+    out = tmp_path / "t3.svg"
+    assert run(runner, "count", str(path), "--domain", "0", "1", "--plot", str(out)).exit_code == 0
+    assert len(titles) == 1 and out.stat().st_size > 0
+    assert titles[0].count("κ") == 1 and "kappa" not in titles[0] and str(path) in titles[0]
