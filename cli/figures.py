@@ -42,7 +42,7 @@ def _check_figure(path: Optional[str]) -> None:
 @click.argument("network", type=NETWORK)
 @format_option
 @click.option("-o", "--out", "path", type=click.Path(dir_okay=False, writable=True),
-              required=True, metavar="FILE", help="The figure to write (.png or .svg).")
+              required=True, metavar="FILE", help="The figure to write (.png, .svg or .pdf).")
 @domain_option
 @click.option("--layers", is_flag=True,
               help="Every neuron's pre-activation and activation, layer by layer.")

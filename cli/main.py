@@ -357,7 +357,7 @@ def plot_option(what: str = "a figure") -> Any:
     """``--plot FILE``: also draw ``what`` (needs the extra 'plot')."""
     return click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
                         metavar="FILE",
-                        help=f"Also draw {what} to FILE (.png or .svg; extra 'plot').")
+                        help=f"Also draw {what} to FILE (.png, .svg or .pdf; extra 'plot').")
 
 
 @cli.command()
