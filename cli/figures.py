@@ -107,7 +107,7 @@ def plot(network: str, path: str, domain: Optional[tuple[Fraction, Fraction]], l
 # -- pwl approx ---------------------------------------------------------------------
 @cli.group()
 def approx() -> None:
-    """Approximation with ReLU networks (lecture 000): rects, sine, Barron,
+    """Approximation with ReLU networks (Lelarge and Bursuc's lecture): rects, sine, Barron,
     and depth against a parameter budget."""
 
 
