@@ -223,3 +223,24 @@ def test_cli_errors(files: dict, args: list[str], message: str) -> None:
     assert res.exit_code in (1, 2)
     assert message in res.output
     assert "Traceback" not in res.output
+
+
+def test_conv1d_groups_and_pools() -> None:
+    """Conv1d with dilation and groups, 1-D pools, LeakyReLU and Hardtanh
+    through torch.fx: the float64 forward agrees with torch's, the counts
+    with the dense expansion."""
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1, groups=2), nn.ReLU(), nn.AvgPool1d(2),
+                          nn.Conv1d(4, 3, 2, dilation=2), nn.LeakyReLU(0.2), nn.MaxPool1d(2),
+                          nn.Hardtanh(-0.5, 0.5), nn.Dropout(0.3), nn.Flatten(),
+                          nn.Linear(6, 2)).eval()
+    net = from_torch(model, (2, 12))
+    x = np.random.default_rng(2).standard_normal((2, 2, 12))
+    with torch.no_grad():
+        ref = model.double()(torch.from_numpy(x)).numpy()
+    assert np.allclose(net.forward_float(x), ref, atol=1e-12)
+    r = count_line(net, x[0], x[1])
+    d = count_line(net, x[0], x[1], method="dense")
+    assert (r.activation_regions, r.pieces, r.joint_pieces) == (d.activation_regions,
+                                                                d.pieces, d.joint_pieces)
+    assert r.activation_regions > 3
