@@ -26,8 +26,8 @@ from .domain import Domain
 from .errors import MissingExtraError, PWLValueError, RegionLimitError, ResourceLimitError
 from .network import Network
 
-__all__ = ["ChunkedCount", "count_chunked", "regions_for_memory", "default_memory_budget",
-           "parse_size"]
+__all__ = ["ChunkedCount", "count_chunked", "regions_for_memory", "bytes_per_region",
+           "default_memory_budget", "parse_size"]
 
 Interval = tuple[Optional[Fraction], Optional[Fraction]]
 
@@ -65,15 +65,44 @@ def default_memory_budget() -> int:
         return 2**30
 
 
-def regions_for_memory(net: Network, budget: int, workers: int = 1) -> int:
-    """Regions one task may hold so that ``workers`` tasks fit in ``budget``.
+#: A task may always hold this many regions, or :data:`MIN_TASK_BYTES` worth
+#: if fewer: chunks far smaller cost more in overhead than they save.
+MIN_TASK_REGIONS = 1024
+MIN_TASK_BYTES = 2**24
 
-    Measured peak memory per region is about ``100 + 120 n`` bytes for width
-    ``n`` (forms, cut points and the temporaries of one layer step).
+
+def bytes_per_region(net: Network) -> int:
+    """Estimated peak bytes one region costs while its chunk is counted.
+
+    Forms that fit int64 (networks whose weights scale to small integers):
+    measured about ``100 + 120 n`` bytes for width ``n`` (forms, cut points
+    and the temporaries of one layer step).  Forms held as Python integers
+    (float weights at their exact binary value, long decimals), about 8
+    references per neuron, each to an integer of up to ``b`` bits, ``b``
+    bounded by the growth of the forms through the layers (the bits of
+    ``max row sum of |A| + max |b|`` per layer, added up); measured 280 KB
+    a region at width 512, depth 4 (``benchmarks/bench_scale.py``).
     """
+    from .engine.plans import compiled_plan
+
     width = max((node.size for node in net.nodes), default=1)
-    per_region = 100 + 120 * width
-    return max(1024, budget // max(1, workers) // per_region)
+    plan = [aff for aff, _ in compiled_plan(net) if aff is not None]
+    if all(aff.a.dtype != object for aff in plan):
+        return 100 + 120 * width
+    bits = sum((aff.a_rowsum + aff.b_max).bit_length() + 1 for aff in plan)
+    per_integer = 8 + 28 + 4 * -(-bits // 30)   # a reference, the header, 30-bit digits
+    return 100 + 8 * per_integer * width
+
+
+def regions_for_memory(net: Network, budget: int, workers: int = 1) -> int:
+    """Regions one task may hold so that ``workers`` tasks fit in ``budget``
+    (:func:`bytes_per_region` each), but never fewer than
+    :data:`MIN_TASK_REGIONS`, or than :data:`MIN_TASK_BYTES` worth if those
+    cost more, and never fewer than 2.
+    """
+    per_region = bytes_per_region(net)
+    floor = max(2, min(MIN_TASK_REGIONS, MIN_TASK_BYTES // per_region))
+    return max(floor, budget // max(1, workers) // per_region)
 
 
 @dataclass(frozen=True)
@@ -113,6 +142,22 @@ def _network_from(net_dict: dict[str, Any]) -> Network:
     return net
 
 
+def _drop_pilot_frames() -> None:
+    """Called while a caller handles the :class:`~pwl.propagate.RegionLimit`
+    of a pilot count (the usual way to get here), free what that count's
+    finished frames still hold (its forms, up to a whole task's worth of
+    regions), which the traceback would keep alive, and forked workers
+    would copy, for the whole count."""
+    import sys
+    import traceback
+
+    from .propagate import RegionLimit
+
+    handled = sys.exc_info()[1]
+    if isinstance(handled, RegionLimit):
+        traceback.clear_frames(handled.__traceback__)
+
+
 def _key(interval: Interval) -> tuple[int, Fraction]:
     lo = interval[0]
     return (0, Fraction(0)) if lo is None else (1, lo)
@@ -141,6 +186,7 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
     """
     if max_regions < 2:
         raise PWLValueError("max_regions must be at least 2")
+    _drop_pilot_frames()
     net_dict = net.to_dict()
     start: Interval = (None, None) if domain is None else (domain[0], domain[1])
     executor = _Executor(workers, scheduler, net, net_dict)
@@ -263,6 +309,20 @@ def _worker_main(conn: Any, net: Network, parent: int) -> None:
             conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
 
 
+def _release_memory() -> None:
+    """Give freed heap memory back to the system (glibc's ``malloc_trim``),
+    after a collection; elsewhere only the collection."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class _Worker:
     """One worker process, its end of the pipe, and the chunk it is counting."""
 
@@ -291,6 +351,7 @@ class _LocalPool:
         self.ctx = mp.get_context("fork")
         self.net = net
         self.attempts: dict[tuple[Any, ...], int] = {}
+        _release_memory()   # a forked worker starts with a copy of what the parent holds
         self.workers = [_Worker(self.ctx, net) for _ in range(workers)]
 
     @property
