@@ -53,26 +53,53 @@ DOMAINS = st.sampled_from([None, (Fraction(-1), Fraction(2)),
 @settings(max_examples=400)
 @given(networks(), DOMAINS)
 def test_certified_agrees_with_enumeration(net, domain) -> None:  # type: ignore[no-untyped-def]
+    """The certified route decides every case exactly; it may refuse
+    (Undecided) only a network with a weight below its documented range
+    (2^-900; hypothesis' floats include subnormals), never another."""
     assert applies(net)
     part = pwl.propagate(net, domain)
     try:
         pieces, regions = certified_count(net, domain)
     except Undecided:
-        return  # the front end then enumerates; checked below
-    assert (pieces, regions) == (part.pieces(), part.activation_regions)
-
-
-@settings(max_examples=200)
-@given(networks(EXTREMES, max_width=3), DOMAINS)
-def test_certified_agrees_at_extreme_magnitudes(net, domain) -> None:  # type: ignore[no-untyped-def]
-    """Underflow and overflow never turn into a wrong count: the bounds
-    either prove the answer or hand it to exact enumeration."""
-    part = pwl.propagate(net, domain)
-    try:
-        pieces, regions = certified_count(net, domain)
-    except Undecided:
+        assert _has_tiny(net), "Undecided within the float range"
         return
     assert (pieces, regions) == (part.pieces(), part.activation_regions)
+
+
+def _has_tiny(net: pwl.Network) -> bool:
+    tiny = Fraction(2) ** -900
+    return any(0 < abs(v) < tiny for layer in net.layers
+               for v in [w for row in layer.weights for w in row] + list(layer.bias))
+
+
+#: At weights from 2^-1070 to 2^1020 the certified route may refuse
+#: (Undecided) the networks whose forms leave the float range, and no more
+#: than this share of the generated cases (seeded: about 0.4 of them).
+MAX_UNDECIDED_SHARE = 0.6
+
+
+def test_certified_agrees_at_extreme_magnitudes() -> None:
+    """Underflow and overflow never turn into a wrong count: the bounds
+    either prove the answer or refuse, and they refuse at most
+    :data:`MAX_UNDECIDED_SHARE` of the cases (a route that refused
+    everything would pass a test that only checks its answers)."""
+    seen = {"cases": 0, "undecided": 0}
+
+    @settings(max_examples=200, database=None, derandomize=True)
+    @given(networks(EXTREMES, max_width=3), DOMAINS)
+    def check(net, domain) -> None:  # type: ignore[no-untyped-def]
+        part = pwl.propagate(net, domain)
+        seen["cases"] += 1
+        try:
+            pieces, regions = certified_count(net, domain)
+        except Undecided:
+            seen["undecided"] += 1
+            return
+        assert (pieces, regions) == (part.pieces(), part.activation_regions)
+
+    check()
+    assert seen["cases"] >= 100
+    assert seen["undecided"] <= MAX_UNDECIDED_SHARE * seen["cases"], seen
 
 
 @settings(max_examples=100)
