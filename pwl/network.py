@@ -39,14 +39,21 @@ __all__ = ["Layer", "Node", "Network", "load", "FORMAT", "OPS"]
 FORMAT = "pwl-network/1"
 
 
-def _file_limit() -> int:
-    text = os.environ.get("PWL_MAX_FILE_BYTES", "")
-    return int(text) if text.isdigit() and int(text) > 0 else 256 * 2**20
+#: Input files larger than this (bytes) are refused unless
+#: ``PWL_MAX_FILE_BYTES`` in the environment says otherwise.
+DEFAULT_MAX_FILE_BYTES = 256 * 2**20
 
 
-#: Input files larger than this (bytes) are refused; set ``PWL_MAX_FILE_BYTES``
-#: in the environment to change it (default 256 MiB).
-MAX_FILE_BYTES = _file_limit()
+def file_limit() -> int:
+    """The largest input file read, in bytes: ``PWL_MAX_FILE_BYTES`` when it
+    is a positive integer, else :data:`DEFAULT_MAX_FILE_BYTES`; read at each
+    call, so a change of the environment takes effect at once."""
+    text = os.environ.get("PWL_MAX_FILE_BYTES", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_FILE_BYTES
+
+
+#: The limit when the module was imported (see :func:`file_limit`).
+MAX_FILE_BYTES = file_limit()
 
 
 class Layer:

@@ -487,3 +487,49 @@ def test_count_plot_title_has_one_kappa(runner: CliRunner, tmp_path: Path,
     assert run(runner, "count", str(path), "--domain", "0", "1", "--plot", str(out)).exit_code == 0
     assert len(titles) == 1 and out.stat().st_size > 0
     assert titles[0].count("κ") == 1 and "kappa" not in titles[0] and str(path) in titles[0]
+
+
+# -- deterministic limits and routes --------------------------------------------------------
+def test_file_limit_follows_the_environment(runner: CliRunner, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t3.json"
+    telgarsky(3).save(path)
+    size = path.stat().st_size
+    monkeypatch.setenv("PWL_MAX_FILE_BYTES", str(size - 1))
+    refused = run(runner, "count", str(path))
+    assert refused.exit_code == 1
+    assert f"file is {size} bytes, over the limit of {size - 1} (PWL_MAX_FILE_BYTES)" in \
+        refused.stderr
+    with pytest.raises(pwl.NetworkFormatError):
+        pwl.load(path)
+    monkeypatch.setenv("PWL_MAX_FILE_BYTES", str(size))
+    assert run(runner, "count", str(path)).exit_code == 0
+    for junk in ("", "0", "-5", "lots"):        # not a positive integer: the default
+        monkeypatch.setenv("PWL_MAX_FILE_BYTES", junk)
+        assert run(runner, "count", str(path)).exit_code == 0, junk
+
+
+@pytest.mark.parametrize("kind", ["integers", "floats"])
+def test_output_all_on_both_routes(runner: CliRunner, tmp_path: Path, kind: str) -> None:
+    rng = np.random.default_rng(4)
+    if kind == "integers":
+        net = pwl.Network.sequential([(rng.integers(-3, 4, (7, 1)).tolist(), [1] * 7),
+                                      (rng.integers(-3, 4, (7, 7)).tolist(), [0] * 7),
+                                      (rng.integers(-3, 4, (3, 7)).tolist(), [0] * 3, "identity")])
+        route = "enumerate"
+    else:
+        net = float_net(9, (1, 9, 9, 3))
+        route = "certified"
+    path = tmp_path / "net.json"
+    net.save(path)
+    result = run(runner, "count", str(path), "--domain", "-3", "3", "--output", "all", "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    part = net.partition((-3, 3))
+    assert payload["method"] == route
+    assert payload["pieces_per_output"] == [part.pieces(k) for k in range(3)]
+    assert payload["pieces"] == part.joint_pieces()
+    assert payload["activation_regions"] == part.activation_regions
+    singles = [json.loads(run(runner, "count", str(path), "--domain", "-3", "3", "--output",
+                              str(k), "--json").stdout)["pieces"] for k in range(3)]
+    assert singles == payload["pieces_per_output"]

@@ -43,7 +43,7 @@ def check_input_file(path: Path) -> int:
     """The size of an input file, refusing a missing, unreadable or too large
     one with a :class:`~pwl.errors.NetworkFormatError` that names it."""
     from ..errors import NetworkFormatError
-    from ..network import MAX_FILE_BYTES
+    from ..network import file_limit
 
     try:
         size = path.stat().st_size
@@ -51,9 +51,10 @@ def check_input_file(path: Path) -> int:
         raise NetworkFormatError(f"{path}: no such file") from None
     except OSError as exc:
         raise NetworkFormatError(f"{path}: {exc.strerror}") from None
-    if size > MAX_FILE_BYTES:
+    limit = file_limit()
+    if size > limit:
         raise NetworkFormatError(f"{path}: file is {size} bytes, over the limit of "
-                                 f"{MAX_FILE_BYTES} (PWL_MAX_FILE_BYTES)")
+                                 f"{limit} (PWL_MAX_FILE_BYTES)")
     return size
 
 
