@@ -20,7 +20,8 @@ The counters:
   binary value), then ``pwl.count(net, domain, workers=1)`` for output 0 or
   ``pwl.counting.count_outputs`` for the joint rows.  ``net.cache`` is
   cleared before every run, so each time includes pwl's per-network
-  precomputation; line rows time ``pwl.restrict_to_line`` and the count
+  precomputation; line rows time ``pwl.restrict_to_line`` (given the two
+  points as float64 arrays, at their exact binary value) and the count
   together, building the line network anew in every run.
 * **float** (float64, inexact; the speed reference):
   :func:`reference.float_count` on the same arrays.  Line rows restrict the
@@ -150,7 +151,6 @@ class Subject:
     biases: list[np.ndarray]
     points: Optional[tuple[np.ndarray, np.ndarray]] = None   # a, b of a line
     net: Any = None                 # the pwl.Network, built once
-    exact_points: Optional[tuple[list[Fraction], list[Fraction]]] = None
     layers: list[FloatLayer] = field(default_factory=list)
     layers32: list[Float32Layer] = field(default_factory=list)
 
@@ -163,9 +163,6 @@ class Subject:
         self.layers = list(zip(self.weights, self.biases, acts))
         self.layers32 = [(np.ascontiguousarray(w.T, dtype=np.float32), b.astype(np.float32), act)
                          for w, b, act in self.layers]
-        if self.points is not None:
-            a, b = self.points
-            self.exact_points = ([Fraction(float(x)) for x in a], [Fraction(float(x)) for x in b])
 
     @property
     def depth(self) -> int:
@@ -269,9 +266,9 @@ def pwl_runner(s: Subject, joint: bool) -> Callable[[], PwlOutcome]:
 
     def network() -> Any:
         s.net.cache.clear()
-        if s.exact_points is None:
+        if s.points is None:
             return s.net
-        return pwl.restrict_to_line(s.net, *s.exact_points)
+        return pwl.restrict_to_line(s.net, *s.points)   # float64 arrays, as users hold them
 
     def run() -> PwlOutcome:
         net = network()

@@ -44,7 +44,14 @@ gamma_n ||W||_F^2``), any approximate Cholesky factor ``L`` of
 with ``delta = ||fl(B - fl(L L^T))||_F (1 + 2u) + gamma_m ||L||_F^2``, since
 ``L L^T`` is positive semidefinite and ``||B - L L^T||_2`` is at most
 ``delta`` (the residual as computed, plus the product's rounding): an a
-posteriori certificate that holds whatever algorithm computed ``L``.  An
+posteriori certificate that holds whatever algorithm computed ``L``.  The
+certificate costs a Cholesky factorisation, more than the layer's product
+when the partition has few regions, so ``||W||_F`` (free) stands in for
+``||W||_2`` while it is good enough: while the bounds it would give, grown by
+the Frobenius norms of all the remaining layers, leave fewer than
+:data:`_ESCALATION_BUDGET` decisions expected to escalate (a decision fails
+about as often as its bound's share of the form's norm).  Either factor
+is a rigorous bound; the choice moves only the speed.  An
 activation with slopes in ``{0, 1}`` (relu) multiplies exactly and can only
 shrink both bounds; other slopes add their own rounding.  Every bound is
 inflated by ``1 + 2^-30`` for the rounding of the bounds themselves, and
@@ -294,9 +301,13 @@ def _spectral_bound(w: np.ndarray, fro: float) -> float:
     return fro
 
 
-#: A column bound above this share of its forms' norm calls for the layer's
-#: spectral norm (the Frobenius norm, free, serves until then).
-_LOOSE = 2.0**-40
+#: The layer's spectral norm is certified once the Frobenius norm, grown
+#: through the remaining layers, would leave more than this many decisions
+#: expected to escalate (module notes); the Frobenius norm serves until then.
+_ESCALATION_BUDGET = 2.0**-10
+
+#: Column bounds at or below this are the underflow slack of exact zeros.
+_FLOOR = 1e-280
 
 
 class _LayerFloats:
@@ -350,14 +361,24 @@ class _LayerFloats:
             self._spectral = spectral_bound(self.w, self.fro)
         return self._spectral
 
+    #: The product of the Frobenius norms of the layers after this one, and
+    #: the neurons of this layer and the later ones (set by the run).
+    tail_fro: float = math.inf
+    tail_width: int = 0
+
     def growth(self, E: np.ndarray, Ez: np.ndarray) -> float:
         """The factor for the inherited error ``E`` in the column bound:
-        ``||W||_F`` while that keeps the bounds below :data:`_LOOSE` of the
-        forms, else the spectral bound (a Cholesky certificate, computed
-        once per layer, only where it is needed)."""
+        ``||W||_F`` while the decisions it would leave to escalation, to the
+        last layer, stay below :data:`_ESCALATION_BUDGET` (module notes),
+        else the spectral bound (a Cholesky certificate, computed once per
+        layer, only where it is needed)."""
         if self._spectral is not None:
             return self._spectral
-        if not (self.fro * E > _LOOSE * Ez).any():
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            share = np.where(Ez > 0, self.fro * E / np.where(Ez > 0, Ez, 1.0),
+                             np.where(E > _FLOOR, np.inf, 0.0))
+            expected = float(share.max(initial=0.0)) * self.tail_fro * self.tail_width * E.size
+        if expected <= _ESCALATION_BUDGET:
             return self.fro
         return self.spectral
 
@@ -534,6 +555,11 @@ class _Run:
         floats = net.cache.get("certified")
         if floats is None:
             floats = net.cache["certified"] = [_LayerFloats(layer) for layer in self.layers]
+            tail_fro, tail_width = 1.0, 0
+            for lf in reversed(floats):
+                tail_width += lf.w.shape[0]
+                lf.tail_fro, lf.tail_width = tail_fro, tail_width
+                tail_fro *= lf.fro
         self.floats = floats
         self.lo: Optional[Fraction] = None if domain is None else domain[0]
         self.hi: Optional[Fraction] = None if domain is None else domain[1]

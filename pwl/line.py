@@ -13,21 +13,49 @@ from fractions import Fraction
 from math import lcm
 from typing import Optional, Sequence
 
+import numpy as np
+
 from .activations import get_activation
 from .errors import PWLValueError
 from .network import Layer, Network, Node
-from .numbers import to_fraction
+from .numbers import from_float_exact, to_fraction
 
 __all__ = ["restrict_to_line"]
 
 
-def _point(values: Sequence[object], size: int, name: str) -> list[Fraction]:
+def _point(values: "Sequence[object] | np.ndarray", size: int, name: str) -> list[Fraction]:
+    """Exact coordinates: exact numbers, or a numpy array (floats at their
+    exact binary value)."""
+    array = _float_array(values, size, name)
+    if array is not None:
+        return [from_float_exact(v, f"{name}[{i}]") for i, v in enumerate(array.tolist())]
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise PWLValueError(f"{name}: expected a list of {size} numbers")
     if len(values) != size:
         raise PWLValueError(f"{name}: expected {size} coordinates (the network's inputs), "
                             f"got {len(values)}")
     return [to_fraction(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def _float_array(values: object, size: int, name: str):
+    """A numpy array of ``size`` finite numbers as float64 (every float and
+    every integer below 2^53 exactly), or None for anything else."""
+    import numpy as np
+
+    if not isinstance(values, np.ndarray):
+        return None
+    flat = values.reshape(-1)
+    if flat.dtype.kind not in "fiu":
+        raise PWLValueError(f"{name}: an array of {flat.dtype}, not numbers")
+    if flat.size != size:
+        raise PWLValueError(f"{name}: expected {size} coordinates (the network's inputs), "
+                            f"got {flat.size}")
+    if flat.dtype.kind in "iu" and flat.size and int(np.abs(flat).max()) >= 2**53:
+        return None
+    out = flat.astype(np.float64)
+    if not np.isfinite(out).all():
+        raise PWLValueError(f"{name}: the point holds a nan or an infinity")
+    return out
 
 
 def _restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction],
@@ -67,8 +95,6 @@ def _float_points(pa: list[Fraction], pb: list[Fraction]):
     if every coordinate of both points is a float (``.npy`` inputs); else None."""
     import numpy as np
 
-    from .exactsum import two_sum
-
     try:
         a = np.array([p.numerator / p.denominator for p in pa])
         b = np.array([q.numerator / q.denominator for q in pb])
@@ -77,6 +103,15 @@ def _float_points(pa: list[Fraction], pb: list[Fraction]):
     if not (all(Fraction(x) == p for x, p in zip(a.tolist(), pa))
             and all(Fraction(y) == q for y, q in zip(b.tolist(), pb))):
         return None
+    return _split_direction(a, b)
+
+
+def _split_direction(a, b):
+    """``(a, hi, lo)`` with ``b - a = hi + lo`` exactly, or None on overflow."""
+    import numpy as np
+
+    from .exactsum import two_sum
+
     with np.errstate(over="ignore", invalid="ignore"):
         hi, lo = two_sum(b, -a)
     if not (np.isfinite(hi).all() and np.isfinite(lo).all()):
@@ -106,55 +141,79 @@ def _float_restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction]
     return weights, bias
 
 
-def _deferred_restriction(layer: Layer, pa: list[Fraction], pb: list[Fraction],
-                          direction: list[Fraction]) -> Optional[Layer]:
-    """For a float layer and float points, the restricted layer with its
-    exact entries deferred (:meth:`Layer._deferred`): ``W (b - a)`` and
-    ``W a + c`` in float64 with rigorous error bounds now, exactly (by
-    :func:`_float_restricted`) only if asked for."""
-    points = _float_points(pa, pb) if layer.floats is not None else None
-    if points is None:
+def _deferred_restriction(layer: Layer, points, exact_points) -> Optional[Layer]:
+    """For a float layer and float points ``(a, hi, lo)``, the restricted
+    layer with its exact entries deferred (:meth:`Layer._deferred`):
+    ``W (b - a)`` and ``W a + c`` in float64 with rigorous error bounds now,
+    exactly (from ``exact_points()``, the points as Fractions, by
+    :func:`_restricted`) only if asked for."""
+    if points is None or layer.floats is None:
         return None
     import numpy as np
 
     a, hi, lo = points
-    w, c = layer.floats  # type: ignore[misc]
+    w, c = layer.floats
     u = 2.0**-53
     k = w.shape[1]
     gamma = (k + 2) * u / (1 - (k + 2) * u)
     with np.errstate(over="ignore", invalid="ignore"):
-        slope = w @ hi + w @ lo
-        icpt = w @ a + c
-        aw = np.abs(w)
+        prod = w @ np.column_stack([hi, lo, a])         # one product for the three
+        slope = prod[:, 0] + prod[:, 1]
+        icpt = prod[:, 2] + c
         # |fl(W x) - W x| <= gamma_k |W||x|, the float product of |W||x|
         # rounded up by (1 + 2 gamma); one more rounding for each sum
-        es = (gamma * (1 + 2 * gamma) * (aw @ (np.abs(hi) + np.abs(lo))) + 2 * u * np.abs(slope))
-        ei = (gamma * (1 + 2 * gamma) * (aw @ np.abs(a) + np.abs(c)) + 2 * u * np.abs(icpt))
+        mags = np.abs(w) @ np.column_stack([np.abs(hi) + np.abs(lo), np.abs(a)])
+        es = gamma * (1 + 2 * gamma) * mags[:, 0] + 2 * u * np.abs(slope)
+        ei = gamma * (1 + 2 * gamma) * (mags[:, 1] + np.abs(c)) + 2 * u * np.abs(icpt)
     if not all(np.isfinite(x).all() for x in (slope, icpt, es, ei)):
         return None
     safe = 1 + 2.0**-30
     approx = (slope[:, None], (es * safe + 1e-300)[:, None], icpt, ei * safe + 1e-300)
 
     def exact() -> tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]:
-        return _restricted(layer, pa, pb, direction)
+        return _restricted(layer, *exact_points())
 
     return Layer._deferred(approx, exact, layer.activation)
 
 
-def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> Network:
-    """The one-input network ``t -> net(a + t (b - a))``.
+def restrict_to_line(net: Network, a: "Sequence[object] | np.ndarray",
+                     b: "Sequence[object] | np.ndarray") -> Network:
+    """The one-input network ``t -> net(a + t (b - a))``, exactly.
+
+    ``a`` and ``b`` are sequences of exact numbers or numpy arrays (of any
+    shape with ``net.input_size`` entries, an image for instance), whose
+    floats are taken at their exact binary value.  With float points and
+    float weights the first layer is computed in float64 with rigorous
+    error bounds, its exact entries made only if a decision needs them.
 
     >>> net = Network.sequential([([[1, 1], [1, -1]], [0, 0]), ([[1, 1]], [0], "identity")])
     >>> line = restrict_to_line(net, [0, 0], [1, 2])
     >>> line.evaluate("1/2") == net.evaluate(["1/2", 1])
     True
+    >>> line = restrict_to_line(net, np.array([0.0, 0.5]), np.array([0.25, 1.0]))
+    >>> line.evaluate(0) == net.evaluate(["0", "1/2"])
+    True
     """
     n0 = net.input_size
-    pa = _point(a, n0, "a")
-    pb = _point(b, n0, "b")
-    if pa == pb:
-        raise PWLValueError("a and b are the same point: the line needs two distinct points")
-    direction = [q - p for p, q in zip(pa, pb)]
+    fa, fb = _float_array(a, n0, "a"), _float_array(b, n0, "b")
+    cached: list[tuple[list[Fraction], list[Fraction], list[Fraction]]] = []
+
+    def exact_points() -> tuple[list[Fraction], list[Fraction], list[Fraction]]:
+        """The points and the direction as Fractions, made once, when needed."""
+        if not cached:
+            pa, pb = _point(a, n0, "a"), _point(b, n0, "b")
+            cached.append((pa, pb, [q - p for p, q in zip(pa, pb)]))
+        return cached[0]
+
+    if fa is not None and fb is not None:       # numpy floats: no Fraction unless needed
+        if np.array_equal(fa, fb):
+            raise PWLValueError("a and b are the same point: the line needs two distinct points")
+        points = _split_direction(fa, fb)
+    else:
+        pa, pb, _ = exact_points()
+        if pa == pb:
+            raise PWLValueError("a and b are the same point: the line needs two distinct points")
+        points = _float_points(pa, pb)
     source = net.nodes[0]
     nodes: list[Node] = [Node(source.name, "input", (), 1)]
     helper = f"{source.name}.line"
@@ -166,9 +225,9 @@ def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> 
         if node.op == "dense" and node.inputs == (source.name,):
             layer = node.layer
             assert layer is not None
-            deferred = _deferred_restriction(layer, pa, pb, direction)
+            deferred = _deferred_restriction(layer, points, exact_points)
             if deferred is None:
-                weights, bias = _restricted(layer, pa, pb, direction)
+                weights, bias = _restricted(layer, *exact_points())
                 deferred = Layer(weights, bias, layer.activation)
             nodes.append(Node(node.name, "dense", (source.name,), node.size, layer=deferred))
         else:
@@ -177,6 +236,7 @@ def restrict_to_line(net: Network, a: Sequence[object], b: Sequence[object]) -> 
             nodes.append(Node(node.name, node.op, inputs, node.size, node.layer,
                               node.activation, node.groups))
     if need_helper:
+        pa, _, direction = exact_points()
         point = Layer(tuple((d,) for d in direction), tuple(pa), get_activation("identity"))
         nodes.insert(1, Node(helper, "dense", (source.name,), n0, layer=point))
     return Network(nodes, nodes[-1].name)

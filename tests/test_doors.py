@@ -533,3 +533,27 @@ def test_output_all_on_both_routes(runner: CliRunner, tmp_path: Path, kind: str)
     singles = [json.loads(run(runner, "count", str(path), "--domain", "-3", "3", "--output",
                               str(k), "--json").stdout)["pieces"] for k in range(3)]
     assert singles == payload["pieces_per_output"]
+
+
+def test_restrict_to_line_takes_numpy_points() -> None:
+    rng = np.random.default_rng(12)
+    net = pwl.Network.from_arrays([rng.standard_normal((9, 12)), rng.standard_normal((2, 9))],
+                                  [rng.standard_normal(9), np.zeros(2)])
+    a, b = rng.random(12), rng.random(12)
+    by_array = pwl.restrict_to_line(net, a, b)
+    by_image = pwl.restrict_to_line(net, a.reshape(3, 4), b.reshape(3, 4))
+    exact = pwl.restrict_to_line(net, [Fraction(x) for x in a.tolist()],
+                                 [Fraction(x) for x in b.tolist()])
+    for t in (Fraction(0), Fraction(2, 7), Fraction(1)):
+        want = net.evaluate([Fraction(x) + t * (Fraction(y) - Fraction(x))
+                             for x, y in zip(a.tolist(), b.tolist())])
+        assert by_array.evaluate([t]) == by_image.evaluate([t]) == exact.evaluate([t]) == want
+    assert pwl.count(by_array, UNIT).pieces == pwl.count(exact, UNIT, method="enumerate").pieces
+    ints = pwl.restrict_to_line(net, np.zeros(12, dtype=np.int64), np.arange(12))
+    assert ints.evaluate([Fraction(1, 2)]) == net.evaluate([Fraction(k, 2) for k in range(12)])
+    with pytest.raises(pwl.PWLValueError, match="same point"):
+        pwl.restrict_to_line(net, a, a.copy())
+    with pytest.raises(pwl.PWLValueError, match="12 coordinates"):
+        pwl.restrict_to_line(net, a[:5], b)
+    with pytest.raises(pwl.PWLValueError, match="nan"):
+        pwl.restrict_to_line(net, np.full(12, np.nan), b)
