@@ -112,12 +112,15 @@ class ChunkedCount:
     chunks: int
 
 
-def _chunk_task(net_dict: Optional[dict[str, Any]], lo: Optional[Fraction],
+def _chunk_task(net_dict: Any, lo: Optional[Fraction],
                 hi: Optional[Fraction], max_regions: int, output: int) -> tuple[Any, ...]:
     """Count one interval; runs in a worker (process or dask)."""
     from .propagate import Limit, RegionLimit, _propagate
 
-    net = _WORKER_NET if net_dict is None else _network_from(net_dict)
+    # a local worker's inherited network, this process's own, or a dask
+    # worker's copy of the native format
+    net = (_WORKER_NET if net_dict is None else net_dict if isinstance(net_dict, Network)
+           else _network_from(net_dict))
     try:
         part = _propagate(net, (lo, hi), limit=Limit(max_regions, max_regions))
     except RegionLimit as exc:
@@ -187,9 +190,8 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
     if max_regions < 2:
         raise PWLValueError("max_regions must be at least 2")
     _drop_pilot_frames()
-    net_dict = net.to_dict()
     start: Interval = (None, None) if domain is None else (domain[0], domain[1])
-    executor = _Executor(workers, scheduler, net, net_dict)
+    executor = _Executor(workers, scheduler, net)
     done: dict[tuple[int, Fraction], tuple[Any, ...]] = {}
     ends = [start[0], *splits, start[1]]
     pending: deque[Interval] = deque(zip(ends[:-1], ends[1:]))
@@ -436,9 +438,8 @@ class _LocalPool:
 class _Executor:
     """Runs chunk tasks here, in local worker processes, or on a dask cluster."""
 
-    def __init__(self, workers: int, scheduler: Optional[str], net: Network,
-                 net_dict: dict[str, Any]):
-        self.net_dict = net_dict
+    def __init__(self, workers: int, scheduler: Optional[str], net: Network):
+        self.net = net
         self.workers = max(1, workers)
         self.local: deque[tuple[Any, ...]] = deque()
         self.futures: dict[Any, tuple[Any, ...]] = {}
@@ -488,11 +489,11 @@ class _Executor:
         elif self.pool is not None:
             self.pool.submit(task)
         else:
-            self.local.append(_chunk_task(self.net_dict, *task))
+            self.local.append(_chunk_task(self.net, *task))
 
     def _scatter(self) -> Any:
         """The network on every dask worker, as one future."""
-        return self.client.scatter([self.net_dict], broadcast=True)[0]
+        return self.client.scatter([self.net.to_dict()], broadcast=True)[0]
 
     def _submit_remote(self, task: tuple[Any, ...]) -> None:
         fut = self.client.submit(_chunk_task, self.remote_net, *task, pure=False)
