@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -477,7 +477,8 @@ class _Engine:
                 tm = np.maximum(np.abs(reg.l_lo), np.abs(reg.r_hi))[rr]
                 eam = ea.expand(r, m)[root].numpy()
                 ebm = eb.expand(r, m)[root].numpy()
-                rho = (eam + ebm * tm) / np.abs(vb) * (1 + 4 * U) * SAFE + 2 * U * np.abs(that) + TINY
+                rho = ((eam + ebm * tm) / np.abs(vb) * (1 + 4 * U) * SAFE
+                       + 2 * U * np.abs(that) + TINY)
             else:
                 rho = np.zeros_like(that)
             lo = np.nextafter(that - rho, -np.inf)
@@ -794,14 +795,14 @@ def _pieces(eng: _Engine) -> LineRun:
     pieces = tuple(int(differ[:, o].sum()) + 1 for o in range(outs)) if total else (0,) * outs
     joint = int(differ.any(1).sum()) + 1 if total else 0
     starts = np.where(is_exact[order], keys[order], l_hi[order])
-    t = np.concatenate([starts, [1.0]]) if total else np.zeros(0)
-    t[0] = 0.0 if total else 0.0
+    t = np.concatenate([[0.0], starts[1:], [1.0]]) if total else np.zeros(0)
     oa_s, ob_s = out_a[order], out_b[order]
     values = np.concatenate([oa_s + ob_s * starts[:, None], oa_s[-1:] + ob_s[-1:]]) \
         if total else np.zeros((0, outs))
     return LineRun(regions=total, hidden_regions=eng.hidden, pieces=pieces, joint_pieces=joint,
                    cuts=dict(eng.cuts), decisions=dict(eng.decisions),
-                   extra={"profile": (t, values), "order": order, "l_hi": l_hi, "r_lo": r_lo, "is_exact": is_exact,
+                   extra={"profile": (t, values), "order": order, "l_hi": l_hi, "r_lo": r_lo,
+                          "is_exact": is_exact,
                           "exact": exact, "n_float": n_f})
 
 

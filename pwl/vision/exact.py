@@ -397,7 +397,8 @@ def _roots_inside(da: np.ndarray, db: np.ndarray, lo: Fraction, hi: Fraction) ->
     neg = b < 0
     num = np.where(neg, a, -a)       # root = num / den with den > 0
     den = np.where(neg, -b, b)
-    inside = (num * lo.denominator > den * lo.numerator) & (num * hi.denominator < den * hi.numerator)
+    inside = ((num * lo.denominator > den * lo.numerator)
+              & (num * hi.denominator < den * hi.numerator))
     idx = np.nonzero(inside)[0]
     return sorted({Fraction(int(num[i]), int(den[i])) for i in idx})
 

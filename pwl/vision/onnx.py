@@ -268,7 +268,8 @@ def _add(r: _Reader, name: str, ins: list[str], attrs: dict[str, Any]) -> Value:
     flat = const.reshape(-1)
     if flat.size == 1:
         beta = np.full(channels, flat[0])
-    elif const.ndim >= len(shape) and flat.size == channels and const.shape[-len(shape)] == channels:
+    elif (const.ndim >= len(shape) and flat.size == channels
+          and const.shape[-len(shape)] == channels):
         beta = flat
     elif len(shape) == 1 and flat.size == channels:
         beta = flat

@@ -28,7 +28,7 @@ from __future__ import annotations
 import operator
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
