@@ -18,8 +18,8 @@ The counters:
 
 * **pwl** (exact): ``pwl.Network.from_arrays`` (every float at its exact
   binary value), then ``pwl.count(net, domain, workers=1)`` for output 0 or
-  ``pwl.counting.count_outputs`` for the joint rows.  ``net.cache`` is
-  cleared before every run, so each time includes pwl's per-network
+  ``pwl.counting.count_outputs`` for the joint rows.  ``net.forget()`` runs
+  before every run, so each time includes pwl's per-network
   precomputation; line rows time ``pwl.restrict_to_line`` (given the two
   points as float64 arrays, at their exact binary value) and the count
   together, building the line network anew in every run.
@@ -265,7 +265,7 @@ def pwl_runner(s: Subject, joint: bool) -> Callable[[], PwlOutcome]:
     from pwl.counting import count_outputs
 
     def network() -> Any:
-        s.net.cache.clear()
+        s.net.forget()
         if s.points is None:
             return s.net
         return pwl.restrict_to_line(s.net, *s.points)   # float64 arrays, as users hold them
@@ -413,7 +413,7 @@ def measure(s: Subject, joint: bool, repeat: int, memory: bool, use_regioncam: b
     if cross_check and s.points is None and not joint:
         from pwl.counting import count_outputs
 
-        s.net.cache.clear()
+        s.net.forget()
         try:
             other = count_outputs(s.net, s.pwl_domain)
         except Exception as exc:
@@ -596,9 +596,9 @@ def warm_up() -> None:
     small = he_subject(16, 4, BOX, 1)
     for dom in (small.pwl_domain, None):
         pwl.count(small.net, dom, workers=1)
-        small.net.cache.clear()
+        small.net.forget()
         count_outputs(small.net, dom)
-        small.net.cache.clear()
+        small.net.forget()
     rng = np.random.default_rng(1)
     weights, biases = he_arrays([8, 16, 16, 3], rng)
     net = pwl.Network.from_arrays(weights, biases)

@@ -552,9 +552,9 @@ class _Run:
                  progress: Optional[Callable[[int, int], None]] = None):
         self.net = net
         self.layers = net.layers
-        floats = net.cache.get("certified")
+        floats = net._memo.certified
         if floats is None:
-            floats = net.cache["certified"] = [_LayerFloats(layer) for layer in self.layers]
+            floats = net._memo.certified = [_LayerFloats(layer) for layer in self.layers]
             tail_fro, tail_width = 1.0, 0
             for lf in reversed(floats):
                 tail_width += lf.w.shape[0]
@@ -585,11 +585,11 @@ class _Run:
     @property
     def chain(self):
         if self._chain is None:
-            chain = self.net.cache.get("exact_chain")
+            chain = self.net._memo.exact_chain
             if chain is None:
                 from .escalate import ExactChain
 
-                chain = self.net.cache["exact_chain"] = ExactChain(self.net)
+                chain = self.net._memo.exact_chain = ExactChain(self.net)
             self._chain = chain
         return self._chain
 

@@ -87,9 +87,9 @@ def _surely_rank2(w) -> bool:
 def bottlenecks(net: Network) -> list[int]:
     """Indices ``k >= 1`` of the layers whose weight matrix has rank <= 1
     (computed once per network)."""
-    found = net.cache.get("bottlenecks")
+    found = net._memo.bottlenecks
     if found is None:
-        found = net.cache["bottlenecks"] = _bottlenecks(net.layers)
+        found = net._memo.bottlenecks = _bottlenecks(net.layers)
     return list(found)
 
 

@@ -56,6 +56,29 @@ def file_limit() -> int:
 MAX_FILE_BYTES = file_limit()
 
 
+class _Memo:
+    """What the engine derives once per network, so that counting the same
+    network again does not repeat it: private to the engine (each field is
+    written by one module), dropped by :meth:`Network.forget`.  A network's
+    meaning never depends on it."""
+
+    __slots__ = ("plan", "after", "bottlenecks", "certified", "exact_chain", "big_numbers")
+
+    def __init__(self) -> None:
+        #: pwl.engine.plans: each node's integer affine map and activation
+        self.plan: Optional[list[Any]] = None
+        #: pwl.propagate: the nonlinear nodes after each node
+        self.after: Optional[list[int]] = None
+        #: pwl.compose: the rank-1 layers
+        self.bottlenecks: Optional[list[int]] = None
+        #: pwl.certified: each layer's floats and norms
+        self.certified: Optional[list[Any]] = None
+        #: pwl.certified: the exact chain for local escalation
+        self.exact_chain: Optional[Any] = None
+        #: pwl.counting: whether the weights have large denominators
+        self.big_numbers: Optional[bool] = None
+
+
 class Layer:
     """One affine map followed by an activation, with exact entries.
 
@@ -331,7 +354,7 @@ class Network:
     2
     """
 
-    __slots__ = ("_nodes", "_output", "_layers", "_graph", "cache")
+    __slots__ = ("_nodes", "_output", "_layers", "_graph", "_memo")
 
     def __init__(self, nodes: Sequence[Node], output: str):
         """Wrap nodes already validated, in topological order; use the class
@@ -339,13 +362,18 @@ class Network:
         self._nodes = tuple(nodes)
         self._output = output
         self._graph: Optional[nx.DiGraph] = None
-        #: derived data the engine computes once per network (integer layers)
-        self.cache: dict[str, Any] = {}
+        self._memo = _Memo()
         chain = [n for n in self._nodes if n.op == "dense"]
         is_chain = (len(self._nodes) == len(chain) + 1 and self._nodes[0].op == "input"
                     and all(n.inputs == (p.name,) for p, n in zip(self._nodes, self._nodes[1:])))
         self._layers: Optional[tuple[Layer, ...]] = (
             tuple(n.layer for n in chain if n.layer is not None) if is_chain else None)
+
+    def forget(self) -> None:
+        """Drop what the engine derived from this network (integer plans,
+        float norms, exact chains), as if it were new; the next count
+        computes them again (the benchmarks time that)."""
+        self._memo = _Memo()
 
     # -- construction -------------------------------------------------------
     @classmethod

@@ -154,10 +154,10 @@ def _propagate(net: Network, dom: object, per_layer: bool = False,
         for name in node.inputs:
             readers[name] = readers.get(name, 0) + 1
     # nonlinear nodes after each node: sizes chunk splits; 0 marks the output
-    after = net.cache.get("after")
+    after = net._memo.after
     if after is None:
         flags = [n.is_nonlinear for n in nodes]
-        after = net.cache["after"] = [sum(flags[k + 1:]) for k in range(len(nodes))]
+        after = net._memo.after = [sum(flags[k + 1:]) for k in range(len(nodes))]
     live: dict[str, _Forms] = {}
     hidden_regions = 1
 

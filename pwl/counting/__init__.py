@@ -55,7 +55,7 @@ def big_numbers(net: Network) -> bool:
     integer forms outgrow int64 at once?  Integer networks, however wide or
     deep, enumerate faster exactly (int64, then python-flint integers).
     Only the route depends on this, never the answer."""
-    big = net.cache.get("big_numbers")
+    big = net._memo.big_numbers
     if big is None:
         big = False
         if net.is_chain:
@@ -69,7 +69,7 @@ def big_numbers(net: Network) -> bool:
                               for row in layer.weights + (layer.bias,) for w in row)
                 if big:
                     break
-        net.cache["big_numbers"] = big
+        net._memo.big_numbers = big
     return bool(big)
 
 

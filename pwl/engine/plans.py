@@ -104,7 +104,7 @@ class IntAffine:
 
 def compiled_plan(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntAct]]]:
     """Each node's integer affine map and activation, computed once per network."""
-    plan = net.cache.get("engine")
+    plan = net._memo.plan
     if plan is None:
         affines: dict[Layer, IntAffine] = {}
         acts: dict[Activation, IntAct] = {}
@@ -118,5 +118,5 @@ def compiled_plan(net: Network) -> list[tuple[Optional[IntAffine], Optional[IntA
                 if aff is None:
                     aff = affines.setdefault(key, IntAffine.of(key))
             plan.append((aff, None if act is None else acts.setdefault(act, IntAct.of(act))))
-        net.cache["engine"] = plan
+        net._memo.plan = plan
     return plan
