@@ -141,47 +141,71 @@ def check_regioncam(rc: Any, size: float) -> dict[str, Any]:
 
 
 def he_size(width: int, depth: int) -> str:
-    # squares with tens of thousands of regions at most (the count grows with
-    # neurons and with the square's side)
-    return {16: "1", 32: "1", 64: "1/2", 128: "1/4", 256: "1/8"}.get(width, "1/8") \
-        if depth > 2 else {16: "2", 32: "1", 64: "1", 128: "1/2", 256: "1/4"}.get(width, "1/4")
+    # squares holding thousands to a few hundred thousand regions (the count
+    # grows with the neurons and with the square's side)
+    table = {2: {16: "2", 32: "1", 64: "1", 128: "1/2", 256: "1/4"},
+             4: {16: "1", 32: "1", 64: "1/2", 128: "1/4", 256: "1/8"},
+             8: {16: "1", 32: "1/2", 64: "1/4", 128: "1/8", 256: "1/16"}}
+    return table[min(table, key=lambda d: abs(d - depth))].get(width, "1/16")
 
 
 def int_size(width: int, depth: int) -> str:
-    return {16: "4", 32: "2", 64: "1", 128: "1/2"}.get(width, "1/4") if depth <= 4 else \
-        {16: "2", 32: "1", 64: "1/2", 128: "1/4"}.get(width, "1/8")
+    table = {2: {16: "8", 32: "4", 64: "4", 128: "2", 256: "1"},
+             4: {16: "4", 32: "2", 64: "1", 128: "1/2", 256: "1/4"},
+             8: {16: "2", 32: "1", 64: "1/2", 128: "1/4", 256: "1/8"}}
+    return table[min(table, key=lambda d: abs(d - depth))].get(width, "1/8")
+
+
+def chord(size: Fraction, rng: np.random.Generator) -> tuple[list[Fraction], list[Fraction]]:
+    """The chord of the square ``[-s, s]^2`` on the line through two seeded
+    rational points inside it (regioncam slices whole chords)."""
+    while True:
+        a = [Fraction(int(v), 10**6) * size for v in rng.integers(-10**6, 10**6, 2)]
+        b = [Fraction(int(v), 10**6) * size for v in rng.integers(-10**6, 10**6, 2)]
+        if a != b:
+            break
+    d = [q - p for p, q in zip(a, b)]
+    ts = []
+    for i in range(2):
+        if d[i] != 0:
+            for end in (-size, size):
+                t = (end - a[i]) / d[i]
+                q = [p + t * e for p, e in zip(a, d)]
+                if all(-size <= v <= size for v in q):
+                    ts.append(t)
+    t0, t1 = min(ts), max(ts)
+    return [p + t0 * e for p, e in zip(a, d)], [p + t1 * e for p, e in zip(a, d)]
 
 
 def line_checks(p: Any, net: Any, rc: Any, size: Fraction, rng: np.random.Generator,
                 lines: int = 3) -> list[tuple[int, int, int]]:
-    """On random segments across the square: the exact 1-D engine's regions
-    (``pwl.count`` on the restricted network), the pwl regions the segment
-    crosses, and regioncam's regions on its own slice."""
+    """On seeded chords of the square: the exact 1-D engine's regions
+    (``pwl.count`` on the restricted network), the pwl regions the chord
+    crosses (clipped in floats, vectorised), and regioncam's regions on its
+    slice along the same chord."""
     import pwl
 
-    polys = p.float_polygons()
+    b = p._b
+    x, y = b.X / b.W, b.Y / b.W
+    nxt = p._nxt
+    first = b.start[:-1]
     out = []
     for _ in range(lines):
-        a = [Fraction(int(v), 10**6) * size for v in rng.integers(-10**6, 10**6, 2)]
-        b = [Fraction(int(v), 10**6) * size for v in rng.integers(-10**6, 10**6, 2)]
-        one = pwl.count(pwl.restrict_to_line(net, a, b), (0, 1)).activation_regions
-        fa, fb = np.array([float(v) for v in a]), np.array([float(v) for v in b])
-        crossed = 0
-        for poly in polys:
-            lo, hi = 0.0, 1.0
-            n = len(poly)
-            for i in range(n):
-                e = poly[(i + 1) % n] - poly[i]
-                f0 = e[0] * (fa[1] - poly[i][1]) - e[1] * (fa[0] - poly[i][0])
-                f1 = e[0] * (fb[1] - fa[1]) - e[1] * (fb[0] - fa[0])
-                if f1 > 0:
-                    lo = max(lo, -f0 / f1)
-                elif f1 < 0:
-                    hi = min(hi, -f0 / f1)
-                elif f0 < 0:
-                    hi = -1.0
-            crossed += hi - lo > 1e-12
-        sl = rc.slice(np.array([fa, fb], dtype=np.float32))
+        a, c = chord(size, rng)
+        one = pwl.count(pwl.restrict_to_line(net, a, c), (0, 1)).activation_regions
+        fa, fc = [float(v) for v in a], [float(v) for v in c]
+        ex, ey = x[nxt] - x, y[nxt] - y
+        f0 = ex * (fa[1] - y) - ey * (fa[0] - x)
+        f1 = ex * (fc[1] - fa[1]) - ey * (fc[0] - fa[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = -f0 / f1
+        lo = np.where(f1 > 0, r, -np.inf)
+        hi = np.where(f1 < 0, r, np.inf)
+        hi = np.where((f1 == 0) & (f0 < 0), -np.inf, hi)
+        lo = np.maximum(np.maximum.reduceat(lo, first), 0.0)
+        hi = np.minimum(np.minimum.reduceat(hi, first), 1.0)
+        crossed = int(np.sum(hi - lo > 1e-12))
+        sl = rc.slice(np.array([fa, fc], dtype=np.float32))
         out.append((one, crossed, int(sl.num_edges)))
     return out
 
@@ -197,7 +221,7 @@ def run_row(name: str, layers: list[tuple[np.ndarray, np.ndarray]], size: str, r
         net = network(layers)
 
         def pwl_run() -> Any:
-            net.cache.clear()
+            net.forget()
             return partition2d(net, box=(-s, s, -s, s))
         rc_layers = layers
         check_net = net
@@ -246,7 +270,7 @@ def verdict(row: dict[str, Any]) -> str:
     agree = sum(one == crossed for one, crossed, _ in lines)
     rc_agree = sum(one == sliced for one, _, sliced in lines)
     if lines:
-        why.append(f"segments: 1-D engine = pwl on {agree}/{len(lines)}, "
+        why.append(f"chords: 1-D engine = pwl on {agree}/{len(lines)}, "
                    f"= regioncam on {rc_agree}/{len(lines)}")
     return (f"{delta:+d}: pwl {'verified' if pwl_ok else 'CHECK FAILED'}"
             f"{'; regioncam ' + ', '.join(why) if why else ''}")

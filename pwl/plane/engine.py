@@ -99,7 +99,7 @@ class Batch:
         m = len(rows)
         if self.nc + m > len(self.cr):
             live = int(self.pc.sum())
-            if self.nc > 3 * live + 1024:
+            if self.nc > 2 * live + 1024:
                 self.compact_in_place()
             if self.nc + m > len(self.cr):
                 grown = np.empty((max(2 * len(self.cr), self.nc + m), NCOL))
@@ -625,6 +625,8 @@ def planar_run(net: Network, polygon: Polygon,
                         lid = batch.prow[cand] * stride + (j * nk + q)
                         pos = cutter.cut(batch, cand, FA[oc, j], FB[oc, j], fcq, feq, lid, pos)
                     batch.pat[:, j] += pos
+        del FA, FB, FC, FE, tests
+        batch.compact_in_place()        # drop the corners of polygons that were cut
         counts[k] += batch.size
         if progress is not None:
             progress(k, counts[k])
