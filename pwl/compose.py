@@ -36,7 +36,7 @@ from fractions import Fraction
 from typing import Optional, Sequence
 
 from .activations import get_activation
-from .domain import Domain
+from .domain import Domain, Interval
 from .errors import ResourceLimitError
 from .network import Layer, Network
 from .propagate import propagate
@@ -47,7 +47,6 @@ __all__ = ["bottlenecks", "applies", "compose_count", "MAX_INTERVALS"]
 MAX_INTERVALS = 200_000
 
 Form = tuple[Fraction, Fraction]              # slope, intercept
-Interval = tuple[Optional[Fraction], Optional[Fraction]]   # None: infinite end
 
 
 @lru_cache(maxsize=4096)

@@ -8,11 +8,15 @@ from typing import Optional, Sequence, Tuple, Union
 from .errors import DomainError
 from .numbers import format_exact, to_fraction
 
-__all__ = ["Domain", "DomainLike", "as_domain", "format_domain"]
+__all__ = ["Domain", "DomainLike", "Interval", "as_domain", "format_domain"]
 
 #: ``None`` is the whole real line; otherwise ``(lo, hi)`` with ``lo < hi``.
 Domain = Optional[Tuple[Fraction, Fraction]]
 DomainLike = Union[None, Sequence[object]]
+#: An interval of the line, ``None`` for an infinite end: a region of a
+#: partition, a chunk of a count, the image of a piece.  The one interval
+#: type of the package.
+Interval = Tuple[Optional[Fraction], Optional[Fraction]]
 
 
 def as_domain(domain: DomainLike) -> Domain:

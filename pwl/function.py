@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Optional, Sequence,
 import numpy as np
 
 from .activations import Activation, get_activation
-from .domain import Domain, DomainLike, as_domain
+from .domain import Domain, DomainLike, Interval, as_domain
 from .errors import DomainError, PWLTypeError, PWLValueError
 from .numbers import Number, format_exact, to_fraction
 
@@ -570,7 +570,7 @@ class PiecewiseLinear:
         return self._extremum(_as_function(other, "minimum"), False)
 
     # -- composition ------------------------------------------------------------
-    def _range(self) -> tuple[Optional[Fraction], Optional[Fraction]]:
+    def _range(self) -> Interval:
         """``(min, max)`` of the function on its domain; ``None`` if unbounded."""
         xs, ys = self._vertices()
         lo_v: Optional[Fraction]

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
-from .domain import Domain
+from .domain import Domain, Interval
 from .errors import MissingExtraError, PWLValueError, RegionLimitError, ResourceLimitError
 from .network import Network
 
 __all__ = ["ChunkedCount", "count_chunked", "regions_for_memory", "bytes_per_region",
            "default_memory_budget", "parse_size"]
 
-Interval = tuple[Optional[Fraction], Optional[Fraction]]
 
 
 def parse_size(text: str) -> int:

@@ -12,6 +12,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..domain import Interval
 from ..exact import INT64_SAFE, is_object, matmul_exact_pair, maxabs, to_object
 from .plans import IntAct, IntAffine
 
@@ -98,7 +99,7 @@ def _iota(n: int) -> np.ndarray:
 _IOTA.flags.writeable = False
 
 
-def _initial_state(domain: Optional[tuple[Optional[Fraction], Optional[Fraction]]]) -> _State:
+def _initial_state(domain: Optional[Interval]) -> _State:
     empty = np.zeros(0, dtype=np.int64)
     lo, hi = (None, None) if domain is None else domain
     return _State(empty, empty.copy(),
