@@ -1,19 +1,32 @@
 """Counting at scale: composition through bottlenecks, bounded memory, workers.
 
-    python benchmarks/bench_scale.py                 # about a minute
+    python benchmarks/bench_scale.py                 # a few minutes
+    python benchmarks/bench_scale.py --memory-only --skip-float
     python benchmarks/bench_scale.py --memory-depth 30 --memory-budget 1536M
 
 1. ``compose``: the triangle network at depth ``--compose-depth`` (default
    1000) counted without listing its ``2^D`` pieces, beside enumeration at
    the largest depth enumeration finishes quickly, as the reference.
-2. ``memory``: ``pwl count --method enumerate`` on the triangle network at
-   ``--memory-depth`` in a child process with ``--max-memory``; the peak
-   resident memory of the whole process tree (the parent and its workers,
-   summed) is sampled from /proc every 0.2 s.
+2. ``memory``: ``pwl count --method enumerate --max-memory M --workers W``
+   in a child process, on the triangle network at ``--memory-depth``
+   (default 27, M = 256M) and on a He-initialised float64 network of
+   ``--float-width`` x ``--float-depth`` (default 512 x 4 on [-10, 10],
+   M = 512M), W = ``--memory-workers`` (default 2).  The resident memory of
+   the whole process tree (pwl and its workers, found through
+   /proc/<pid>/task/*/children) is sampled from /proc every 0.05 s: RSS
+   from /proc/<pid>/status summed (a page a forked worker shares with its
+   parent counts in both) and PSS from /proc/<pid>/smaps_rollup summed
+   (shared pages split between their sharers).  The fixed overhead is the
+   peak RSS of the same network counted on a tiny interval in one process;
+   a row is ``within`` when the peak RSS sum is at most
+   ``M + (W + 1) x overhead``.  The float network is also counted in one
+   chunk without a budget, the reference its chunked count must equal.
 3. ``workers``: the same enumeration at ``--workers-depth`` with 1 and with
    2 worker processes; the speed-up is their time ratio.
 
-Every count is checked against ``2^D``; the script exits 1 if one is wrong.
+Every count is checked (``2^D`` on the triangle network, the one-chunk
+count on the float network); the script exits 1 if one is wrong or a
+memory row is over its bound.
 """
 
 from __future__ import annotations
