@@ -39,6 +39,7 @@ from pwl.bounds import one_input_bound
 from pwl.errors import PWLValueError
 from pwl.function import PiecewiseLinear
 from pwl.interpolation import stored_parameters
+from cli_helpers import run
 
 
 
@@ -359,10 +360,8 @@ def test_enclosure_rejects_reversed_ends() -> None:
 
 
 # -- the commands -----------------------------------------------------------------------------
-def invoke(runner: CliRunner, *args: str):
-    result = runner.invoke(cli, list(args), prog_name="pwl")
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+def invoke(runner: CliRunner, *args: str):  # type: ignore[no-untyped-def]
+    return run(runner, *args)
 
 
 def test_cli_sin_json(runner: CliRunner) -> None:

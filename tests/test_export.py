@@ -21,6 +21,7 @@ from cli.main import cli
 from pwl.export import FORMATS, export, to_csv, to_json, to_latex, to_sympy
 from pwl.io.native import parse_native
 from strategies import domains, network_specs
+from cli_helpers import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TELGARSKY3 = str(EXAMPLES / "telgarsky-3.json")
@@ -97,7 +98,7 @@ def test_export_front_end() -> None:
 # -- pwl export -------------------------------------------------------------------------
 @pytest.mark.parametrize("to", ["sympy", "latex", "csv"])
 def test_cli_export_function(runner: CliRunner, to: str) -> None:
-    result = runner.invoke(cli, ["export", TELGARSKY3, "--to", to, "--domain", "0", "1"])
+    result = run(runner, *["export", TELGARSKY3, "--to", to, "--domain", "0", "1"])
     assert result.exit_code == 0 and result.stderr == ""
     f = pwl.load(TELGARSKY3).function((0, 1))
     assert result.stdout == export(pwl.load(TELGARSKY3), to, (0, 1))
@@ -111,7 +112,7 @@ def test_cli_export_json_converts_formats(runner: CliRunner, tmp_path: Path) -> 
 
     net = pwl.load(TELGARSKY3)
     save_npz(net, tmp_path / "t.npz")
-    result = runner.invoke(cli, ["export", str(tmp_path / "t.npz"), "--to", "json"])
+    result = run(runner, *["export", str(tmp_path / "t.npz"), "--to", "json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["format"] == "pwl-network/1"
     assert parse_native(result.stdout) == net
@@ -120,7 +121,7 @@ def test_cli_export_json_converts_formats(runner: CliRunner, tmp_path: Path) -> 
 def test_cli_export_writes_atomically(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "f.tex"
     target.write_text("old")
-    result = runner.invoke(cli, ["export", TELGARSKY3, "--to", "latex", "--domain", "0", "1",
+    result = run(runner, *["export", TELGARSKY3, "--to", "latex", "--domain", "0", "1",
                                  "-o", str(target)])
     assert result.exit_code == 0 and result.stdout == ""
     assert target.read_text() == export(pwl.load(TELGARSKY3), "latex", (0, 1))
@@ -136,7 +137,7 @@ def test_cli_export_writes_atomically(runner: CliRunner, tmp_path: Path) -> None
     (["--to", "csv", "--domain", "1", "0"], 1, "domain: lo = 1 must be below hi = 0"),
 ])
 def test_cli_export_errors(runner: CliRunner, args: list, code: int, message: str) -> None:
-    result = runner.invoke(cli, ["export", TELGARSKY3, *args])
+    result = run(runner, *["export", TELGARSKY3, *args])
     assert result.exit_code == code
     lines = [line for line in result.stderr.splitlines() if line]
     assert len(lines) == 1 and message in lines[0]

@@ -19,6 +19,7 @@ from cli.main import cli
 from pwl.errors import NetworkFormatError, PWLValueError
 from pwl.io.npz import exact_array, parse_activation, read_npz, save_npz
 from strategies import network_specs
+from cli_helpers import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -224,9 +225,9 @@ def test_count_reads_npz_like_native(tmp_path: Path) -> None:
     net = pwl.load(EXAMPLES / "telgarsky-3.json")
     save_npz(net, tmp_path / "t.npz")
     runner = CliRunner()
-    native = runner.invoke(cli, ["count", str(EXAMPLES / "telgarsky-3.json"), "--domain", "0",
+    native = run(runner, *["count", str(EXAMPLES / "telgarsky-3.json"), "--domain", "0",
                                  "1", "--json", "--breakpoints"])
-    via_npz = runner.invoke(cli, ["count", str(tmp_path / "t.npz"), "--domain", "0", "1",
+    via_npz = run(runner, *["count", str(tmp_path / "t.npz"), "--domain", "0", "1",
                                   "--json", "--breakpoints"])
     assert native.exit_code == via_npz.exit_code == 0
     a, b = json.loads(native.output), json.loads(via_npz.output)
@@ -234,13 +235,13 @@ def test_count_reads_npz_like_native(tmp_path: Path) -> None:
     assert a == b and a["pieces"] == 8
     # --format overrides the suffix
     (tmp_path / "t.bin").write_bytes((tmp_path / "t.npz").read_bytes())
-    forced = runner.invoke(cli, ["--format", "npz", "count", str(tmp_path / "t.bin"), "--json"])
+    forced = run(runner, *["--format", "npz", "count", str(tmp_path / "t.bin"), "--json"])
     assert forced.exit_code == 0 and json.loads(forced.output)["pieces"] == 10
 
 
 def test_count_npz_error_is_one_line(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.npz", **tri_arrays(W0=np.array([[np.nan], [1.0]])))
-    result = CliRunner().invoke(cli, ["count", str(path)])
+    result = run(CliRunner(), *["count", str(path)])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line]
     assert lines == [f"pwl: error: {path}: W0[0, 0]: nan is not a finite number"]

@@ -28,6 +28,7 @@ from torch import nn  # noqa: E402
 
 from pwl.io.onnx_io import from_onnx  # noqa: E402
 from pwl.io.torch_io import from_architecture, from_torch, save_torch  # noqa: E402
+from cli_helpers import run
 
 
 def forms(part: pwl.Partition) -> list[tuple[Fraction, Fraction]]:
@@ -479,6 +480,8 @@ def test_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     (tmp_path / "m.onnx").write_bytes(b"")
     (tmp_path / "m.pt").write_bytes(b"")
     monkeypatch.setitem(sys.modules, module, None)  # `import module` raises ImportError
+    for name in [m for m in sys.modules if m.startswith(module + ".")]:
+        monkeypatch.setitem(sys.modules, name, None)  # its submodules too, if loaded
     with pytest.raises(PWLValueError, match=message) as info:
         call(tmp_path)
     assert "\n" not in str(info.value)
@@ -493,11 +496,11 @@ def test_cli_counts_every_format(mixed: dict[str, Any]) -> None:
     d, pieces = mixed["dir"], mixed["parts"]["module"].pieces()
     runner = CliRunner()
     for name in ("m.onnx", "m.npz", "m.pt", "script.pth"):
-        result = runner.invoke(cli, ["count", str(d / name), "--json"])
+        result = run(runner, *["count", str(d / name), "--json"])
         assert result.exit_code == 0, result.output
         assert f'"pieces": {pieces},' in result.output
     (d / "model.bin").write_bytes((d / "m.onnx").read_bytes())
-    result = runner.invoke(cli, ["--format", "onnx", "count", str(d / "model.bin"), "--json"])
+    result = run(runner, *["--format", "onnx", "count", str(d / "model.bin"), "--json"])
     assert result.exit_code == 0 and f'"pieces": {pieces},' in result.output
 
 
@@ -508,7 +511,7 @@ def test_cli_counts_an_onnx_graph(tmp_path: Path) -> None:
 
     models.export_onnx(models.seeded(models.MaxOfBranches, 1), tmp_path / "max.onnx")
     pieces = pwl.load(tmp_path / "max.onnx").partition().pieces()
-    result = CliRunner().invoke(cli, ["count", str(tmp_path / "max.onnx"), "--json"])
+    result = run(CliRunner(), *["count", str(tmp_path / "max.onnx"), "--json"])
     assert result.exit_code == 0, result.output
     assert f'"pieces": {pieces},' in result.output
 
@@ -520,7 +523,7 @@ def test_cli_error_is_one_line(tmp_path: Path) -> None:
 
     onnx.save(_graph([helper.make_node("Tanh", ["x"], ["y"], name="t")], {}),
               str(tmp_path / "tanh.onnx"))
-    result = CliRunner().invoke(cli, ["count", str(tmp_path / "tanh.onnx")])
+    result = run(CliRunner(), *["count", str(tmp_path / "tanh.onnx")])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("pwl: error: ")

@@ -25,6 +25,7 @@ from pwl.domain import as_domain
 from pwl.parallel import count_chunked, parse_size, regions_for_memory
 from reference import RefNet
 from strategies import cases, domains, network_specs
+from cli_helpers import run
 
 # -- helpers -----------------------------------------------------------------
 
@@ -305,11 +306,6 @@ def net_file(tmp_path: Path) -> str:
     return str(path)
 
 
-def run(runner: CliRunner, *args: str) -> Result:
-    result = runner.invoke(cli, list(args), prog_name="pwl")
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exc_info
-    return result
 
 
 def run_json(runner: CliRunner, *args: str) -> dict[str, Any]:
