@@ -12,6 +12,16 @@ regions; if the cap is hit, the engine hands back exact split points sized
 from the growth it has seen, and each part is counted the same way, by a
 pool of local processes (default), by a dask.distributed cluster, or in
 this process.  Memory per task stays bounded by the cap, whatever the total.
+
+Faults: a local worker counts one chunk at a time, so when it dies (the
+out-of-memory killer's SIGKILL) its chunk is known and counted again on a
+fresh worker; a chunk lost :data:`MAX_ATTEMPTS` times is a
+:class:`~pwl.errors.ResourceLimitError` naming its interval.  Workers
+ignore SIGINT, are stopped by the parent on any way out (an error,
+Ctrl-C, the command line's SIGTERM), and on Linux exit with a parent that
+was killed.  On dask, the scheduler moves a lost worker's chunks; chunks
+cancelled because every worker holding the network went away are sent
+again with it.
 """
 
 from __future__ import annotations
