@@ -230,3 +230,39 @@ def test_dense_expansion_is_the_same_function() -> None:
     assert to_dense(net).evaluate([Fraction(v) for v in x]) == net.evaluate(x)
     run = ExactRun(net, [Fraction(v) for v in x], [Fraction(v) for v in x])
     assert run.run(point=Fraction(0), split_from=10**9).outputs[0][0] == net.evaluate(x)
+
+
+def test_reanchor_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-anchoring in double-double before every nonlinear op (batch norm,
+    residual add, leaky relu, max and average pooling on the way) changes
+    no count."""
+    import pwl.vision.certified as certified
+
+    monkeypatch.setattr(certified, "RELATIVE_LOOSE", 0.0)
+    for seed in (0, 1):
+        net = _residual_net(seed, "relu6" if seed else "relu")
+        rng = np.random.default_rng(200 + seed)
+        a, b = rng.standard_normal((2, 6, 6)), rng.standard_normal((2, 6, 6))
+        cert = count_line(net, a, b, max_regions=6)
+        assert cert.decisions is not None and cert.decisions.get("reanchored_regions", 0) > 10
+        assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
+
+
+def test_reanchor_deep() -> None:
+    """Sixteen convolutions: the float bounds outgrow the values half way,
+    the batch is re-anchored and the count stays exact."""
+    rng = np.random.default_rng(4)
+    specs: list[dict] = []
+    for k in range(16):
+        specs += [{"kind": "conv", "weight": rng.standard_normal((4, 4 if k else 1, 3, 3))
+                   * np.sqrt(2 / (9 * (4 if k else 1))), "padding": 1},
+                  {"kind": "activation"}]
+    specs += [{"kind": "flatten"}, {"kind": "linear", "weight": rng.standard_normal((2, 64))}]
+    net = VisionNetwork.build((1, 4, 4), specs)
+    a, b = rng.standard_normal((1, 4, 4)), rng.standard_normal((1, 4, 4))
+    cert = count_line(net, a, b)
+    assert cert.decisions is not None and cert.decisions.get("reanchored_regions", 0) >= 1
+    exact = count_line(net, a, b, method="exact")
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == (
+        exact.activation_regions, exact.pieces, exact.joint_pieces)
+    assert cert.layers == exact.layers

@@ -69,6 +69,8 @@ U = 2.0**-53
 SAFE = 1 + 2.0**-30
 TINY = 1e-290
 NONE, KILLED, DENSE = -3, -2, -1
+#: A batch whose bounds pass this share of its values is re-anchored.
+RELATIVE_LOOSE = 2.0**-20
 
 
 class Undecided(Exception):
@@ -223,6 +225,10 @@ class _Engine:
             op = net.ops[k]
             if k == last:
                 self.hidden += len(reg)
+            if self.certify and op.is_nonlinear and self._loose(live[op.inputs[0]]):
+                reg, live = self._reanchor(k, op, reg, live)
+                if len(reg) == 0:
+                    return
             ins = [live[name] for name in op.inputs]
             for name in op.inputs:
                 if not any(name in o.inputs for o in net.ops[k + 1:]):
@@ -250,17 +256,42 @@ class _Engine:
                                   out.b.numpy().copy(),
                                   np.broadcast_to(out.eb.numpy(), out.b.shape).copy(), killed))
 
+    def _loose(self, x: _FT) -> bool:
+        """Have the bounds grown past 2^-20 of the values (so that float64
+        signs start to fail)?  Then the batch is re-anchored."""
+        if len(x.a) == 0:
+            return False
+        return (float(x.ea.max()) > RELATIVE_LOOSE * float(x.a.abs().max())
+                or float(x.eb.max()) > RELATIVE_LOOSE * float(x.b.abs().max()))
+
+    def _reanchor(self, k: int, op: Any, reg: _Regions, live: dict[str, _FT]
+                  ) -> tuple[_Regions, dict[str, _FT]]:
+        """The batch's forms recomputed in double-double with fresh bounds
+        (:mod:`pwl.vision.dd`); regions it cannot re-anchor go exact."""
+        from .dd import reanchor
+
+        affine = [o for o in self.net.ops[1:k] if o.kind in ("conv", "linear")]
+        if not affine or any(int(np.prod(o.params["weight"].shape[1:])) > 2000 for o in affine):
+            return reg, live        # nothing to gain, or limbs too long to sum exactly
+        new, bad = reanchor(self, k, reg, live)
+        self.decisions["reanchored_regions"] = (self.decisions.get("reanchored_regions", 0)
+                                                + int((~bad).sum()))
+        if bad.any():
+            first = 0 if op.kind == "activation" else 1
+            self._escalate(reg, np.nonzero(bad)[0], self.stage_of[(k, first)])
+            keep = np.nonzero(~bad)[0]
+            tk = self.torch.from_numpy(keep)
+            reg = reg.take(keep)
+            new = {name: t.take(tk) for name, t in new.items()}
+        return reg, new
+
     # -- bounds -------------------------------------------------------------------
     def _absop(self, k: int, rows: list[Any], bias: bool) -> list[Any]:
         """``|W| v`` for each bound image ``v`` ``(N,)`` (one float product,
         rounded up), plus ``|b|`` on request."""
         torch = self.torch
         op = self.net.ops[k]
-        if k not in self._abs:
-            w = torch.from_numpy(np.abs(np.array(op.params["weight"])))
-            bb = op.params["bias"]
-            self._abs[k] = (w, None if bb is None else torch.from_numpy(np.abs(np.array(bb))))
-        w, babs = self._abs[k]
+        w, babs = self._abs_weights(k)
         x = torch.stack(rows)
         out = self._linear(k, x, w, None)
         n = int(np.prod(op.params["weight"].shape[1:])) + 2
@@ -269,6 +300,17 @@ class _Engine:
         if bias and babs is not None:
             res.append(self._bias_image(op, babs))
         return res
+
+    def _abs_weights(self, k: int) -> tuple[Any, Optional[Any]]:
+        """``|W|`` and ``|b|`` (None without a bias) of op ``k``, made once."""
+        if k not in self._abs:
+            torch = self.torch
+            op = self.net.ops[k]
+            w = torch.from_numpy(np.abs(np.array(op.params["weight"])))
+            bb = op.params["bias"]
+            self._abs[k] = (w, None if bb is None else torch.from_numpy(np.abs(np.array(bb))))
+        result: tuple[Any, Optional[Any]] = self._abs[k]
+        return result
 
     def _bias_image(self, op: Any, bias: Any) -> Any:
         c, h, w = op.shape
@@ -771,6 +813,30 @@ def _pieces(eng: _Engine) -> LineRun:
     else:
         differ = diff > 0
         unsure = np.zeros_like(differ)
+    if unsure.any() and eng.certify:
+        # the float regions of undecided pairs: their outputs again in double-double
+        involved = sorted({int(order[j + d]) for j in np.nonzero(unsure.any(1))[0].tolist()
+                           for d in (0, 1)} - set(range(n_f, total)))
+        affine = [o for o in eng.net.ops if o.kind in ("conv", "linear")]
+        if involved and affine and all(int(np.prod(o.params["weight"].shape[1:])) <= 2000
+                                       for o in affine):
+            from .dd import reanchor
+
+            idx = np.array(involved, dtype=np.int64)
+            pseudo = _Regions(l_hi[idx], l_hi[idx], r_lo[idx], r_lo[idx],
+                              np.zeros((len(idx), 2), np.int64), np.zeros((len(idx), 2), np.int64),
+                              np.zeros(len(idx), np.int64), np.zeros(len(idx), np.int64))
+            forms, bad = reanchor(eng, len(eng.net.ops), pseudo, {eng.net.output: None})
+            tight = forms[eng.net.output]
+            good = ~bad
+            out_b[idx[good]] = tight.b.numpy()[good]
+            err[idx[good]] = np.broadcast_to(tight.eb.numpy(), (len(idx), outs))[good]
+            ob = out_b[order]
+            eb = err[order]
+            diff = np.abs(ob[1:] - ob[:-1])
+            bound = (eb[1:] + eb[:-1]) * SAFE + 2 * U * diff + TINY
+            differ = differ | (unsure & (diff > bound))
+            unsure = unsure & ~differ
     if unsure.any():
         cache: dict[int, tuple[Fraction, ...]] = {}
 

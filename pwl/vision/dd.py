@@ -1,0 +1,411 @@
+"""Re-anchoring a batch of regions in double-double arithmetic.
+
+The certified route's componentwise bounds grow by about the row sums of
+``|W|`` per convolution (8 to 10 times on He-initialised ResNets), so after
+a dozen convolutions they pass the size of the values and float64 can no
+longer prove signs.  Before that happens the batch's forms are recomputed
+from the input in double-double (pairs ``hi + lo``, about 106 bits), each
+region's pattern read off at a float point strictly inside it, and the
+float64 batch continues from there with bounds back at the rounding of one
+float (``|lo| + e``), as if it had just started.
+
+Convolutions and matrix products are exact in float64 on limbs: the weights
+are cut into three 21-bit limbs on a power-of-two grid (what is left, for
+weights spanning more than 63 bits, is bounded through one more product), each
+row of the input into six 21-bit limbs below a power of two above its
+largest entry.  A limb product sums at most 2000 products of 42-bit integers
+on one grid, so every partial sum is an integer below 2^53 units: exact, in
+any order.  The 15 products with ``i + j <= 5`` are summed into a
+double-double; the dropped ones, the truncation of the input (below 2^-94
+of its row) and the double-double roundings are bounded by ``2^-88`` of
+``|W| M`` per entry.  Elementwise steps use the error-free two-sum and
+Dekker's two-product (bounded by ``2^-100`` of their operands).
+
+Errors propagate as in :mod:`pwl.vision.certified`: per neuron for the
+batch, ``e' = |W| e + local``.  A pattern whose sign the bounds do not prove
+at the inside point sends its region to the exact route.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = ["reanchor"]
+
+DD_LOCAL = 2.0**-88
+DD_ELEM = 2.0**-100
+SPLIT = 134217729.0      # 2^27 + 1
+
+
+def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _split(a: Any) -> tuple[Any, Any]:
+    c = SPLIT * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _two_prod(a: Any, b: Any) -> tuple[Any, Any]:
+    p = a * b
+    a1, a2 = _split(a)
+    b1, b2 = _split(b)
+    return p, ((a1 * b1 - p) + a1 * b2 + a2 * b1) + a2 * b2
+
+
+def _norm(hi: Any, lo: Any) -> tuple[Any, Any]:
+    return _two_sum(hi, lo)
+
+
+def _add(x: tuple[Any, Any], y: tuple[Any, Any]) -> tuple[Any, Any]:
+    s, e = _two_sum(x[0], y[0])
+    return _norm(s, e + (x[1] + y[1]))
+
+
+def _mul(x: tuple[Any, Any], f: Any) -> tuple[Any, Any]:
+    p, e = _two_prod(x[0], f)
+    return _norm(p, e + x[1] * f)
+
+
+def _div(x: tuple[Any, Any], n: Any) -> tuple[Any, Any]:
+    q1 = x[0] / n
+    p, e = _two_prod(q1, n)
+    r = ((x[0] - p) - e) + x[1]
+    return _norm(q1, r / n)
+
+
+class _DT:
+    """A tensor in double-double on a batch: ``hi``/``lo`` for alpha and beta
+    ``(R, N)``, bounds ``ea``/``eb`` ``(N,)``, and whether exact zeros are
+    dead relu outputs."""
+
+    def __init__(self, a: tuple[Any, Any], b: tuple[Any, Any], ea: Any, eb: Any,
+                 zeros: bool = False):
+        self.a, self.b, self.ea, self.eb, self.zeros = a, b, ea, eb, zeros
+
+
+class _Anchor:
+    def __init__(self, eng: Any):
+        self.eng = eng
+        self.torch = eng.torch
+        self.limbs: dict[int, Any] = {}
+
+    # -- exact limb products --------------------------------------------------------
+    def _wlimbs(self, k: int) -> Any:
+        if k not in self.limbs:
+            torch = self.torch
+            w = np.array(self.eng.net.ops[k].params["weight"], dtype=np.float64)
+            top = np.max(np.abs(w))
+            e = int(np.frexp(top)[1]) if top > 0 else 0       # 2^e > max |w|
+            parts, r = [], w.copy()
+            for i in range(3):
+                g = np.ldexp(1.0, e - 21 * (i + 1))
+                li = np.trunc(r / g) * g
+                parts.append(torch.from_numpy(li))
+                r = r - li
+            self.limbs[k] = (parts, torch.from_numpy(np.abs(r)), float(np.ldexp(1.0, e)))
+        return self.limbs[k]
+
+    def _xlimbs(self, hi: Any, lo: Any) -> tuple[list[Any], Any]:
+        """Six 21-bit limbs per row and the truncation left (per entry)."""
+        torch = self.torch
+        m = hi.abs().amax(1, keepdim=True)
+        _, ex = torch.frexp(m)
+        ex = ex.to(torch.float64)
+        limbs = []
+        r = hi
+        for j in range(6):
+            g = torch.pow(2.0, ex - 21 * (j + 1))
+            lj = torch.trunc(r / g) * g
+            limbs.append(lj)
+            r = r - lj
+            if j == 1:
+                r, lo = _two_sum(r, lo)
+        return limbs, r.abs() + lo.abs()
+
+    def affine(self, k: int, x: _DT) -> _DT:
+        torch = self.torch
+        eng = self.eng
+        op = eng.net.ops[k]
+        parts, wrem, _ = self._wlimbs(k)
+        r = x.a[0].shape[0]
+        hi = torch.cat([x.a[0], x.b[0]])
+        lo = torch.cat([x.a[1], x.b[1]])
+        xl, trunc = self._xlimbs(hi, lo)
+        s = torch.zeros((hi.shape[0], op.size), dtype=torch.float64)
+        c = torch.zeros_like(s)
+        k_in = int(np.prod(op.params["weight"].shape[1:]))
+        for level in range(6):
+            # one level's products share a grid; up to three of them, each below
+            # K 2^42 units, sum exactly when 3 K 2^42 < 2^53
+            p = None
+            for i in range(min(level, 2) + 1):
+                q = eng._linear(k, xl[level - i], parts[i], None)
+                if p is None:
+                    p = q
+                elif 3 * k_in < 2**11:
+                    p = p + q
+                else:
+                    s, e = _two_sum(s, q)
+                    c = c + e
+            s, e = _two_sum(s, p)
+            c = c + e
+        out_hi, out_lo = _norm(s, c)
+        oa, ob = (out_hi[:r], out_lo[:r]), (out_hi[r:], out_lo[r:])
+        bias = op.params["bias"]
+        if bias is not None:
+            bt = eng._bias_image(op, torch.from_numpy(np.array(bias)))
+            oa = _add(oa, (bt.expand_as(oa[0]), torch.zeros_like(oa[0])))
+        # bounds: |W| e, plus the local errors through |W| and |W_rem|
+        ma = (x.a[0].abs() + x.a[1].abs()).amax(0) if r else x.ea * 0
+        mb = (x.b[0].abs() + x.b[1].abs()).amax(0) if r else x.eb * 0
+        ta = trunc[:r].amax(0) if r else x.ea * 0
+        tb = trunc[r:].amax(0) if r else x.eb * 0
+        absw, babs = eng._abs_weights(k)
+        rows = torch.stack([x.ea, x.eb, ma, mb, ta, tb])
+        wa = eng._linear(k, rows, absw, None) * (1 + 2.0**-40)
+        rem = eng._linear(k, torch.stack([ma, mb]), wrem, None) * (1 + 2.0**-40)
+        # the 3 x 6 - 15 products left out: each entry at most K 2^(e + ex - 126)
+        _, _, wtop = self._wlimbs(k)
+        top_a = float(x.a[0].abs().max()) if r else 0.0
+        top_b = float(x.b[0].abs().max()) if r else 0.0
+        drop_a = 3 * k_in * wtop * 2 * top_a * 2.0**-126
+        drop_b = 3 * k_in * wtop * 2 * top_b * 2.0**-126
+        ea = wa[0] + DD_LOCAL * wa[2] + wa[4] + rem[0] + drop_a
+        eb = wa[1] + DD_LOCAL * wa[3] + wa[5] + rem[1] + drop_b
+        if babs is not None:
+            ea = ea + DD_ELEM * eng._bias_image(op, babs)
+        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290)
+
+    # -- the other operators ----------------------------------------------------------
+    def channel_affine(self, k: int, x: _DT) -> _DT:
+        torch = self.torch
+        op = self.eng.net.ops[k]
+        rep = op.shape[1] * op.shape[2]
+        scale, mean, beta = (torch.from_numpy(np.array(op.params[n])).repeat_interleave(rep)
+                             for n in ("scale", "mean", "beta"))
+        zero = torch.zeros_like(x.a[0])
+        ca = _add(x.a, (-mean.expand_as(zero), zero))
+        oa = _add(_mul(ca, scale), (beta.expand_as(zero), zero))
+        ob = _mul(x.b, scale)
+        ma = (x.a[0].abs() + x.a[1].abs()).amax(0) if len(zero) else x.ea * 0
+        mb = (x.b[0].abs() + x.b[1].abs()).amax(0) if len(zero) else x.eb * 0
+        s = scale.abs()
+        ea = s * x.ea + 4 * DD_ELEM * (s * (ma + mean.abs()) + beta.abs())
+        eb = s * x.eb + 2 * DD_ELEM * s * mb
+        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290)
+
+    def add(self, ins: list[_DT]) -> _DT:
+        oa, ob = ins[0].a, ins[0].b
+        ea, eb = ins[0].ea, ins[0].eb
+        ma = ins[0].a[0].abs().amax(0) if len(oa[0]) else ea * 0
+        mb = ins[0].b[0].abs().amax(0) if len(ob[0]) else eb * 0
+        for t in ins[1:]:
+            oa, ob = _add(oa, t.a), _add(ob, t.b)
+            ea, eb = ea + t.ea, eb + t.eb
+            if len(oa[0]):
+                ma = ma + t.a[0].abs().amax(0)
+                mb = mb + t.b[0].abs().amax(0)
+        n = len(ins)
+        return _DT(oa, ob, (ea + 4 * n * DD_ELEM * ma) * (1 + 2.0**-30) + 1e-290,
+                   (eb + 4 * n * DD_ELEM * mb) * (1 + 2.0**-30) + 1e-290)
+
+    def avgpool(self, k: int, x: _DT) -> _DT:
+        torch = self.torch
+        groups, divisor = self.eng.pool[k]
+        n = groups.shape[1]
+        idx = torch.where(groups >= 0, groups, x.a[0].shape[1])
+        div = divisor.to(torch.float64)
+
+        def pad(v: Any) -> Any:
+            return torch.cat([v, torch.zeros(v.shape[:-1] + (1,), dtype=v.dtype)], -1)[..., idx]
+
+        def mean(v: tuple[Any, Any]) -> tuple[Any, Any]:
+            h, l_ = pad(v[0]), pad(v[1])
+            acc = (h[..., 0], l_[..., 0])
+            for j in range(1, n):
+                acc = _add(acc, (h[..., j], l_[..., j]))
+            return _div(acc, div.expand_as(acc[0]))
+
+        oa, ob = mean(x.a), mean(x.b)
+        ma = (x.a[0].abs() + x.a[1].abs()).amax(0) if len(x.a[0]) else x.ea * 0
+        mb = (x.b[0].abs() + x.b[1].abs()).amax(0) if len(x.b[0]) else x.eb * 0
+
+        def avg(v: Any) -> Any:
+            return pad(v[None])[0].sum(-1) / div
+
+        g = (4 * n + 4) * DD_ELEM
+        return _DT(oa, ob, (avg(x.ea) * (1 + 2.0**-40) + g * avg(ma)) * (1 + 2.0**-30) + 1e-290,
+                   (avg(x.eb) * (1 + 2.0**-40) + g * avg(mb)) * (1 + 2.0**-30) + 1e-290)
+
+    def signs(self, a: tuple[Any, Any], b: tuple[Any, Any], ea: Any, eb: Any, t: Any,
+              known: Optional[Any] = None, known_sign: Optional[Any] = None
+              ) -> tuple[Any, Any]:
+        """Signs of ``a + b t`` at each region's inside point ``t`` ``(R, 1)``,
+        and the regions where one is not proven."""
+        torch = self.torch
+        v = a[0] + b[0] * t
+        err = (3 * 2.0**-53 * (a[0].abs() + (b[0] * t).abs()) + a[1].abs() + (b[1] * t).abs()
+               + ea + eb * t.abs()) * (1 + 2.0**-30) + 1e-290
+        exact_zero = (a[0] == 0) & (a[1] == 0) & (b[0] == 0) & (b[1] == 0) & (ea == 0) & (eb == 0)
+        sign = torch.where(v > err, 1, torch.where(v < -err, -1, 0)).to(torch.int8)
+        unsure = (sign == 0) & ~exact_zero
+        if known is not None:
+            sign = torch.where(known, known_sign, sign)
+            unsure = unsure & ~known
+        return sign, unsure.any(1)
+
+    def activation(self, k: int, x: _DT, t: Any) -> tuple[_DT, Any]:
+        torch = self.torch
+        act = self.eng.net.ops[k].params["activation"]
+        n = x.a[0].shape[1]
+        zero = torch.zeros_like(x.a[0])
+        pieces = torch.zeros(x.a[0].shape, dtype=torch.int64)
+        bad = torch.zeros(x.a[0].shape[0], dtype=torch.bool)
+        ma = (x.a[0].abs() + x.a[1].abs()).amax(0) if len(zero) else x.ea * 0
+        for kink in act.kinks:
+            tk = float(kink)
+            da = _add(x.a, (torch.full_like(zero, -tk), zero)) if tk else x.a
+            ea = x.ea + (2 * DD_ELEM * (ma + abs(tk)) if tk else 0)
+            known = known_sign = None
+            if x.zeros:
+                known = (x.a[0] == 0) & (x.b[0] == 0)
+                known_sign = torch.full_like(known, -1 if tk > 0 else 1 if tk < 0 else 0,
+                                             dtype=torch.int8)
+            s, unsure = self.signs(da, x.b, ea, x.eb, t, known, known_sign)
+            pieces += (s > 0).to(torch.int64)
+            bad |= unsure
+        slopes = [float(v) for v in act.slopes]
+        icpts = [float(v) for v in act.intercepts]
+        if act.name == "relu":
+            on = pieces > 0
+            oa = (torch.where(on, x.a[0], 0.0), torch.where(on, x.a[1], 0.0))
+            ob = (torch.where(on, x.b[0], 0.0), torch.where(on, x.b[1], 0.0))
+            alive = on.any(0) if len(zero) else torch.zeros(n, dtype=torch.bool)
+            return _DT(oa, ob, torch.where(alive, x.ea, 0.0), torch.where(alive, x.eb, 0.0),
+                       True), bad
+        st = torch.tensor(slopes, dtype=torch.float64)[pieces]
+        ct = torch.tensor(icpts, dtype=torch.float64)[pieces]
+        oa = _add(_mul(x.a, st), (ct, zero))
+        ob = _mul(x.b, st)
+        smax = max(abs(v) for v in slopes)
+        mb = (x.b[0].abs() + x.b[1].abs()).amax(0) if len(zero) else x.eb * 0
+        zero_based = act.kinks[0] == 0 and slopes[0] == 0 and icpts[0] == 0 and all(
+            c >= 0 for c in icpts)
+        return _DT(oa, ob, (smax * x.ea + 4 * DD_ELEM * smax * ma) * (1 + 2.0**-30) + 1e-290,
+                   (smax * x.eb + 4 * DD_ELEM * smax * mb) * (1 + 2.0**-30) + 1e-290,
+                   bool(zero_based)), bad
+
+    def maxpool(self, k: int, x: _DT, t: Any) -> tuple[_DT, Any]:
+        torch = self.torch
+        groups, _ = self.eng.pool[k]
+        first = groups[:, 0]
+        cur_a = (x.a[0][:, first], x.a[1][:, first])
+        cur_b = (x.b[0][:, first], x.b[1][:, first])
+        ea, eb = x.ea[first].clone(), x.eb[first].clone()
+        bad = torch.zeros(x.a[0].shape[0], dtype=torch.bool)
+        for step in range(1, groups.shape[1]):
+            cols = torch.nonzero(groups[:, step] >= 0, as_tuple=True)[0]
+            pick = groups[cols, step]
+            ca = (x.a[0][:, pick], x.a[1][:, pick])
+            cb = (x.b[0][:, pick], x.b[1][:, pick])
+            sa = (cur_a[0][:, cols], cur_a[1][:, cols])
+            sb = (cur_b[0][:, cols], cur_b[1][:, cols])
+            da = _add(sa, (-ca[0], -ca[1]))
+            db = _add(sb, (-cb[0], -cb[1]))
+            mab = (sa[0].abs() + ca[0].abs()).amax(0) if len(bad) else ea[cols] * 0
+            mbb = (sb[0].abs() + cb[0].abs()).amax(0) if len(bad) else eb[cols] * 0
+            dea = (ea[cols] + x.ea[pick] + 4 * DD_ELEM * mab) * (1 + 2.0**-30) + 1e-290
+            deb = (eb[cols] + x.eb[pick] + 4 * DD_ELEM * mbb) * (1 + 2.0**-30) + 1e-290
+            known = known_sign = None
+            if x.zeros:
+                z_cur = (sa[0] == 0) & (sb[0] == 0)
+                z_c = (ca[0] == 0) & (cb[0] == 0)
+                known = z_cur | z_c
+                known_sign = torch.where(z_cur & z_c, 0, torch.where(z_cur, -1, 1)).to(
+                    torch.int8)
+            s, unsure = self.signs(da, db, dea, deb, t, known, known_sign)
+            bad |= unsure
+            take = s <= 0
+            new = []
+            for cur, cand in ((cur_a, ca), (cur_b, cb)):
+                h, l_ = cur[0].clone(), cur[1].clone()
+                h[:, cols] = torch.where(take, cand[0], cur[0][:, cols])
+                l_[:, cols] = torch.where(take, cand[1], cur[1][:, cols])
+                new.append((h, l_))
+            cur_a, cur_b = new
+            ea[cols] = torch.maximum(ea[cols], x.ea[pick])
+            eb[cols] = torch.maximum(eb[cols], x.eb[pick])
+        return _DT(cur_a, cur_b, ea, eb, x.zeros), bad
+
+
+def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any]) -> tuple[Any, Any]:
+    """Recompute the batch's live tensors before op ``k`` in double-double.
+    Returns the new live tensors (float64 forms with fresh bounds) and the
+    mask of regions that could not be re-anchored (no float point strictly
+    inside, or a pattern the bounds leave open); None if nothing is gained."""
+    torch = eng.torch
+    net = eng.net
+    from .certified import _FT
+
+    mid = (reg.l_hi + reg.r_lo) / 2
+    inside = (reg.l_hi < mid) & (mid < reg.r_lo)
+    t = torch.from_numpy(np.where(inside, mid, 0.0))[:, None]
+    anchor = _Anchor(eng)
+    r = len(reg)
+    n0 = net.input_size
+    zeros = torch.zeros((r, n0), dtype=torch.float64)
+    a = torch.from_numpy(eng.a.reshape(1, n0).copy()).expand(r, n0).clone()
+    bh = torch.from_numpy(eng.dir_hi.reshape(1, n0).copy()).expand(r, n0).clone()
+    bl = torch.from_numpy(eng.dir_lo.reshape(1, n0).copy()).expand(r, n0).clone()
+    z0 = torch.zeros(n0, dtype=torch.float64)
+    values: dict[str, _DT] = {"input": _DT((a, zeros), (bh, bl), z0, z0)}
+    readers = net.readers()
+    bad = torch.from_numpy(~inside)
+    for j in range(1, k):
+        op = net.ops[j]
+        ins = [values[name] for name in op.inputs]
+        if op.kind in ("conv", "linear"):
+            out = anchor.affine(j, ins[0])
+        elif op.kind == "channel_affine":
+            out = anchor.channel_affine(j, ins[0])
+        elif op.kind == "avgpool":
+            out = anchor.avgpool(j, ins[0])
+        elif op.kind == "add":
+            out = anchor.add(ins)
+        elif op.kind == "flatten":
+            out = ins[0]
+        elif op.kind == "activation":
+            out, unsure = anchor.activation(j, ins[0], t)
+            bad |= unsure
+        else:
+            out, unsure = anchor.maxpool(j, ins[0], t)
+            bad |= unsure
+        values[op.name] = out
+        for name in op.inputs:
+            readers[name] -= 1
+            if readers[name] == 0 and name not in live:
+                values.pop(name, None)
+    new: dict[str, Any] = {}
+    for name, old in live.items():
+        d = values[name]
+        # the float forms are the double-doubles' rounded heads; their distance
+        # to the exact forms is at most |lo| plus the double-double bound
+        ea = (d.a[1].abs().amax(0) if r else d.ea * 0) + d.ea
+        eb = (d.b[1].abs().amax(0) if r else d.eb * 0) + d.eb
+        new[name] = _FT(d.a[0].contiguous(), d.b[0].contiguous(),
+                        (ea * (1 + 2.0**-30) + 1e-290), (eb * (1 + 2.0**-30) + 1e-290),
+                        old is not None and old.zeros)
+        if old is None:
+            continue
+        # both are enclosures of the same exact forms: they must meet
+        ok = ((new[name].a - old.a).abs() <= new[name].ea + old.ea + 1e-280).all(1) & (
+            (new[name].b - old.b).abs() <= new[name].eb + old.eb + 1e-280).all(1)
+        if not bool((ok | bad).all()):
+            raise AssertionError(f"re-anchored forms of {name!r} disagree with the float ones")
+    return new, bad.numpy()
