@@ -174,7 +174,7 @@ def test_cli_text(runner: CliRunner, points: Path) -> None:
     ("0,1\n0,2\n", [], 1, "rows 1 and 2 have the same x = 0"),
     ("0,1\n1,2\n", ["--depth", "3"], 1, "depth 3 needs at least 3 points"),
     ("0,1\n1,2\n", ["--depth", "0"], 2, "0 is not in the range"),
-    ("0,1\n1,2\n", ["--plot", "p.pdf"], 1, "unsupported figure format"),
+    ("0,1\n1,2\n", ["--plot", "p.jpg"], 1, "unsupported figure format"),
     ("0,1\n1,2\n", ["--save", "missing/net.json"], 1, "does not exist"),
 ])
 def test_cli_errors(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
