@@ -487,7 +487,8 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
 
         assert result.function is not None
         plot_function(result.function, plot_path, title=network)
-        click.echo(f"figure saved to {plot_path}", err=True)
+        if plot_path != "-":
+            click.echo(f"figure saved to {plot_path}", err=True)
     if as_json:
         payload: dict[str, Any] = {"network": network,
                                    "line": list(line) if line is not None else None}

@@ -76,8 +76,8 @@ _KAPPA = "\u03ba"
 
 # -- files and figures --------------------------------------------------------------
 def figure_format(path: str | os.PathLike[str]) -> str:
-    """``"png"``, ``"svg"`` or ``"pdf"`` from the suffix of ``path``;
-    anything else is refused.
+    """``"png"``, ``"svg"`` or ``"pdf"`` from the suffix of ``path``
+    (``"-"``, standard output, is a PNG); anything else is refused.
 
     >>> figure_format("f.SVG"), figure_format("f.pdf")
     ('svg', 'pdf')
@@ -88,6 +88,8 @@ def figure_format(path: str | os.PathLike[str]) -> str:
     """
     if not str(path):
         raise PWLValueError("the figure path is empty")
+    if str(path) == "-":
+        return "png"            # standard output: a PNG, as nothing names another format
     suffix = Path(path).suffix.lower()
     if suffix.lstrip(".") not in FORMATS:
         raise PWLValueError(f"{path}: unsupported figure format {suffix or '(none)'!r} "

@@ -557,3 +557,18 @@ def test_restrict_to_line_takes_numpy_points() -> None:
         pwl.restrict_to_line(net, a[:5], b)
     with pytest.raises(pwl.PWLValueError, match="nan"):
         pwl.restrict_to_line(net, np.full(12, np.nan), b)
+
+
+def test_a_figure_to_standard_output(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    for args in (["plot", "examples/telgarsky-3.json", "--domain", "0", "1", "-o", "-"],
+                 ["count", "examples/telgarsky-3.json", "--domain", "0", "1", "--plot", "-"]):
+        done = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=root,
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(b"\x89PNG\r\n\x1a\n"), args      # only the figure
+        assert b"pieces" in done.stderr                                  # the report
