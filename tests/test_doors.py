@@ -567,7 +567,8 @@ def test_a_figure_to_standard_output(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     for args in (["plot", "examples/telgarsky-3.json", "--domain", "0", "1", "-o", "-"],
                  ["count", "examples/telgarsky-3.json", "--domain", "0", "1", "--plot", "-"]):
-        done = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=root,
+        done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", *args],
+                              cwd=root,
                               capture_output=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(b"\x89PNG\r\n\x1a\n"), args      # only the figure
