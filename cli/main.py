@@ -608,4 +608,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # ``python -m cli.main``: run the module as imported, where every
+    # command module has registered its commands on ``cli``
+    from cli.main import main as _main
+
+    _main()
