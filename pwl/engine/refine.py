@@ -59,6 +59,9 @@ class RegionLimit(Exception):
 #: A split never makes more parts than this at once (parts split again if needed).
 MAX_PARTS = 4096
 
+#: The most growth of regions per later layer a split plans for.
+MAX_GROWTH = 4.0
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -89,7 +92,12 @@ def _split_points(state: _State, new_cn: np.ndarray, new_cd: np.ndarray,
         step = min(step, max(1, n_regions // max(2, limit.min_parts)))
         pick = np.arange(step - 1, n_regions - 1, step)
         return [Fraction(int(state.cn[k]), int(state.cd[k])) for k in pick]
-    growth = min((total / n_regions) ** remaining, 1e15)
+    # the regions' growth per later layer, as this layer grew them; but a
+    # first cut (one region into up to n + 1) says nothing of later layers,
+    # and too high a guess makes needlessly many tiny parts (a part that
+    # outgrows its budget is split again, so guessing low is safe)
+    ratio = total / n_regions if n_regions > 1 else 2.0
+    growth = min(min(ratio, MAX_GROWTH) ** remaining, 1e15)
     step = int(limit.split_regions / 2 / growth)
     step = max(step, 1, -(-total // MAX_PARTS))
     step = min(step, max(1, total // max(2, limit.min_parts)))
