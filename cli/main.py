@@ -433,7 +433,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     if line is not None:
         from pwl.line import restrict_to_line
 
-        net = restrict_to_line(net, read_point(line[0], "A"), read_point(line[1], "B"))
+        net = restrict_to_line(net, line_point(line[0], "A"), line_point(line[1], "B"))
         if domain is None:
             domain = (Fraction(0), Fraction(1))
         if save is not None:
@@ -527,6 +527,26 @@ from . import figures as _figures  # noqa: E402,F401
 from . import export as _export  # noqa: E402,F401
 from . import theory as _theory  # noqa: E402,F401
 from . import plane as _plane  # noqa: E402,F401
+
+
+def line_point(text: str, name: str) -> Any:
+    """A point for ``--line``: a ``.npy`` file of floats stays a float array
+    (restrict_to_line takes its floats at their exact binary value without a
+    Fraction per coordinate); anything else as :func:`read_point` reads it."""
+    if text.lower().endswith(".npy"):
+        import numpy as np
+
+        from pwl.errors import PWLValueError
+
+        try:
+            arr = np.load(text, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise PWLValueError(f"--line {name}: cannot read {text}: {exc}") from None
+        if arr.dtype.kind == "f":
+            if not np.isfinite(arr).all():
+                raise PWLValueError(f"--line {name}: {text} holds a nan or an infinity")
+            return arr
+    return read_point(text, name)
 
 
 def read_point(text: str, name: str) -> list[Any]:
