@@ -298,14 +298,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     run_row("warm-up", he_layers([8, 8], 2, np.random.default_rng(1)), "1", 1,
             np.random.default_rng(1), 0)
     rows = []
-    header = (f"{'row':<22} {'square':<14} {'pwl':>8} {'regioncam':>9} {'pwl s':>7} "
+    header = (f"{'row':<26} {'square':<14} {'pwl':>8} {'regioncam':>9} {'pwl s':>7} "
               f"{'+graph s':>8} {'rc s':>7} {'ratio':>6} {'pieces':>7}  counts")
     print(header)
     print("-" * len(header))
 
     def emit(row: dict[str, Any]) -> None:
         rows.append(row)
-        print(f"{row['row']:<22} {row['square']:<14} {row['pwl_regions']:>8} "
+        print(f"{row['row']:<26} {row['square']:<14} {row['pwl_regions']:>8} "
               f"{row['rc_regions']:>9} {row['pwl_s']:>7.3f} {row['pwl_graph_s']:>8.3f} "
               f"{row['rc_s']:>7.3f} {row['ratio']:>6.2f} {row['pwl_pieces']:>7}  "
               f"{verdict(row)}", flush=True)
@@ -315,8 +315,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             continue
         for depth in args.depths:
             for width in args.widths:
-                layers = he_layers([width] * depth, 2, rng) if kind == "he" else \
-                    int_layers([width] * depth, rng)
+                # each row seeded on its own: a subset of rows builds the same networks
+                net_rng = np.random.default_rng([args.seed, kind == "int", width, depth])
+                layers = he_layers([width] * depth, 2, net_rng) if kind == "he" else \
+                    int_layers([width] * depth, net_rng)
                 size = args.size or (he_size(width, depth) if kind == "he" else
                                      int_size(width, depth))
                 emit(run_row(f"{kind} {width}x{depth}", layers, size, args.repeat, rng,
@@ -326,13 +328,16 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         for spec in args.planes:
             sizes = [int(v) for v in spec.split("-")]
-            layers = he_layers(sizes[1:-1], sizes[0], rng)
-            layers[-1] = (rng.normal(0, np.sqrt(2 / sizes[-2]), (sizes[-1], sizes[-2]))
+            net_rng = np.random.default_rng([args.seed, 2, *sizes])
+            layers = he_layers(sizes[1:-1], sizes[0], net_rng)
+            layers[-1] = (net_rng.normal(0, np.sqrt(2 / sizes[-2]), (sizes[-1], sizes[-2]))
                           .astype(np.float32).astype(np.float64), np.zeros(sizes[-1]))
             big = pwl.Network.from_arrays([w for w, _ in layers], [b for _, b in layers])
-            points = [rng.random(sizes[0]).astype(np.float32).astype(np.float64)
+            points = [net_rng.random(sizes[0]).astype(np.float32).astype(np.float64)
                       for _ in range(3)]
-            emit(run_row(f"plane {spec}", layers, args.size or "1", args.repeat, rng,
+            # wider planes hold many more regions: a smaller square
+            size = args.size or ("1" if max(sizes[1:-1]) <= 256 else "1/4")
+            emit(run_row(f"plane {spec}", layers, size, args.repeat, rng,
                          args.sample, plane=(points, big)))
     slow = [r for r in rows if int(r["row"].split()[1].split("x")[0].split("-")[-2]
                                    if r["row"].startswith("plane") else

@@ -451,9 +451,11 @@ class _Cutter:
             np.cumsum(counts[:-1], out=hfirst[1:])
             halves.append((half, counts, hfirst))
         (hp, cpos, fpos), (hn, cneg, fneg) = halves
-        at = b.append(np.concatenate([hp, hn]))
-        bp = _boxes(hp[:, X], hp[:, Y], hp[:, W], hp[:, EP], fpos)
-        bn = _boxes(hn[:, X], hn[:, Y], hn[:, W], hn[:, EP], fneg)
+        both = np.concatenate([hp, hn])
+        at = b.append(both)
+        boxes = _boxes(both[:, X], both[:, Y], both[:, W], both[:, EP],
+                       np.concatenate([fpos, fneg + len(hp)]))
+        bp, bn = boxes[:len(fpos)], boxes[len(fpos):]
         b.ps[cut_ids] = at + fpos
         b.pc[cut_ids] = cpos
         b.box[cut_ids] = bp
