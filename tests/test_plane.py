@@ -336,6 +336,10 @@ def test_partition_api_exports_and_graph():
         p.piece_labels(0)[0] = 5          # immutable
     with pytest.raises(PWLError):
         p.pieces(3)
+    with pytest.raises(AttributeError):
+        p.polygon = None
+    with pytest.raises(ValueError):
+        p.patterns[0, 0] = 1
 
 
 # -- bad input -----------------------------------------------------------------------------

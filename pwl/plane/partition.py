@@ -155,6 +155,13 @@ class PlanarPartition:
         self._vertex_cache: dict[int, Point] = {}
         self._regions: Optional[tuple[Region, ...]] = None
         self._patterns: Optional[np.ndarray] = None
+        self._ready = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a value: its public attributes are set once (private caches fill lazily)
+        if not name.startswith("_") and getattr(self, "_ready", False):
+            raise AttributeError(f"PlanarPartition is immutable: cannot set {name!r}")
+        object.__setattr__(self, name, value)
 
     # -- counts ---------------------------------------------------------------
     @property
