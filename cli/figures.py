@@ -17,6 +17,13 @@ from .main import (cli, domain_option, domain_text, emit_json, end_progress, exa
 from .types import NETWORK, RATIONAL
 
 
+def two_input_options(f: Any) -> Any:
+    """``--box``, ``--plane`` and ``--polygon``, as ``pwl regions`` takes them."""
+    from .plane import _domain_options
+
+    return _domain_options(f)
+
+
 def _up(value: Fraction, digits: int = 6) -> str:
     """A decimal at least ``value`` (an upper bound stays one when printed)."""
     from pwl.approx import Enclosure
@@ -53,20 +60,39 @@ def _check_figure(path: Optional[str]) -> None:
 @click.option("--no-breakpoints", is_flag=True, help="Do not mark the breakpoints.")
 @json_option
 @progress_option
-def plot(network: str, path: str, domain: Optional[tuple[Fraction, Fraction]], layers: bool,
-         relu: bool, output: int, title: Optional[str], no_breakpoints: bool,
-         as_json: bool, progress: Optional[bool]) -> None:
+@two_input_options
+@click.option("--color", type=click.Choice(("pattern", "piece", "class")), default="pattern",
+              show_default=True,
+              help="With --box, --plane or --polygon: fill regions by activation pattern, "
+                   "linear piece or class.")
+@click.pass_context
+def plot(ctx: click.Context, network: str, path: str,
+         domain: Optional[tuple[Fraction, Fraction]], layers: bool, relu: bool, output: int,
+         title: Optional[str], no_breakpoints: bool, as_json: bool, progress: Optional[bool],
+         box: Optional[tuple[Fraction, ...]], plane: Optional[tuple[str, str, str]],
+         polygon: Optional[str], color: str) -> None:
     """Draw the function NETWORK computes, its breakpoints marked and kappa
-    in the title.
+    in the title; with --box, --plane or --polygon, its linear regions in
+    the plane (as pwl plot2d draws them).
 
     Without --domain the window shows every breakpoint on the whole line
     (kappa is then that of the whole line).
 
     Example: pwl plot examples/telgarsky-3.json --domain 0 1 -o tri3.png
     """
-    import pwl
     from pwl import plot as figures
 
+    if box is not None or plane is not None or polygon is not None:
+        given = [name for name, on in (("--domain", domain is not None), ("--layers", layers),
+                                       ("--relu", relu), ("--json", as_json),
+                                       ("--no-breakpoints", no_breakpoints)) if on]
+        if given:
+            raise click.UsageError(f"the plane's figure does not take {given[0]}")
+        from .plane import plot2d
+
+        ctx.invoke(plot2d, network=network, path=path, box=box, plane=plane, polygon=polygon,
+                   color=color, output=output, points_file=None, title=title)
+        return
     if layers and relu:
         raise click.UsageError("--layers and --relu draw different figures; choose one")
     figures.figure_format(path)

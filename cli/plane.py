@@ -197,7 +197,7 @@ def regions(network: str, box: Optional[tuple[Fraction, ...]],
 
 @cli.command()
 @click.argument("network", type=NETWORK)
-@click.option("-o", "--output-file", "path", type=click.Path(dir_okay=False), required=True,
+@click.option("-o", "--out", "path", type=click.Path(dir_okay=False), required=True,
               metavar="FILE", help="The figure to write (.png, .svg or .pdf).")
 @_domain_options
 @click.option("--color", type=click.Choice(("pattern", "piece", "class")), default="pattern",
@@ -241,7 +241,7 @@ def plot2d(network: str, path: str, box: Optional[tuple[Fraction, ...]],
 
 
 @cli.command()
-@click.option("-o", "--output-file", "path", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--out", "path", type=click.Path(dir_okay=False), default=None,
               metavar="FILE", help="The side-by-side figure (.png, .svg or .pdf).")
 @click.option("--points", "n", type=click.IntRange(min=4, max=100000), default=200,
               show_default=True, help="Training points (half on each moon).")

@@ -573,3 +573,18 @@ def test_a_figure_to_standard_output(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(b"\x89PNG\r\n\x1a\n"), args      # only the figure
         assert b"pieces" in done.stderr                                  # the report
+
+
+def test_plot_draws_the_plane_with_box(runner: CliRunner, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    net = pwl.Network.sequential([([[1, 0], [0, 1], [1, 1]], [0, 0, -1]),
+                                  ([[1, -1, 1]], [0], "identity")])
+    path, out = tmp_path / "two.json", tmp_path / "two.svg"
+    net.save(path)
+    result = run(runner, "plot", str(path), "--box", "-2", "2", "-2", "2", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    regions = net.partition2d(box=(-2, 2, -2, 2)).num_regions
+    assert f"regions             {regions}" in result.stdout and out.stat().st_size > 0
+    refused = run(runner, "plot", str(path), "--box", "-2", "2", "-2", "2", "-o", str(out),
+                  "--layers")
+    assert refused.exit_code == 2 and "--layers" in refused.stderr
