@@ -166,11 +166,11 @@ def regions(network: str, box: Optional[tuple[Fraction, ...]],
             "widths": list(net.widths), "regions": F, "pieces": pieces,
             "vertices": V, "edges": E, "euler": V - E + F,
             "bound_serra": upper, "lower_bound_montufar": lower,
-            "decisions": flat.decisions}
-        if per_layer:
-            payload["layers"] = [{"layer": i + 1, "width": layer.n_out, "regions": n}
-                                 for i, (layer, n) in enumerate(zip(net.layers,
-                                                                    flat.layer_regions))]
+            "decisions": flat.decisions,
+            "layers": [{"layer": i + 1, "width": layer.n_out, "regions": n}
+                       for i, (layer, n) in enumerate(zip(net.layers, flat.layer_regions))]
+            if per_layer else None,
+            "figure": plot_path, "regions_file": regions_file}
         emit_json(payload)
         return
     rows: list[tuple[str, Any]] = [("network", network), ("domain", where),

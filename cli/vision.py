@@ -112,21 +112,23 @@ def count_vision(network: str, file_format: Optional[str], line: Optional[tuple[
     busiest = r.busiest
     length = f"sqrt({format_exact(r.length_squared)})"
     if as_json:
+        # the keys of ``pwl count``'s schema where they mean the same (with
+        # --output all, "pieces" is the joint count and "pieces_per_output"
+        # each output's), whatever the flags
         payload: dict[str, Any] = {
             "network": network, "line": line_text, "input_shape": list(net.input_shape),
             "output": "all" if which is None else which,
-            "pieces": list(r.pieces) if which is None else r.pieces[which],
+            "pieces": r.joint_pieces if which is None else r.pieces[which],
+            "pieces_per_output": list(r.pieces) if which is None else None,
             "activation_regions": r.activation_regions, "regions": r.regions,
             "length_squared": format_exact(r.length_squared),
             "density": r.density, "method": r.method, "decisions": r.decisions,
             "busiest_layer": None if busiest is None else busiest.name,
+            "layers": [{"name": s.name, "kind": s.kind, "neurons": s.neurons,
+                        "cuts": s.cuts, "regions": s.regions}
+                       for s in (r.layers or ())] if per_layer else None,
+            "figure": plot_path,
         }
-        if which is None:
-            payload["joint_pieces"] = r.joint_pieces
-        if per_layer:
-            payload["layers"] = [{"name": s.name, "kind": s.kind, "neurons": s.neurons,
-                                  "cuts": s.cuts, "regions": s.regions}
-                                 for s in (r.layers or ())]
         click.echo(json.dumps(payload))
         return
     rows: list[tuple[str, Any]] = [("network", network), ("line", f"{line_text} (t in [0, 1])"),

@@ -196,8 +196,8 @@ def test_cli_line_through_a_cnn(files: dict, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     payload = json.loads(res.output)
     direct = count_line(read_onnx(files["onnx"]), np.load(a), np.load(b))
-    assert payload["pieces"] == list(direct.pieces)
-    assert payload["joint_pieces"] == direct.joint_pieces
+    assert payload["pieces_per_output"] == list(direct.pieces)
+    assert payload["pieces"] == direct.joint_pieces
     assert payload["activation_regions"] == direct.activation_regions
     assert [s["cuts"] for s in payload["layers"]] == [s.cuts for s in direct.layers or ()]
     res = _cli("count", str(files["pt"]), "--line-from", str(files["data"]), "--pair", "0", "1",
