@@ -23,6 +23,8 @@ from .numbers import format_exact, to_fraction
 __all__ = ["Activation", "get_activation", "ACTIVATIONS"]
 
 
+_ZERO, _ONE = Fraction(0), Fraction(1)
+
 @dataclass(frozen=True)
 class Activation:
     """A continuous piecewise-linear activation, canonical (every kink real).
@@ -59,6 +61,16 @@ class Activation:
     @property
     def is_identity(self) -> bool:
         return not self.kinks and self.slopes[0] == 1 and self.intercepts[0] == 0
+
+    @property
+    def is_relu(self) -> bool:
+        """relu itself: one kink at 0, slopes 0 then 1, no offsets.
+
+        >>> get_activation("relu").is_relu, get_activation("leaky_relu").is_relu
+        (True, False)
+        """
+        return (self.kinks == (_ZERO,) and self.slopes == (_ZERO, _ONE)
+                and self.intercepts == (_ZERO, _ZERO))
 
     def piece(self, z: Fraction) -> int:
         """Index of the piece ``z`` lies on (a kink counts with the piece below)."""

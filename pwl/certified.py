@@ -105,7 +105,7 @@ import numpy as np
 
 from . import _jit
 from .domain import Domain
-from .network import Network
+from .network import Layer, Network
 
 __all__ = ["Undecided", "CertifiedResult", "certified_count", "certified_counts", "applies"]
 
@@ -314,7 +314,7 @@ class _LayerFloats:
     """A layer's weights, biases and activation slopes as floats with
     bounds, and the norms the error bounds need, computed once per network."""
 
-    def __init__(self, layer):
+    def __init__(self, layer: Layer) -> None:
         n_out, n_in = layer.n_out, layer.n_in
         if layer.approx is not None:
             # floats with rigorous bounds, exact entries deferred (a line's first layer)
@@ -349,8 +349,7 @@ class _LayerFloats:
         self.live = self.row > 0
         act = layer.activation
         self.kinked = bool(act.kinks)
-        self.relu = (act.kinks == (Fraction(0),) and act.slopes == (0, 1)
-                     and act.intercepts == (0, 0))
+        self.relu = act.is_relu
         slopes = [_to_floats([v]) for v in act.slopes]
         self.slopes = [(float(f[0]), float(e[0])) for f, e in slopes]
 
@@ -436,7 +435,8 @@ _BALL_U: Optional[float] = (float(np.finfo(np.longdouble).eps) / 2
                             else None)
 
 
-def _affine_ld(f, e, E, layer: _LayerFloats, regions: int, u: float):
+def _affine_ld(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, regions: int, u: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_affine` in ``np.longdouble`` with unit roundoff ``u``, for a
     layer whose weights and biases are floats exactly (no rounding of their
     own); the norms of the layer are float64 upper bounds, valid here too."""
@@ -460,7 +460,7 @@ def _affine_ld(f, e, E, layer: _LayerFloats, regions: int, u: float):
     return z, err, En
 
 
-def _scale(f, e, E, s: float, es: float):
+def _scale(f: np.ndarray, e: np.ndarray, E: np.ndarray, s: float, es: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``s * f`` with its bounds (``s`` within ``es`` of the exact slope)."""
     out = f * s
     err = (e * abs(s) + np.abs(f) * es + _U * np.abs(out)) * _SAFE
@@ -468,7 +468,8 @@ def _scale(f, e, E, s: float, es: float):
     return out, err, En
 
 
-def _apply(f, e, E, on: np.ndarray, slopes):
+def _apply(f: np.ndarray, e: np.ndarray, E: np.ndarray, on: np.ndarray, slopes: list[tuple[float, float]]
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each neuron's slope on its piece (``slopes[0]`` below the kink,
     ``slopes[1]`` above) times its form, with bounds."""
     (s0, e0), (s1, e1) = slopes
@@ -481,7 +482,7 @@ def _apply(f, e, E, on: np.ndarray, slopes):
     return out, err, En
 
 
-def _floats_of(values, den: int) -> np.ndarray:
+def _floats_of(values: Any, den: int) -> np.ndarray:
     """Correctly rounded floats of exact integers over ``den``."""
     try:
         return np.array([int(v) / den for v in values], dtype=np.float64)
@@ -515,7 +516,8 @@ class _Decided:
     undecided: np.ndarray   # per (neuron, region)
 
 
-def _decide(za, zc, eza, ezc, left, eleft, right, eright) -> _Decided:
+def _decide(za: np.ndarray, zc: np.ndarray, eza: np.ndarray, ezc: np.ndarray, left: np.ndarray, eleft: np.ndarray, right: np.ndarray,
+            eright: np.ndarray) -> _Decided:
     """Every decision of a cut that the bounds prove; the rest marked."""
     aa = np.abs(za)
     nonzero = aa > eza
@@ -576,14 +578,14 @@ class _Run:
         self.exact_cuts: dict[int, Fraction] = {}
 
     @staticmethod
-    def _end(value: Optional[Fraction]):
+    def _end(value: Optional[Fraction]) -> Optional[tuple[float, float]]:
         if value is None:
             return None
         f = _float(value)
         return f, max(_rounding(value, f), 2 * _U * abs(f))
 
     @property
-    def chain(self):
+    def chain(self) -> Any:
         if self._chain is None:
             chain = self.net._memo.exact_chain
             if chain is None:
@@ -595,7 +597,7 @@ class _Run:
 
     # -- region ends -------------------------------------------------------
 
-    def _bounds(self):
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each region's left and right end as (value, bound); infinities for rays."""
         xs, ex = self.xs, self.ex
         n = xs.size + 1
@@ -636,11 +638,11 @@ class _Run:
         q = Fraction(mid)
         return q if a < q < b else (a + b) / 2
 
-    def _exact_forms(self, regions: list[int], upto: int):
+    def _exact_forms(self, regions: list[int], upto: int) -> Any:
         points = [self._interior(r) for r in regions]
         return self.chain.forms(points, upto)
 
-    def _settle_ends(self, regions: list[int], forms) -> None:
+    def _settle_ends(self, regions: list[int], forms: Any) -> None:
         """Exact values of the regions' ends, from their exact forms: a cut
         is the root of its origin neuron at its origin layer, whose form is
         the same on every region inside the region it cut."""
@@ -656,7 +658,8 @@ class _Run:
 
     # -- one layer's cut ---------------------------------------------------
 
-    def refine(self, k: int, f, e, E, same):
+    def refine(self, k: int, f: np.ndarray, e: np.ndarray, E: np.ndarray, same: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cut the regions where layer ``k``'s pre-activations ``f`` cross
         their kink: float decisions first; undecided regions escalated to
         balls, then to exact forms, for those regions only."""
@@ -664,7 +667,7 @@ class _Run:
         width = f.shape[0]
         d = self._decide_all(f, e, n_regions)
         escalate = self._undecided_regions(d)
-        exact_regions: dict[int, list] = {}
+        exact_regions: dict[int, list[Any]] = {}
         self.decisions.float64 += width * (n_regions - escalate.size)
         regions = escalate.tolist()
         if regions:
@@ -696,7 +699,8 @@ class _Run:
             self.decisions.exact += width * len(regions)
         return self._splice(k, f, e, E, same, d, exact_regions)
 
-    def _redecide(self, d: _Decided, regions, f, e, n_regions) -> None:
+    def _redecide(self, d: _Decided, regions: list[int], f: np.ndarray, e: np.ndarray,
+                  n_regions: int) -> None:
         """The float decisions of some regions again, on new forms and ends."""
         cols = np.array(regions)
         left, eleft, right, eright = self._bounds()
@@ -705,7 +709,7 @@ class _Run:
         for name in ("below", "inside", "on", "root", "er", "undecided"):
             getattr(d, name)[:, cols] = getattr(sub, name)
 
-    def _ball_layers(self, regions: list[int], k: int):
+    def _ball_layers(self, regions: list[int], k: int) -> Optional[tuple[Any, ...]]:
         """The forms of layers ``0..k`` on some regions in extended-precision
         balls (``np.longdouble``, unit roundoff :data:`_BALL_U`), with the
         same rigorous bounds as float64, from a float point inside each
@@ -753,7 +757,8 @@ class _Run:
         return [r for t, r in enumerate(cols) if ok[t]], [t for t in range(m) if ok[t]], \
             layers_ld, m
 
-    def _ball(self, regions: list[int], k: int, f, e, E, n_regions: int) -> list[int]:
+    def _ball(self, regions: list[int], k: int, f: np.ndarray, e: np.ndarray, E: np.ndarray,
+              n_regions: int) -> list[int]:
         """Re-anchor some regions' layer-``k`` forms from balls
         (:meth:`_ball_layers`) and tighten their ends' bounds likewise;
         returns the regions so re-anchored (the others go to the exact tier)."""
@@ -787,7 +792,8 @@ class _Run:
                 return False
         return True
 
-    def _tighten(self, cut: int, z, ez, neuron: int, t: int, m: int, u: float) -> None:
+    def _tighten(self, cut: int, z: np.ndarray, ez: np.ndarray, neuron: int, t: int, m: int,
+                 u: float) -> None:
         """A tighter bound on a cut, the root of its origin neuron's ball form;
         kept only if it lies inside the old one (so cuts stay disjoint)."""
         a, c = z[neuron, t], z[neuron, m + t]
@@ -807,7 +813,7 @@ class _Run:
         if fx - fe <= fc - fr and fc + fr <= fx + fe:
             self.xs[cut], self.ex[cut] = centre, radius
 
-    def _decide_all(self, f, e, n_regions) -> _Decided:
+    def _decide_all(self, f: np.ndarray, e: np.ndarray, n_regions: int) -> _Decided:
         left, eleft, right, eright = self._bounds()
         compiled = _jit.kernels(f.size // 2)
         if compiled is not None:
@@ -830,7 +836,8 @@ class _Run:
             bad[r[1:][close]] = True
         return np.nonzero(bad)[0]
 
-    def _exact_region(self, r: int, forms, j: int, k: int, d: _Decided):
+    def _exact_region(self, r: int, forms: Any, j: int, k: int, d: _Decided
+                      ) -> list[tuple[Fraction, list[int]]]:
         """Every decision of region ``r`` in exact arithmetic; returns the
         region's roots inside it, grouped by exact value, in order."""
         lo, _ = self._end_exact(r, False)
@@ -854,7 +861,8 @@ class _Run:
                 groups.setdefault(root, []).append(i)
         return sorted(groups.items())
 
-    def _splice(self, k, f, e, E, same, d: _Decided, exact_regions):
+    def _splice(self, k: int, f: np.ndarray, e: np.ndarray, E: np.ndarray, same: np.ndarray, d: _Decided,
+                exact_regions: dict[int, list[Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The new partition: cuts, their bounds, origins and exact values;
         forms, bounds and pieces gathered onto the new regions."""
         xs, ex = self.xs, self.ex
@@ -863,15 +871,15 @@ class _Run:
         key = d.root.copy()
         dup = np.zeros(on.shape, dtype=bool)
         exact_root: dict[tuple[int, int], Fraction] = {}
-        for r, groups in exact_regions.items():
+        for region, groups in exact_regions.items():
             for rank, (value, neurons) in enumerate(groups):
                 x = _float(value)
-                for t, i in enumerate(neurons):
-                    key[i, r] = rank
-                    d.root[i, r] = x
-                    d.er[i, r] = _rounding(value, x)
-                    dup[i, r] = t > 0
-                exact_root[(neurons[0], r)] = value
+                for t, neuron in enumerate(neurons):
+                    key[neuron, region] = rank
+                    d.root[neuron, region] = x
+                    d.er[neuron, region] = _rounding(value, x)
+                    dup[neuron, region] = t > 0
+                exact_root[(neurons[0], region)] = value
         i, r = np.nonzero(d.inside)
         if r.size == 0:
             return np.arange(n_regions), on, same
@@ -977,7 +985,8 @@ class _Run:
         if self.progress is not None:
             self.progress(k, self.xs.size + 1)
 
-    def refine_fused(self, k, f, e, E, same, relu: bool):
+    def refine_fused(self, k: int, f: np.ndarray, e: np.ndarray, E: np.ndarray, same: np.ndarray, relu: bool
+                     ) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """The whole cut of a small layer in one compiled call when floats
         decide everything; None (nothing changed) otherwise, and for large
         layers, where the separate kernels are faster."""
@@ -1011,7 +1020,8 @@ class _Run:
             np.minimum(E, _norm_from(esq, emax, f.shape[0]) * _SAFE, out=E)
         return nf, ne, E, on, new_same
 
-    def _pieces(self, f, e, same, last) -> tuple[tuple[int, ...], int]:
+    def _pieces(self, f: np.ndarray, e: np.ndarray, same: np.ndarray, last: int
+                ) -> tuple[tuple[int, ...], int]:
         """Pieces of every output and jointly: 1 + cuts where a form
         provably changes (and not where ``same`` proves it unchanged); cuts
         the bounds cannot settle get exact forms on both sides."""

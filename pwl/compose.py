@@ -33,13 +33,16 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from .activations import get_activation
 from .domain import Domain, Interval
 from .errors import ResourceLimitError
 from .network import Layer, Network
 from .propagate import propagate
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["bottlenecks", "applies", "compose_count", "MAX_INTERVALS"]
 
@@ -66,7 +69,7 @@ def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
     return None
 
 
-def _surely_rank2(w) -> bool:
+def _surely_rank2(w: "np.ndarray") -> bool:
     """True if the float matrix ``w`` provably has rank at least 2: a 2x2
     minor ``w[p, q] w[i, j] - w[i, q] w[p, j]`` through the largest entry
     exceeds its rounding bound (each product and the difference round once)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import lcm
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ def _point(values: "Sequence[object] | np.ndarray", size: int, name: str) -> lis
     return [to_fraction(v, f"{name}[{i}]") for i, v in enumerate(values)]
 
 
-def _float_array(values: object, size: int, name: str):
+def _float_array(values: object, size: int, name: str) -> Optional[np.ndarray]:
     """A numpy array of ``size`` finite numbers as float64 (every float and
     every integer below 2^53 exactly), or None for anything else."""
     import numpy as np
@@ -90,7 +90,13 @@ def _restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction],
     return weights, bias
 
 
-def _float_points(pa: list[Fraction], pb: list[Fraction]):
+#: ``(a, hi, lo)``: a point and the direction ``b - a = hi + lo``, exactly.
+FloatPoints = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: The points and the direction as Fractions.
+ExactPoints = tuple[list[Fraction], list[Fraction], list[Fraction]]
+
+
+def _float_points(pa: list[Fraction], pb: list[Fraction]) -> Optional[FloatPoints]:
     """``(a, hi, lo)`` as float64 arrays with ``b - a = hi + lo`` exactly,
     if every coordinate of both points is a float (``.npy`` inputs); else None."""
     import numpy as np
@@ -106,7 +112,7 @@ def _float_points(pa: list[Fraction], pb: list[Fraction]):
     return _split_direction(a, b)
 
 
-def _split_direction(a, b):
+def _split_direction(a: np.ndarray, b: np.ndarray) -> Optional[FloatPoints]:
     """``(a, hi, lo)`` with ``b - a = hi + lo`` exactly, or None on overflow."""
     import numpy as np
 
@@ -141,7 +147,8 @@ def _float_restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction]
     return weights, bias
 
 
-def _deferred_restriction(layer: Layer, points, exact_points) -> Optional[Layer]:
+def _deferred_restriction(layer: Layer, points: Optional[FloatPoints],
+                          exact_points: Callable[[], ExactPoints]) -> Optional[Layer]:
     """For a float layer and float points ``(a, hi, lo)``, the restricted
     layer with its exact entries deferred (:meth:`Layer._deferred`):
     ``W (b - a)`` and ``W a + c`` in float64 with rigorous error bounds now,

@@ -463,12 +463,13 @@ class _Executor:
                 raise MissingExtraError("--scheduler", "dask[distributed]",
                                         "distributed") from None
             try:
-                self.client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT}s")
+                self.client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT}s")  # type: ignore[no-untyped-call]
             except (OSError, TimeoutError, ValueError) as exc:
                 raise PWLValueError(f"cannot reach the dask scheduler at {scheduler} within "
                                     f"{SCHEDULER_TIMEOUT} s: {exc}") from None
             self.remote_net = self._scatter()
-            self.completed = as_completed(loop=self.client.loop)   # not another client's
+            # bound to pwl's client's loop, not another client's
+            self.completed = as_completed(loop=self.client.loop)  # type: ignore[no-untyped-call]
             self.workers = max(1, 2 * sum(self.client.nthreads().values()))
         elif self.workers > 1:
             self.pool = _LocalPool(self.workers, net)

@@ -33,7 +33,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from .constructions import shallow_from_function, telgarsky
 from .distances import distance
@@ -41,6 +41,9 @@ from .errors import PWLValueError
 from .function import PiecewiseLinear
 from .network import Layer, Network
 from .numbers import from_float_exact
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["BOUNDS", "COMPETITORS", "SeparationReport", "separation", "competitor", "min_width"]
 
@@ -183,7 +186,11 @@ def _lstsq(f: PiecewiseLinear, depth: int, n: int) -> PiecewiseLinear:
     return PiecewiseLinear.from_points(xs, y)
 
 
-def _random_layers(widths: list[int], seed: int):
+#: A float network's parameters: one (weights, biases) pair per layer.
+FloatParams = list[tuple["np.ndarray", "np.ndarray"]]
+
+
+def _random_layers(widths: list[int], seed: int) -> FloatParams:
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -196,7 +203,7 @@ def _random_layers(widths: list[int], seed: int):
     return params
 
 
-def _to_network(params) -> Network:
+def _to_network(params: FloatParams) -> Network:
     layers = []
     for k, (w, b) in enumerate(params):
         act = "identity" if k == len(params) - 1 else "relu"
@@ -205,7 +212,8 @@ def _to_network(params) -> Network:
     return Network.sequential(layers)
 
 
-def _train(f: PiecewiseLinear, depth: int, widths: list[int], seed: int, steps: int):
+def _train(f: PiecewiseLinear, depth: int, widths: list[int], seed: int, steps: int
+           ) -> FloatParams:
     """Seeded full-batch Adam on samples of f; returns float64 parameters."""
     import numpy as np
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..domain import Domain, DomainLike, as_domain
 from ..errors import PWLValueError, RegionLimitError, ResourceLimitError
@@ -35,6 +35,9 @@ from ..numbers import format_exact
 from ..partition import Partition
 from . import certified as _certified, compose as _compose, enumeration as _enumeration
 from .base import CountResult, NotApplicable, Request
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["CountResult", "OutputsCount", "count", "count_outputs", "METHODS", "REGISTRY"]
 
@@ -73,7 +76,7 @@ def big_numbers(net: Network) -> bool:
     return bool(big)
 
 
-def _float_denominator(w, b) -> float:
+def _float_denominator(w: "np.ndarray", b: "np.ndarray") -> float:
     """The least power of two that makes every entry of a float layer an integer."""
     import numpy as np
 

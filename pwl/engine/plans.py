@@ -40,8 +40,7 @@ class IntAct:
             slope_num=[int(v * act_den) for v in act.slopes],
             icpt_num=[int(v * act_den) for v in act.intercepts],
             act_den=act_den,
-            is_relu=(act_den == 1 and act.kinks == (Fraction(0),)
-                     and act.slopes == (0, 1) and act.intercepts == (0, 0)),
+            is_relu=act_den == 1 and act.is_relu,
         )
 
 

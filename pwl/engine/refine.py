@@ -286,7 +286,8 @@ def _merge(old: np.ndarray, new: np.ndarray, old_pos: np.ndarray, new_pos: np.nd
 
 
 def _new_cuts(cand_r: list[np.ndarray], cand_i: list[np.ndarray],
-              cand_num: list[np.ndarray], cand_den: list[np.ndarray], bound: int):
+              cand_num: list[np.ndarray], cand_den: list[np.ndarray], bound: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sort and deduplicate the crossing points; each lies strictly inside its
     region, and regions are ordered, so sorting by value sorts by region too.
     ``bound`` bounds every ``|num|`` and ``den``.
@@ -331,7 +332,8 @@ def _new_cuts(cand_r: list[np.ndarray], cand_i: list[np.ndarray],
     return num[unique], den[unique], r[unique], flip_rows, r, i
 
 
-def _exact_sort_runs(num, den, r, i, keys):
+def _exact_sort_runs(num: np.ndarray, den: np.ndarray, r: np.ndarray, i: np.ndarray,
+                     keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sort runs of equal float keys by exact value (rare: values within an ulp)."""
     order = np.arange(num.size)
     start = 0

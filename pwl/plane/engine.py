@@ -209,7 +209,7 @@ class _FloatLayer:
         # the post-activation stays integral and exact: slopes and intercepts integers
         self.act_integral = all(s.denominator == 1 for s in act.slopes) and \
             all(t.denominator == 1 for t in act.intercepts)
-        self.relu = act.kinks == (0,) and act.slopes == (0, 1) and act.intercepts == (0, 0)
+        self.relu = act.is_relu
 
 
 def _absmax3(H: np.ndarray) -> np.ndarray:
