@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 import numpy as np
 
 from .domain import DomainLike, as_domain
-from .errors import MissingExtraError, PWLError, PWLTypeError, PWLValueError
+from .errors import MissingExtraError, PWLTypeError, PWLValueError
 from .function import PiecewiseLinear
 from .network import Layer, Network
 from .numbers import format_decimal, format_exact
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "figure_format",
+    "save_figure",
     "plot_function",
     "plot_relu",
     "plot_layers",
@@ -129,11 +130,11 @@ def _finish(fig: "Figure", ax: "Axes", path: str | os.PathLike[str]) -> "Figure"
     """Legend and grid on ``ax``, then ``fig`` written to ``path``."""
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
-def _save(fig: "Figure", path: str | os.PathLike[str]) -> None:
+def save_figure(fig: "Figure", path: str | os.PathLike[str]) -> None:
     """Render to memory, then write atomically (temporary file, rename)."""
     import matplotlib
 
@@ -143,8 +144,8 @@ def _save(fig: "Figure", path: str | os.PathLike[str]) -> None:
     buf = io.BytesIO()
     # fixed ids and no date: the same figure gives the same SVG bytes
     with matplotlib.rc_context({"svg.hashsalt": "pwl", "svg.fonttype": "path"}):
-        metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
-            fmt, {"Software": None})
+        metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "Producer": None}
+                    }.get(fmt, {"Software": None})
         fig.savefig(buf, format=fmt, dpi=120, metadata=metadata)
     try:
         write_bytes_atomic(path, buf.getvalue())
@@ -287,7 +288,7 @@ def plot_function(f: PiecewiseLinear, path: str | os.PathLike[str], title: Optio
                              if zoom.domain is not None else "zoom", fontsize=9)
         axes[0][1].set_xlabel("x")
         axes[0][1].grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -314,7 +315,7 @@ def plot_relu(f: PiecewiseLinear, path: str | os.PathLike[str], domain: DomainLi
         ax.set_title(f"{_KAPPA}({name}) = {h.num_pieces}")
         ax.set_xlabel("x")
         ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -392,7 +393,7 @@ def plot_layers(net: Network, path: str | os.PathLike[str], domain: DomainLike =
     note = f" (first {cols} of {widest} units per layer)" if widest > cols else ""
     fig.suptitle(f"{hidden} hidden layer{'s' if hidden != 1 else ''} on "
                  f"{_domain_text(window)}: dashed z, solid act(z){note}", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -520,7 +521,7 @@ def _plot_one_competitor(r: "SeparationReport", path: str | os.PathLike[str],
                 fontsize=7, color="0.35")
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -548,7 +549,7 @@ def plot_sine(rows: Sequence["SineRow"], path: str | os.PathLike[str]) -> "Figur
         ax.grid(alpha=0.3)
     for k in range(len(rows), nrows * cols):
         axes[k // cols][k % cols].set_visible(False)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -642,7 +643,7 @@ def plot_gradients(g: "LayerGradients", path: str | os.PathLike[str]) -> "Figure
         ax.grid(alpha=0.3)
     fig.suptitle(f"{g.activation}: {g.depth} layers of {g.width}, {g.init} init, "
                  f"{g.seeds} seeds (float64 illustration)", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 

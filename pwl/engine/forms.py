@@ -6,7 +6,6 @@ and one column per region."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from math import lcm
 from typing import Optional
 

@@ -5,7 +5,6 @@ exact engine (:mod:`pwl.propagate`) runs on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from math import lcm
 from typing import Optional
 

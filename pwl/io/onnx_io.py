@@ -47,7 +47,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..errors import MissingExtraError, NetworkFormatError, PWLError, PWLValueError
+from ..errors import MissingExtraError, NetworkFormatError, PWLError
 from ..network import Network
 from .files import check_input_file
 from ..numbers import from_float_exact
@@ -103,20 +103,20 @@ def _eye(n: int) -> Matrix:
     return [[_ONE if i == j else _ZERO for j in range(n)] for i in range(n)]
 
 
-class _Converter:
-    def __init__(self, onnx: Any, graph: Any):
+class GraphReader:
+    """What every reader of an ONNX graph shares: the graph's named values
+    (initializers as arrays, computed values as the reader's own type),
+    fresh names for the nodes it makes, and ``where`` for its messages."""
+
+    def __init__(self, onnx: Any, graph: Any, taken: tuple[str, ...] = ()):
         self.onnx = onnx
         self.graph = graph
-        self.nodes: list[dict[str, Any]] = []
-        self.sizes: dict[str, int] = {}
-        self.used: set[str] = set()
-        self.values: dict[str, Value] = {}
-        self.done: dict[int, tuple[_Sym, str]] = {}
-        self.input = ""
+        self.values: dict[str, Any] = {}
+        self.used: set[str] = set(taken)
         self.where = "graph"
 
-    # -- pwl nodes -------------------------------------------------------------
     def fresh(self, hint: str) -> str:
+        """``hint``, or ``hint#2``, ``hint#3``, ...: a name not used yet."""
         name, k = hint or "node", 1
         while name in self.used:
             k += 1
@@ -124,6 +124,36 @@ class _Converter:
         self.used.add(name)
         return name
 
+    def const(self, name: str, what: str) -> np.ndarray:
+        v = self.values.get(name)
+        if not isinstance(v, np.ndarray):
+            if name and name not in self.values:
+                raise NetworkFormatError(f"{self.where}: unknown input {name!r}")
+            raise NetworkFormatError(f"{self.where}: {what} must be a constant")
+        return v
+
+    def read_initializers(self) -> None:
+        """Every initializer as a numpy array; an unreadable one is refused."""
+        from onnx import numpy_helper
+
+        for init in self.graph.initializer:
+            try:
+                self.values[init.name] = numpy_helper.to_array(init)
+            except Exception as exc:
+                raise NetworkFormatError(f"initializer {init.name!r}: unreadable "
+                                         f"({str(exc).splitlines()[0][:80]})") from None
+
+
+class _Converter(GraphReader):
+    def __init__(self, onnx: Any, graph: Any):
+        super().__init__(onnx, graph)
+        self.nodes: list[dict[str, Any]] = []
+        self.sizes: dict[str, int] = {}
+        self.values: dict[str, Value] = {}
+        self.done: dict[int, tuple[_Sym, str]] = {}
+        self.input = ""
+
+    # -- pwl nodes -------------------------------------------------------------
     def emit(self, hint: str, width: int, **spec: Any) -> str:
         """Add a pwl node description; ``width`` is its number of outputs."""
         name = self.fresh(hint)
@@ -217,22 +247,9 @@ class _Converter:
                                      f"network's input, got the constant {name!r}")
         return v
 
-    def const(self, name: str, what: str) -> np.ndarray:
-        v = self.value(name)
-        if not isinstance(v, np.ndarray):
-            raise NetworkFormatError(f"{self.where}: {what} must be a constant")
-        return v
-
     # -- the graph ---------------------------------------------------------------
     def run(self) -> Network:
-        from onnx import numpy_helper
-
-        for init in self.graph.initializer:
-            try:
-                self.values[init.name] = numpy_helper.to_array(init)
-            except Exception as exc:
-                raise NetworkFormatError(f"initializer {init.name!r}: unreadable "
-                                         f"({str(exc).splitlines()[0][:80]})") from None
+        self.read_initializers()
         inputs = [i for i in self.graph.input if i.name not in self.values]
         if len(inputs) != 1:
             raise NetworkFormatError(f"the graph has {len(inputs)} inputs "

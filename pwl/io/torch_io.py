@@ -47,14 +47,14 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ..activations import Activation, get_activation
-from ..errors import MissingExtraError, NetworkFormatError, PWLError, PWLValueError
+from ..errors import MissingExtraError, NetworkFormatError, PWLError
 from ..network import Layer, Network
 from .files import check_input_file
 from ..numbers import from_float_exact, to_fraction
 from .npz import exact_array
 
 __all__ = ["from_torch", "read_torch", "save_torch", "architecture_of", "from_architecture",
-           "batchnorm_affine"]
+           "batchnorm_affine", "batchnorm_scale"]
 
 Vector = list[Fraction]
 Matrix = list[list[Fraction]]
@@ -178,6 +178,24 @@ def _linear(weight: np.ndarray, bias: Optional[np.ndarray], where: str) -> _Affi
     return _Affine(rows, None, vector, weight.shape[1], where)
 
 
+def batchnorm_scale(gamma: np.ndarray, var: np.ndarray, eps: float, where: str) -> np.ndarray:
+    """``gamma / sqrt(var + eps)`` in float64, the one rounded step of batch
+    norm at inference (every loader folds it this way); refused where it is
+    not finite.
+
+    >>> batchnorm_scale(np.array([2.0]), np.array([3.0]), 1.0, "bn")
+    array([1.])
+    """
+    with np.errstate(all="ignore"):
+        scale = gamma / np.sqrt(var + np.float64(eps))
+    bad = ~np.isfinite(scale)
+    if bad.any():
+        i = int(np.argwhere(bad)[0][0])
+        raise NetworkFormatError(f"{where}: running_var[{i}] + eps = "
+                                 f"{float(var[i]) + eps!r} is not positive")
+    return np.asarray(scale, dtype=np.float64)
+
+
 def batchnorm_affine(mean: Any, var: Any, gamma: Optional[Any], beta: Optional[Any],
                      eps: float, where: str) -> tuple[Vector, Vector]:
     """BatchNorm at inference as ``scale * x + shift``: the one rounded step.
@@ -204,14 +222,8 @@ def batchnorm_affine(mean: Any, var: Any, gamma: Optional[Any], beta: Optional[A
         exact_array(a, f"{where}.{name}")  # refuses NaN and infinities, with the index
         values[name] = a.astype(np.float64)
     assert width is not None
-    g = values.get("weight", np.ones(width))
-    with np.errstate(all="ignore"):
-        scale = g / np.sqrt(values["running_var"] + np.float64(eps))
-    bad = ~np.isfinite(scale)
-    if bad.any():
-        i = int(np.argwhere(bad)[0][0])
-        raise NetworkFormatError(f"{where}: running_var[{i}] + eps = "
-                                 f"{float(values['running_var'][i]) + eps!r} is not positive")
+    scale = batchnorm_scale(values.get("weight", np.ones(width)), values["running_var"], eps,
+                            where)
     s = exact_array(scale, f"{where}.scale")
     m = exact_array(values["running_mean"], f"{where}.running_mean")
     b = (exact_array(values["bias"], f"{where}.bias") if "bias" in values

@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Optional, Sequence
 
 from ..errors import DomainError, PWLValueError
+from ..line import _point
 from ..network import Layer, Network, Node
 from ..numbers import to_fraction
 
@@ -133,15 +134,6 @@ def as_polygon(domain: object) -> Polygon:
             all(not hasattr(v, "__len__") or isinstance(v, str) for v in domain):
         return box(*domain)
     return Polygon(domain)  # type: ignore[arg-type]
-
-
-def _point(values: Sequence[object], size: int, name: str) -> list[Fraction]:
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-        raise PWLValueError(f"{name}: expected a list of {size} numbers")
-    if len(values) != size:
-        raise PWLValueError(f"{name}: expected {size} coordinates (the network's inputs), "
-                            f"got {len(values)}")
-    return [to_fraction(v, f"{name}[{i}]") for i, v in enumerate(values)]
 
 
 def restrict_to_plane(net: Network, p0: Sequence[object], p1: Sequence[object],

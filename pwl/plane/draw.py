@@ -7,14 +7,13 @@ Drawing is the one place where floats stand in for the exact vertices
 
 from __future__ import annotations
 
-import io
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
 from ..errors import PWLValueError
+from ..plot import FORMATS, figure_format, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -24,52 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "figure_format", "draw_partition", "plot_partition", "save_figure"]
 
-FORMATS = ("png", "svg", "pdf")
-
-
-def figure_format(path: str | os.PathLike[str]) -> str:
-    """``"png"``, ``"svg"`` or ``"pdf"`` from the suffix; anything else is refused.
-
-    >>> figure_format("regions.PDF")
-    'pdf'
-    """
-    if not str(path):
-        raise PWLValueError("the figure path is empty")
-    suffix = Path(path).suffix.lower()
-    if suffix.lstrip(".") not in FORMATS:
-        raise PWLValueError(f"{path}: unsupported figure format {suffix or '(none)'!r} "
-                            "(use .png, .svg or .pdf)")
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise PWLValueError(f"{path}: the folder {str(folder)!r} does not exist")
-    if Path(path).is_dir():
-        raise PWLValueError(f"{path}: is a folder")
-    return suffix[1:]
-
-
 def new_figure(cols: int = 1, size: Optional[tuple[float, float]] = None) -> tuple["Figure", Any]:
     from ..plot import _new_figure
 
     fig, axes = _new_figure(1, cols, size or (5.2 * cols, 5.0))
     return fig, axes[0]
-
-
-def save_figure(fig: "Figure", path: str | os.PathLike[str]) -> None:
-    """Render to memory, then write atomically; the same figure gives the same bytes."""
-    import matplotlib
-
-    from ..io.files import write_bytes_atomic
-
-    fmt = figure_format(path)
-    buf = io.BytesIO()
-    meta = {"Date": None} if fmt == "svg" else \
-        {"CreationDate": None, "Producer": None} if fmt == "pdf" else {"Software": None}
-    with matplotlib.rc_context({"svg.hashsalt": "pwl", "svg.fonttype": "path"}):
-        fig.savefig(buf, format=fmt, dpi=130, metadata=meta)
-    try:
-        write_bytes_atomic(path, buf.getvalue())
-    except OSError as exc:
-        raise PWLValueError(f"{path}: cannot write the figure: {exc.strerror or exc}") from None
 
 
 def _clip(poly: np.ndarray, a: float, b: float, c: float) -> np.ndarray:

@@ -25,6 +25,8 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import NetworkFormatError, PWLError, PWLValueError
+from ..io.onnx_io import GraphReader
+from ..io.torch_io import batchnorm_scale
 from .model import VisionNetwork
 
 __all__ = ["from_onnx", "read_onnx", "is_vision_onnx", "VISION_OPS"]
@@ -50,23 +52,12 @@ class _T:
 Value = Union[_T, np.ndarray]
 
 
-class _Reader:
+class _Reader(GraphReader):
     def __init__(self, onnx: Any, graph: Any):
-        self.onnx = onnx
-        self.graph = graph
+        super().__init__(onnx, graph, taken=("input",))
         self.specs: list[dict[str, Any]] = []
         self.values: dict[str, Value] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}
-        self.where = "graph"
-        self.names: set[str] = {"input"}
-
-    def fresh(self, hint: str) -> str:
-        name, k = hint or "op", 1
-        while name in self.names:
-            k += 1
-            name = f"{hint}#{k}"
-        self.names.add(name)
-        return name
 
     def emit(self, hint: str, rank: int, **spec: Any) -> _T:
         name = self.fresh(hint)
@@ -82,17 +73,8 @@ class _Reader:
                                      f"got the constant {name!r}")
         return v
 
-    def const(self, name: str, what: str) -> np.ndarray:
-        v = self.values.get(name)
-        if not isinstance(v, np.ndarray):
-            raise NetworkFormatError(f"{self.where}: {what} must be a constant")
-        return v
-
     def run(self) -> VisionNetwork:
-        from onnx import numpy_helper
-
-        for init in self.graph.initializer:
-            self.values[init.name] = numpy_helper.to_array(init)
+        self.read_initializers()
         inputs = [i for i in self.graph.input if i.name not in self.values]
         if len(inputs) != 1:
             raise NetworkFormatError(f"the graph has {len(inputs)} inputs; pwl reads graphs "
@@ -116,6 +98,8 @@ class _Reader:
             handler = _OPS.get(node.op_type)
             consts = all(i == "" or isinstance(self.values.get(i), np.ndarray) for i in ins)
             if node.op_type == "Constant":
+                from onnx import numpy_helper
+
                 out: Value = numpy_helper.to_array(attrs["value"]) if "value" in attrs else \
                     np.asarray(next(iter(attrs.values())))
             elif node.op_type in _CONST_OPS and consts and ins:
@@ -236,21 +220,9 @@ def _batchnorm(r: _Reader, name: str, ins: list[str], attrs: dict[str, Any]) -> 
     gamma, beta, mean, var = (r.const(i, k).astype(np.float64) for i, k in
                               zip(ins[1:5], ("scale", "B", "mean", "var")))
     eps = float(attrs.get("epsilon", float(np.float32(1e-5))))
-    scale = _bn_scale(gamma, var, eps, r.where)
+    scale = batchnorm_scale(gamma, var, eps, r.where)
     return r.emit(name, x.rank, kind="channel_affine", inputs=[x.name], scale=scale,
                   mean=mean, beta=beta)
-
-
-def _bn_scale(gamma: np.ndarray, var: np.ndarray, eps: float, where: str) -> np.ndarray:
-    """``gamma / sqrt(var + eps)`` in float64, each step rounded once, exactly
-    as :func:`pwl.io.torch_io.batchnorm_affine` computes it."""
-    with np.errstate(all="ignore"):
-        scale = gamma / np.sqrt(var + np.float64(eps))
-    bad = ~np.isfinite(scale)
-    if bad.any():
-        i = int(np.argwhere(bad)[0][0])
-        raise NetworkFormatError(f"{where}: running_var[{i}] + eps is not positive")
-    return np.asarray(scale, dtype=np.float64)
 
 
 def _add(r: _Reader, name: str, ins: list[str], attrs: dict[str, Any]) -> Value:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import NetworkFormatError, PWLError, PWLValueError
 from .model import VisionNetwork
-from .onnx import _bn_scale
+from ..io.torch_io import batchnorm_scale
 
 __all__ = ["from_torch", "read_torch", "SAFE_MODULES"]
 
@@ -241,7 +241,7 @@ def _module(b: _Builder, name: str, m: Any, x: Any) -> Any:
         gamma = np.ones_like(var) if m.weight is None else _array(m.weight)
         beta = np.zeros_like(var) if m.bias is None else _array(m.bias)
         return b.emit(name, x.rank, kind="channel_affine", inputs=[x.name],
-                      scale=_bn_scale(gamma, var, float(m.eps), b.where),
+                      scale=batchnorm_scale(gamma, var, float(m.eps), b.where),
                       mean=_array(m.running_mean), beta=beta)
     if kind in ("ReLU", "ReLU6"):
         return b.emit(name, x.rank, kind="activation", inputs=[x.name], activation=kind.lower())
