@@ -129,7 +129,7 @@ def memory_row(label: str, path: str, domain: tuple[str, str], budget: str,
     loaded (the interpreter, numpy, numba, the network and its exact
     tables; a forked worker starts as a copy of it).  The bound is
     ``budget + (workers + 1) * overhead`` on the RSS summed over the tree."""
-    from pwl.parallel import parse_size
+    from pwl.engine.parallel import parse_size
 
     tiny = (domain[0], str(Fraction(domain[0]) + Fraction(1, 2**60)))
     base = run_count(path, tiny, ["--workers", "1"], env={"PWL_JIT": "on"})
@@ -164,7 +164,7 @@ def float_network(path: str, width: int, depth: int, seed: int) -> None:
 def composition(depth: int) -> bool:
     """The triangle network at ``depth`` by composition, beside enumeration."""
     import pwl
-    from pwl.constructions import telgarsky
+    from pwl.theory.constructions import telgarsky
 
     start = time.perf_counter()
     result = pwl.count(telgarsky(depth), (0, 1))
@@ -182,7 +182,7 @@ def composition(depth: int) -> bool:
 
 def memory(args: argparse.Namespace, tmp: str) -> bool:
     """Bounded memory on the triangle network and on a wide float network."""
-    from pwl.constructions import telgarsky
+    from pwl.theory.constructions import telgarsky
 
     print("memory: peak resident memory of the whole process tree (MiB), sampled from /proc; "
           "bound = budget + (workers + 1) x overhead, overhead = the same network counted on "
@@ -209,7 +209,7 @@ def memory(args: argparse.Namespace, tmp: str) -> bool:
 
 def workers(depth: int, tmp: str) -> bool:
     """The triangle network at ``depth`` with 1 and with 2 worker processes."""
-    from pwl.constructions import telgarsky
+    from pwl.theory.constructions import telgarsky
 
     path = str(Path(tmp) / "tri-w.json")
     telgarsky(depth).save(path)

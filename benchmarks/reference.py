@@ -413,7 +413,7 @@ def max_rss_mb() -> float:
 
 def pwl_kernel_note() -> str:
     """Whether pwl runs its compiled kernel here (the ``fast`` extra)."""
-    from pwl import _jit  # at the call site: whatever pwl is installed now
+    from pwl.engine import _jit  # at the call site: whatever pwl is installed now
 
     if _jit.kernels() is not None:
         return "pwl's compiled kernel: on (numba; PWL_JIT=off measures numpy alone)"

@@ -10,8 +10,8 @@ from typing import Optional
 import click
 
 from pwl.counting import METHODS
-from pwl.growth import FAMILIES
-from pwl.numbers import format_exact
+from pwl.theory.growth import FAMILIES
+from pwl.values.numbers import format_exact
 
 from .main import cli, emit_json, plot_option
 from .types import RATIONAL
@@ -48,15 +48,15 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
     Counts are exact.  Time and peak memory (traced allocations) are those of
     the count alone.
     """
-    from pwl.growth import growth as run
+    from pwl.theory.growth import growth as run
     from pwl.io.files import write_text_atomic
 
     import os
 
-    from pwl.domain import as_domain
+    from pwl.values.domain import as_domain
 
     if plot_path is not None:
-        from pwl.plot import figure_format
+        from pwl.present.plot import figure_format
 
         figure_format(plot_path)
     if domain is not None:
@@ -92,7 +92,7 @@ def growth(family: str, max_depth: Optional[int], min_depth: int, width: Optiona
                            f"{_short(r.bound_lecture):>14} {_short(r.bound_one_input):>14} "
                            f"{r.seconds:>8.3f} {r.peak_bytes / 2**20:>8.1f}")
     if plot_path is not None:
-        from pwl.plot import plot_growth
+        from pwl.present.plot import plot_growth
 
         plot_growth(rows, plot_path)
     if csv_path:

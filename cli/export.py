@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from pwl.export import FORMATS as EXPORT_FORMATS
+from pwl.present.export import FORMATS as EXPORT_FORMATS
 
 from .main import cli, domain_option, format_option, load_network
 from .types import NETWORK
@@ -34,7 +34,7 @@ def export(network: str, to: Optional[str], domain: Optional[tuple[Fraction, Fra
 
     Example: pwl export examples/telgarsky-3.json --to csv --domain 0 1
     """
-    from pwl.export import export as run
+    from pwl.present.export import export as run
     from pwl.io.files import write_text_atomic
 
     if to is None:  # checked here: click's own message for a choice spans several lines

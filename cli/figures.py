@@ -8,8 +8,9 @@ from typing import Any, Optional
 
 import click
 
-from pwl.gradients import ACTIVATIONS as GRADIENT_ACTIVATIONS, INITS
-from pwl.numbers import format_decimal, format_exact
+from pwl import function_of
+from pwl.lectures.gradients import ACTIVATIONS as GRADIENT_ACTIVATIONS, INITS
+from pwl.values.numbers import format_decimal, format_exact
 
 from .main import (cli, domain_option, domain_text, emit_json, end_progress, exact_list,
                    format_option, json_option, load_network, plot_option, progress_option,
@@ -26,7 +27,7 @@ def two_input_options(f: Any) -> Any:
 
 def _up(value: Fraction, digits: int = 6) -> str:
     """A decimal at least ``value`` (an upper bound stays one when printed)."""
-    from pwl.approx import Enclosure
+    from pwl.lectures.approx import Enclosure
 
     return format_decimal(Enclosure(value, value).rounded(digits).hi, digits + 2)
 
@@ -39,7 +40,7 @@ def _save_network(net: Any, path: str) -> None:
 def _check_figure(path: Optional[str]) -> None:
     """Refuse a bad figure path before any work is done."""
     if path is not None:
-        from pwl.plot import figure_format
+        from pwl.present.plot import figure_format
 
         figure_format(path)
 
@@ -80,7 +81,7 @@ def plot(ctx: click.Context, network: str, path: str,
 
     Example: pwl plot examples/telgarsky-3.json --domain 0 1 -o tri3.png
     """
-    from pwl import plot as figures
+    from pwl.present import plot as figures
 
     if box is not None or plane is not None or polygon is not None:
         given = [name for name, on in (("--domain", domain is not None), ("--layers", layers),
@@ -101,7 +102,7 @@ def plot(ctx: click.Context, network: str, path: str,
     try:
         if report is not None:
             report("listing the pieces")
-        f = net.function(domain, output)
+        f = function_of(net, domain, output)
         if report is not None:
             report(f"drawing {f.num_pieces:,} pieces")
         if layers:
@@ -154,15 +155,15 @@ def rect(rects: tuple[tuple[Fraction, Fraction, Fraction], ...], eps: Fraction,
 
     Example: pwl approx rect --rect -1 0 0.4 --rect 0 1 1.3 --rect 1 2 0.8
     """
-    from pwl.approx import rect_sum
+    from pwl.lectures.approx import rect_sum
 
     _check_figure(plot_path)
     net = rect_sum(rects, eps)
-    f = net.function()
+    f = function_of(net)
     if save is not None:
         _save_network(net, save)
     if plot_path:
-        from pwl.plot import plot_function
+        from pwl.present.plot import plot_function
 
         lo = min(r[0] for r in rects) - 1
         hi = max(r[1] for r in rects) + eps + 1
@@ -204,7 +205,7 @@ def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str
     from interval arithmetic with outward rounding, sign changes of sin - g
     isolated and counted piece by piece.
     """
-    from pwl.approx import sine_table
+    from pwl.lectures.approx import sine_table
 
     _check_figure(plot_path)
     report = step_reporter(progress)
@@ -213,7 +214,7 @@ def sin(ns: tuple[int, ...], digits: int, eps: Fraction, plot_path: Optional[str
     finally:
         end_progress(report)
     if plot_path:
-        from pwl.plot import plot_sine
+        from pwl.present.plot import plot_sine
 
         plot_sine(rows, plot_path)
     if as_json:
@@ -252,7 +253,7 @@ def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: 
     enclosure.  C_f = 1 for sin; Barron's theorem promises C_f^2/q up to a
     constant in any dimension, the interpolant in one dimension does O(q^-4).
     """
-    from pwl.approx import barron_table
+    from pwl.lectures.approx import barron_table
 
     _check_figure(plot_path)
     report = step_reporter(progress)
@@ -261,7 +262,7 @@ def barron(qs: tuple[int, ...], digits: int, plot_path: Optional[str], as_json: 
     finally:
         end_progress(report)
     if plot_path:
-        from pwl.plot import plot_barron
+        from pwl.present.plot import plot_barron
 
         plot_barron(rows, plot_path)
     if as_json:
@@ -299,7 +300,7 @@ def budget(budget: int, max_depth: Optional[int], plot_path: Optional[str],
     engine and reach prod(n_d + 1), the one-input bound.  The sawtooth of
     the same widths (n^D pieces on [0, 1]) is counted beside it.
     """
-    from pwl.approx import budget_table
+    from pwl.lectures.approx import budget_table
 
     _check_figure(plot_path)
     report = step_reporter(progress)
@@ -308,7 +309,7 @@ def budget(budget: int, max_depth: Optional[int], plot_path: Optional[str],
     finally:
         end_progress(report)
     if plot_path:
-        from pwl.plot import plot_budget
+        from pwl.present.plot import plot_budget
 
         plot_budget(rows, plot_path, budget)
     if as_json:
@@ -348,7 +349,7 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
     a header x,y, blank lines and # comments are allowed.  The network is
     evaluated exactly at every point.
     """
-    from pwl.interpolation import interpolate as build, read_points
+    from pwl.lectures.interpolation import interpolate as build, read_points
 
     _check_figure(plot_path)
     xs, ys = read_points(points)
@@ -356,7 +357,7 @@ def interpolate(points: str, depth: int, save: Optional[str], plot_path: Optiona
     if save is not None:
         _save_network(r.network, save)
     if plot_path:
-        from pwl.plot import plot_interpolation
+        from pwl.present.plot import plot_interpolation
 
         plot_interpolation(r, plot_path)
     if as_json:
@@ -403,14 +404,14 @@ def gradients(activation: str, depth: int, samples: int, seed: int, width: int, 
     sup|s'|^D |x| for |w_i| <= 1 ((1/4)^D |x| for the sigmoid), and per-layer
     gradient magnitudes of random networks (float64, an illustration).
     """
-    from pwl.gradients import check_chain, describe_samples, layer_gradients
+    from pwl.lectures.gradients import check_chain, describe_samples, layer_gradients
 
     _check_figure(plot_path)
     r = check_chain(activation, depth, samples, seed)
     g = layer_gradients(activation, depth, width, init, seeds, seed=seed)
     backprop, weights, zeros = g.mean_backprop(), g.mean_weights(), g.zero_share()
     if plot_path:
-        from pwl.plot import plot_gradients
+        from pwl.present.plot import plot_gradients
 
         plot_gradients(g, plot_path)
     ratios = [s.ratio for s in r.samples if s.ratio is not None]

@@ -18,7 +18,7 @@ import click
 from pwl.counting import METHODS as COUNT_METHODS
 from pwl.errors import PWLError, PWLValueError, RegionLimitError
 from pwl.io.loaders import FORMATS as NETWORK_FORMATS, SUFFIXES as NETWORK_SUFFIXES
-from pwl.numbers import format_exact
+from pwl.values.numbers import format_exact
 
 from .types import NETWORK, RATIONAL, SIZE
 from .vision import count_vision, is_vision
@@ -228,7 +228,7 @@ def cli() -> None:
     (see the README).
     """
     # one command per process: the compiled kernel only where it repays its loading
-    from pwl import _jit
+    from pwl.engine import _jit
 
     _jit.set_default_policy("large")
 
@@ -421,7 +421,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
 
     budget = max_memory
     if plot_path is not None:
-        from pwl.plot import figure_format
+        from pwl.present.plot import figure_format
 
         figure_format(plot_path)   # refuse a bad path before any work
     if line_from is not None or (line is not None and is_vision(network, _FORMAT["format"])):
@@ -431,7 +431,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
         return
     net = load_network(network)
     if line is not None:
-        from pwl.line import restrict_to_line
+        from pwl.engine.line import restrict_to_line
 
         net = restrict_to_line(net, line_point(line[0], "A"), line_point(line[1], "B"))
         if domain is None:
@@ -483,7 +483,7 @@ def count(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     finally:
         end_progress(report)
     if plot_path is not None:
-        from pwl.plot import plot_function
+        from pwl.present.plot import plot_function
 
         assert result.function is not None
         plot_function(result.function, plot_path, title=network)
@@ -553,7 +553,7 @@ def read_point(text: str, name: str) -> list[Any]:
     """An input point: a JSON list of numbers, or a ``.npy`` file of floats
     (taken at their exact binary value)."""
     from pwl.errors import PWLValueError
-    from pwl.numbers import from_float_exact
+    from pwl.values.numbers import from_float_exact
 
     if text.lower().endswith(".npy"):
         import numpy as np

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import click
 
 from pwl.errors import PWLValueError
-from pwl.numbers import format_exact
+from pwl.values.numbers import format_exact
 
 from .main import cli, emit_json, json_option, load_network, table
 from .types import NETWORK, RATIONAL

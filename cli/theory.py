@@ -8,9 +8,10 @@ from typing import Any, Optional
 
 import click
 
-from pwl.numbers import format_decimal, format_exact
-from pwl.distances import METRICS
-from pwl.separation import COMPETITORS
+from pwl import Network, function_of
+from pwl.values.numbers import format_decimal, format_exact
+from pwl.theory.distances import METRICS
+from pwl.theory.separation import COMPETITORS
 
 from .main import (cli, domain_option, domain_text, emit_json, end_progress, format_option,
                    json_option, load_network, plot_option, progress_option, step_reporter,
@@ -34,22 +35,24 @@ def telgarsky(depth: int, scale: Fraction, save: Optional[str], as_json: bool,
     tri(x) = relu(relu(2x) - relu(4x - 2)) composed D times has exactly 2^D
     pieces on [0, 1], values in [0, S] and period 1/2^(D-1).
     """
-    from pwl.constructions import check_telgarsky
+    from pwl.theory.constructions import check_telgarsky
 
-    from pwl.constructions import LIST_DEPTH
+    from pwl.theory.constructions import LIST_DEPTH
     from pwl.errors import PWLValueError
 
     if plot_path is not None:
-        from pwl.plot import figure_format
+        from pwl.present.plot import figure_format
 
         figure_format(plot_path)
         if depth > LIST_DEPTH:
             raise PWLValueError(f"--plot draws every piece; at depth {depth} there are 2^{depth}")
     check = check_telgarsky(depth, scale)
     if plot_path is not None:
-        from pwl.plot import plot_function
+        from pwl.present.plot import plot_function
 
-        f = check["network"].function((0, 1))  # type: ignore[attr-defined]
+        net = check["network"]
+        assert isinstance(net, Network)
+        f = function_of(net, (0, 1))
         plot_function(f, plot_path,
                       title=f"{format_exact(scale)} tri^{depth} on [0, 1]: kappa = {f.num_pieces}")
     if save is not None:
@@ -94,7 +97,7 @@ def bound(network: str, domain: Optional[tuple[Fraction, Fraction]], as_json: bo
     kappa(act(z)) <= (m + 1) kappa(z) and kappa(z) <= sum of its inputs'
     kappas neuron by neuron.
     """
-    from pwl.bounds import check_bounds
+    from pwl.theory.bounds import check_bounds
 
     net = load_network(network)
     r = check_bounds(net, domain, output)
@@ -148,7 +151,7 @@ def distance(f: str, g: str, domain: Optional[tuple[Fraction, Fraction]], metric
     On the whole line a distance exists only where it is finite; otherwise
     pwl says so and exits 1.
     """
-    from pwl.distances import distance as exact_distance
+    from pwl.theory.distances import distance as exact_distance
 
     value = exact_distance(load_network(f), load_network(g), domain, metric, output)
     payload = {"f": f, "g": g, "output": output, "metric": metric,
@@ -163,7 +166,7 @@ def distance(f: str, g: str, domain: Optional[tuple[Fraction, Fraction]], metric
 
 def _separation_row(r: Any) -> dict[str, Any]:
     """One competitor's JSON: a bound below 0 is null and listed in ``vacuous``."""
-    from pwl.separation import BOUNDS
+    from pwl.theory.separation import BOUNDS
 
     return {
         "depth": r.depth, "width": r.width, "layers": r.layers, "competitor": r.competitor,
@@ -227,7 +230,7 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     argument, counted once), 1 - 2^k prod(n_d)/2^D and 1 - prod(n_d + 1)/2^D.
     """
     from pwl.errors import PWLValueError
-    from pwl.separation import min_width, separation as run
+    from pwl.theory.separation import min_width, separation as run
 
     if (sweep or epsilon is not None) and (save_competitor or width is not None):
         raise click.UsageError(f"{'--sweep' if sweep else '--epsilon'} ranges over widths; "
@@ -237,7 +240,7 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     if save_competitor is not None and not save_competitor:
         raise click.UsageError("--save-competitor: the path is empty")
     if plot_path is not None:
-        from pwl.plot import figure_format
+        from pwl.present.plot import figure_format
 
         figure_format(plot_path)
     if epsilon is not None:
@@ -260,7 +263,7 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
         finally:
             end_progress(report)
         if plot_path is not None:
-            from pwl.plot import plot_separation
+            from pwl.present.plot import plot_separation
 
             plot_separation(rows, plot_path)
         if as_json:
@@ -287,7 +290,7 @@ def separation(depth: int, width: Optional[int], layers: int, competitor: str, s
     finally:
         end_progress(report)
     if plot_path is not None:
-        from pwl.plot import plot_separation
+        from pwl.present.plot import plot_separation
 
         plot_separation([r], plot_path)
     if save_competitor is not None:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import click
 
 from pwl.errors import PWLError
-from pwl.numbers import to_fraction
+from pwl.values.numbers import to_fraction
 
 __all__ = ["RATIONAL", "NETWORK", "SIZE"]
 
@@ -53,7 +53,7 @@ class SizeType(click.ParamType):
                 ctx: Optional[click.Context]) -> int:
         if isinstance(value, int):
             return value
-        from pwl.parallel import parse_size
+        from pwl.engine.parallel import parse_size
 
         try:
             return parse_size(str(value))

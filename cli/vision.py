@@ -16,7 +16,7 @@ import click
 import numpy as np
 
 from pwl.errors import PWLValueError
-from pwl.numbers import format_exact
+from pwl.values.numbers import format_exact
 
 __all__ = ["count_vision", "is_vision"]
 

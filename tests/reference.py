@@ -1,7 +1,7 @@
 """A slow, obviously correct reference for the engine, in plain Fractions.
 
-Nothing here imports the engine (``pwl.propagate``, ``pwl.exact``,
-``pwl.activations``): a network is read from its *specification*, the list
+Nothing here imports the engine (``pwl.engine.propagate``, ``pwl.engine.exact``,
+``pwl.values.activations``): a network is read from its *specification*, the list
 of layer dicts ``{"weights", "bias", "activation", [alpha | min | max]}``
 that :meth:`pwl.Network.sequential` accepts, and the activations are written
 out again below from their textbook definitions.

@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pwl import function_of, propagate
 import pwl
 from cli.main import cli
-from pwl.approx import (
+from pwl.lectures.approx import (
     Enclosure,
     barron_table,
     budget_table,
@@ -35,10 +36,10 @@ from pwl.approx import (
     sine_table,
     zigzag,
 )
-from pwl.bounds import one_input_bound
+from pwl.theory.bounds import one_input_bound
 from pwl.errors import PWLValueError
-from pwl.function import PiecewiseLinear
-from pwl.interpolation import stored_parameters
+from pwl.values.function import PiecewiseLinear
+from pwl.lectures.interpolation import stored_parameters
 from cli_helpers import run
 
 
@@ -84,7 +85,7 @@ def test_rect_is_the_slides_formula(a: Fraction, width: Fraction, h: Fraction, x
     net = rect(a, b, h, eps)
     assert net.widths == (4,)
     assert net.evaluate(x) == (rect_formula(x, a, b, h, eps),)
-    f = net.function()
+    f = function_of(net)
     expected = 1 if h == 0 else 4 if eps == width else 5
     assert f.num_pieces == expected == pwl.count(net).pieces
 
@@ -98,7 +99,7 @@ def test_three_rects_of_the_slides() -> None:
         x = Fraction(rng.randint(-3000, 3000), 1000)
         assert net.evaluate(x)[0] == sum(rect_formula(x, Fraction(a), Fraction(b), h, eps)
                                          for a, b, h in spec)
-    assert net.function().num_pieces == 9
+    assert function_of(net).num_pieces == 9
 
 
 @pytest.mark.parametrize("args,message", [
@@ -136,7 +137,7 @@ def test_sin_rational_rounds_to_nearest(x: Fraction, digits: int) -> None:
 def test_sine_network_shape_pieces_and_heights(n: int) -> None:
     net = sine_rects(n)
     assert net.widths == (4 * (n - 3),)
-    f = net.function((0, 5))
+    f = function_of(net, (0, 5))
     assert f.num_pieces == 2 * n - 3 == pwl.count(net, (0, 5)).pieces
     for i in range(2, n - 1):
         x = Fraction(5 * i, n)
@@ -257,7 +258,7 @@ def test_sine_error_falls_like_one_over_n() -> None:
 
 def test_sine_row_error_is_the_function_error() -> None:
     r = sine_approximation(12)
-    assert r.l1 == l1_error_sin(r.network.function((0, 5)))
+    assert r.l1 == l1_error_sin(function_of(r.network, (0, 5)))
     assert r.rects == 9 and r.units == 36
 
 
@@ -297,7 +298,7 @@ def fold(n: int, u: Fraction) -> Fraction:
                 max_size=5))
 def test_zigzag_reaches_the_one_input_bound(widths: list, xs: list) -> None:
     net = zigzag(widths)
-    part = net.partition()
+    part = propagate(net)
     assert part.activation_regions == prod(n + 1 for n in widths) == one_input_bound(net)
     assert part.pieces() == part.activation_regions == pwl.count(net).pieces
     for x in xs:
@@ -315,7 +316,7 @@ def test_zigzag_needs_width_three(widths: list) -> None:
 
 @pytest.mark.parametrize("widths", [[1], [3], [5, 7], [3, 3, 3]])
 def test_parameter_count_is_the_dense_entries(widths: list) -> None:
-    from pwl.constructions import sawtooth
+    from pwl.theory.constructions import sawtooth
 
     net = sawtooth(len(widths), widths[0]) if len(set(widths)) == 1 else zigzag(widths)
     assert parameter_count(net.widths) == stored_parameters(net)

@@ -16,9 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pwl import function_of, propagate
 import pwl
-from pwl.bounds import check_bounds, lecture_bound, one_input_bound
-from pwl.constructions import sawtooth, telgarsky
+from pwl.theory.bounds import check_bounds, lecture_bound, one_input_bound
+from pwl.theory.constructions import sawtooth, telgarsky
 
 #: kinks of each activation, from its definition
 KINKS = {"relu": 1, "abs": 1, "identity": 0, "linear": 0, "hardtanh": 2, "relu6": 2}
@@ -133,7 +134,7 @@ def pattern(net: pwl.Network, x: Fraction) -> tuple:
 
 
 def regions_by_patterns(net: pwl.Network, dom) -> int:
-    cuts = net.partition(dom).cuts()
+    cuts = propagate(net, dom).cuts()
     pats = []
     for pts in interior_points(cuts, dom):
         seen = {pattern(net, x) for x in pts}
@@ -153,7 +154,7 @@ def test_relu_networks_obey_every_bound(spec: list, dom) -> None:
     assert r.widths == tuple(widths) and r.depth == D
     assert r.bound_lecture == lecture_bound(net) == 2**D * prod(widths)
     assert r.bound_one_input == one_input_bound(net) == prod(n + 1 for n in widths)
-    assert r.pieces == net.function(dom).num_pieces == pwl.count(net, dom).pieces
+    assert r.pieces == function_of(net, dom).num_pieces == pwl.count(net, dom).pieces
     assert r.activation_regions == regions_by_patterns(net, dom)
     assert r.pieces <= r.bound_lecture
     assert r.activation_regions <= r.bound_one_input
@@ -173,7 +174,7 @@ def test_any_activation_obeys_the_general_bounds(spec: list, dom) -> None:
     widths = [len(layer[0]) for layer in spec[:-1]]
     assert r.bound_lecture == prod((mk + 1) * n for mk, n in zip(m, widths)) * (m[-1] + 1)
     assert r.bound_one_input == prod(mk * n + 1 for mk, n in zip(m, widths)) * (m[-1] + 1)
-    assert r.pieces == net.function(dom).num_pieces
+    assert r.pieces == function_of(net, dom).num_pieces
     assert r.activation_regions == regions_by_patterns(net, dom)
     assert r.violations == ()
     assert r.holds
@@ -186,7 +187,7 @@ def test_per_neuron_counts_match_the_function_algebra(spec: list, dom) -> None:
     the piece counts of each neuron built with PiecewiseLinear operations; and
     the lemmas hold for those counts too."""
     net = build(spec)
-    part = net.partition(dom, per_layer=True)
+    part = propagate(net, dom, per_layer=True)
     assert part.layers is not None
     algebra = neuron_functions(net, dom)
     assert len(part.layers) == len(algebra)
@@ -201,14 +202,14 @@ def test_per_neuron_counts_match_the_function_algebra(spec: list, dom) -> None:
                 used = [k for k, w in zip(previous, layer.weights[i]) if w != 0]
                 assert z.num_pieces <= max(sum(k.num_pieces for k in used), 1)
         previous = hs
-    assert algebra[-1][1][0] == net.function(dom)
+    assert algebra[-1][1][0] == function_of(net, dom)
 
 
 @settings(max_examples=60)
 @given(spec=relu_specs(max_depth=2), dom=domains(), data=st.data())
 def test_engine_function_matches_exact_evaluation(spec: list, dom, data) -> None:
     net = build(spec)
-    f = net.function(dom)
+    f = function_of(net, dom)
     lo, hi = (Fraction(-20), Fraction(20)) if dom is None else dom
     for _ in range(6):
         x = lo + data.draw(st.fractions(0, 1, max_denominator=60)) * (hi - lo)

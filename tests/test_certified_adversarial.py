@@ -1,7 +1,7 @@
 """The certified route on networks built so that float64 cannot decide.
 
 Every network here has an exact answer worked out by hand (in the comments
-next to it), checked against the exact engine (:func:`pwl.propagate`) and
+next to it), checked against the exact engine (:func:`pwl.engine.propagate`) and
 the plain-Fraction reference (``tests/reference.py``).  Each test also
 checks *how* the answer was reached: the undecidable decisions must leave
 float64 (``decisions["exact"] > 0``), and only for the few regions around
@@ -28,8 +28,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-from pwl import certified
-from pwl.certified import Undecided, certified_counts
+from pwl.engine import certified
+from pwl.engine.certified import Undecided, certified_counts
 from pwl.errors import PWLValueError
 from reference import RefNet, spec_of
 

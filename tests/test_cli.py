@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from pwl import function_of, propagate
 import pwl
-from pwl.bounds import check_bounds
-from pwl.constructions import telgarsky
-from pwl.distances import distance
-from pwl.separation import min_width, separation
+from pwl.theory.bounds import check_bounds
+from pwl.theory.constructions import telgarsky
+from pwl.theory.distances import distance
+from pwl.theory.separation import min_width, separation
 from cli_helpers import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -59,7 +60,7 @@ def test_count_telgarsky_3_on_the_whole_line(runner: CliRunner, method: str) -> 
     out = ok_json(runner, "count", TELGARSKY3, "--method", method)
     assert out["domain"] is None
     assert out["pieces"] == 10
-    assert out["pieces"] == pwl.load(TELGARSKY3).function(None).num_pieces
+    assert out["pieces"] == function_of(pwl.load(TELGARSKY3), None).num_pieces
 
 
 def test_count_text_output(runner: CliRunner) -> None:
@@ -100,7 +101,7 @@ def test_count_per_layer(runner: CliRunner) -> None:
     out = ok_json(runner, "count", TELGARSKY3, "--domain", "0", "1", "--per-layer")
     layers = out["layers"]
     assert [s["layer"] for s in layers] == [1, 2, 3]
-    part = pwl.load(TELGARSKY3).partition((0, 1), per_layer=True)
+    part = propagate(pwl.load(TELGARSKY3), (0, 1), per_layer=True)
     assert part.layers is not None
     regions = []
     for s, stats in zip(layers, part.layers):

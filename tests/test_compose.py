@@ -1,5 +1,5 @@
-"""Counting through rank-1 bottlenecks (:mod:`pwl.compose`) against
-enumeration (:func:`pwl.propagate`) and the Fraction reference, on the
+"""Counting through rank-1 bottlenecks (:mod:`pwl.engine.compose`) against
+enumeration (:func:`pwl.engine.propagate`) and the Fraction reference, on the
 lectures' constructions and on random networks with rank-1 layers; the front
 end's choice between the two methods and its errors."""
 
@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-import pwl.compose
-from pwl.compose import applies, bottlenecks, compose_count
-from pwl.constructions import sawtooth, telgarsky
-from pwl.domain import as_domain
+import pwl.engine.compose
+from pwl.engine.compose import applies, bottlenecks, compose_count
+from pwl.theory.constructions import sawtooth, telgarsky
+from pwl.values.domain import as_domain
 from reference import RefNet, spec_of
 from strategies import activations, domains, network_specs
 
@@ -266,7 +266,7 @@ def test_compose_errors(net: pwl.Network, options: dict, error: type, match: str
 def test_too_many_intervals_falls_back_to_enumeration(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past MAX_INTERVALS the automatic choice enumerates; a forced compose
     says why it stopped."""
-    monkeypatch.setattr(pwl.compose, "MAX_INTERVALS", 1)
+    monkeypatch.setattr(pwl.engine.compose, "MAX_INTERVALS", 1)
     net = telgarsky(6)
     result = pwl.count(net, (0, 1))
     assert (result.method, result.pieces, result.activation_regions) == ("enumerate", 64, 64)

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pwl import function_of
 import pwl
-from pwl.constructions import (
+from pwl.theory.constructions import (
     check_telgarsky,
     pad_depth,
     sawtooth,
@@ -88,7 +89,7 @@ def pl_functions(draw, max_knots: int = 8) -> pwl.PiecewiseLinear:
 def test_telgarsky_has_2_to_the_depth_uniform_pieces(depth: int) -> None:
     net = telgarsky(depth)
     m = 2**depth
-    f = net.function(UNIT)
+    f = function_of(net, UNIT)
     assert net.depth == depth and net.widths == (2,) * depth
     assert f.num_pieces == m
     assert f.breakpoints == tuple(Fraction(j, m) for j in range(1, m))
@@ -105,7 +106,7 @@ def test_telgarsky_knot_values_alternate_between_0_and_scale(depth: int, scale: 
     m = 2**depth
     values = [net.evaluate(Fraction(j, m))[0] for j in range(m + 1)]
     assert values == [scale if j % 2 else Fraction(0) for j in range(m + 1)]
-    assert net.function(UNIT).num_pieces == m
+    assert function_of(net, UNIT).num_pieces == m
 
 
 @settings(max_examples=100)
@@ -116,7 +117,7 @@ def test_telgarsky_evaluates_to_the_composed_triangle_map(depth: int, x: Fractio
     net = telgarsky(depth, scale)
     expected = scale * tri_power(depth, x)
     assert net.evaluate(x) == (expected,)
-    assert net.function(UNIT)(x) == expected
+    assert function_of(net, UNIT)(x) == expected
 
 
 def test_telgarsky_refuses_bad_depth() -> None:
@@ -135,7 +136,7 @@ def test_check_telgarsky_holds(depth: int, scale: object) -> None:
     assert c["period"] == Fraction(1, 2 ** (depth - 1))
     assert (c["min"], c["max"]) == (min(s, 0), max(s, 0))
     # the period it reports is a period of the network, checked at random points
-    f = c["network"].function(UNIT)
+    f = function_of(c["network"], UNIT)
     for k in range(1, 40):
         x = Fraction(k, 41) * (1 - c["period"])
         assert f(x) == f(x + c["period"])
@@ -152,7 +153,7 @@ def test_check_telgarsky_fails_for_scale_zero(depth: int) -> None:
 @pytest.mark.parametrize("depth,n", [(d, n) for d in (1, 2, 3) for n in (1, 2, 3, 4, 5)])
 def test_sawtooth_has_n_to_the_depth_pieces(depth: int, n: int) -> None:
     net = sawtooth(depth, n)
-    f = net.function(UNIT)
+    f = function_of(net, UNIT)
     m = n**depth
     assert net.depth == depth and net.widths == (n,) * depth
     assert f.num_pieces == m
@@ -177,7 +178,7 @@ def test_shallow_from_function_reproduces_the_function(f: pwl.PiecewiseLinear,
     assert f.domain is not None
     lo, hi = f.domain
     assert net.depth == 1 and net.widths == (f.num_pieces,)
-    assert net.function(f.domain) == f
+    assert function_of(net, f.domain) == f
     for _ in range(5):
         t = data.draw(st.fractions(0, 1, max_denominator=50))
         x = lo + t * (hi - lo)
@@ -219,7 +220,7 @@ def test_pad_depth_keeps_the_function_and_reaches_the_depth(spec: list, extra: i
     target = max(net.depth + extra, 1)
     padded = pad_depth(net, target, dom)
     assert padded.depth == max(target, net.depth)
-    assert padded.function(dom) == net.function(dom)
+    assert function_of(padded, dom) == function_of(net, dom)
     lo, hi = dom
     for _ in range(4):
         x = lo + data.draw(st.fractions(0, 1, max_denominator=30)) * (hi - lo)
@@ -234,7 +235,7 @@ def test_pad_depth_keeps_an_output_activation() -> None:
     padded = pad_depth(net, 3, dom)
     assert padded.depth == 3
     assert padded.evaluate(-1) == net.evaluate(-1) == (Fraction(0),)
-    assert padded.function(dom) == net.function(dom)
+    assert function_of(padded, dom) == function_of(net, dom)
 
 
 def test_pad_depth_needs_a_bounded_domain() -> None:

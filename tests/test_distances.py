@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pwl import function_of
 import pwl
-from pwl.constructions import telgarsky
-from pwl.distances import METRICS, distance
+from pwl.theory.constructions import telgarsky
+from pwl.theory.distances import METRICS, distance
 from pwl.errors import DomainError, PWLValueError
 
 UNIT = (Fraction(0), Fraction(1))
@@ -48,7 +49,7 @@ def knots(f: pwl.Network, g: pwl.Network, dom: tuple[Fraction, Fraction]) -> lis
     networks must be affine; this is checked by exact evaluation at interior
     points, so a breakpoint the engine missed fails the test."""
     lo, hi = dom
-    xs = sorted({lo, hi, *f.function(dom).breakpoints, *g.function(dom).breakpoints})
+    xs = sorted({lo, hi, *function_of(f, dom).breakpoints, *function_of(g, dom).breakpoints})
     for net in (f, g):
         for a, b in zip(xs, xs[1:]):
             ya, yb = net.evaluate(a)[0], net.evaluate(b)[0]
@@ -106,7 +107,7 @@ def test_scaled_triangle_wave_distance_scales() -> None:
 @given(f=networks(), dom=bounded_domains(), metric=st.sampled_from(METRICS))
 def test_distance_to_itself_is_zero(f: pwl.Network, dom, metric: str) -> None:
     assert distance(f, f, dom, metric) == 0
-    assert distance(f, f.function(dom), dom, metric) == 0
+    assert distance(f, function_of(f, dom), dom, metric) == 0
 
 
 @settings(max_examples=40)
@@ -115,8 +116,8 @@ def test_distance_is_symmetric_and_nonnegative(f, g, dom, metric: str) -> None:
     d = distance(f, g, dom, metric)
     assert d == distance(g, f, dom, metric) >= 0
     # networks and their functions give the same distance
-    assert d == distance(f.function(dom), g.function(dom), dom, metric)
-    assert d == distance(f.function(dom), g.function(dom), None, metric)
+    assert d == distance(function_of(f, dom), function_of(g, dom), dom, metric)
+    assert d == distance(function_of(f, dom), function_of(g, dom), None, metric)
 
 
 @settings(max_examples=40)
@@ -163,7 +164,7 @@ def test_restricting_a_function_first_changes_nothing(f, g, dom, data) -> None:
     b = hi - data.draw(st.fractions(0, Fraction(1, 2) - Fraction(1, 10),
                                     max_denominator=9)) * (hi - lo)
     for metric in METRICS:
-        assert distance(f.function(dom), g.function(dom), (a, b), metric) == \
+        assert distance(function_of(f, dom), function_of(g, dom), (a, b), metric) == \
             distance(f, g, (a, b), metric)
 
 

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from pwl import function_of, partition2d, propagate
 import pwl
-from pwl.constructions import telgarsky
+from pwl.theory.constructions import telgarsky
 from pwl.counting import count_outputs
 from pwl.errors import ResourceLimitError
 from cli_helpers import run
@@ -114,12 +115,12 @@ def test_count_json_keys_do_not_depend_on_the_flags(runner: CliRunner, tmp_path:
         seen.append(payload)
     plain, listed, layered = seen[0], seen[1], seen[2]
     assert plain["breakpoints"] is None and plain["layers"] is None
-    f = telgarsky(4).function(UNIT)
+    f = function_of(telgarsky(4), UNIT)
     assert [Fraction(b) for b in listed["breakpoints"]] == list(f.breakpoints)
     assert [row["activation_regions"] for row in layered["layers"]] == [2, 4, 8, 16]
     every = seen[4]
     net2 = float_net()
-    part = net2.partition(UNIT)
+    part = propagate(net2, UNIT)
     assert every["output"] == "all" and every["pieces"] == part.joint_pieces()
     assert every["pieces_per_output"] == [part.pieces(0), part.pieces(1)]
     assert seen[5]["pieces"] == part.pieces(1) and seen[5]["pieces_per_output"] is None
@@ -184,7 +185,7 @@ def test_bound_names_the_formula_it_evaluates(runner: CliRunner, tmp_path: Path,
 
 
 def test_bound_formula_for_mixed_activations() -> None:
-    from pwl.bounds import check_bounds
+    from pwl.theory.bounds import check_bounds
 
     net = pwl.Network.sequential([([[1], [2]], [0, -1], "hardtanh"), ([[1, 1]], [0], "relu"),
                                   ([[1]], [0], "identity")])
@@ -198,7 +199,7 @@ def test_bound_formula_for_mixed_activations() -> None:
 # -- separation: a k-layer competitor uses its depth; negative bounds are vacuous ----------
 @pytest.mark.parametrize("name", ["interp", "lstsq"])
 def test_deeper_competitors_have_more_pieces(name: str) -> None:
-    from pwl.separation import separation
+    from pwl.theory.separation import separation
 
     kappas = []
     for layers in (1, 2, 3):
@@ -211,13 +212,13 @@ def test_deeper_competitors_have_more_pieces(name: str) -> None:
 
 
 def test_a_competitor_that_equals_f_makes_the_bounds_vacuous(runner: CliRunner) -> None:
-    from pwl.constructions import telgarsky as tri
-    from pwl.distances import distance
+    from pwl.theory.constructions import telgarsky as tri
+    from pwl.theory.distances import distance
 
     result = run(runner, "separation", "-D", "3", "-n", "2", "-k", "3", "--json")
     payload = json.loads(result.stdout)["rows"][0]
     assert payload["l1"] == "0"        # tri^3 = tri o tri o tri, each layer exact at width 2
-    from pwl.separation import competitor
+    from pwl.theory.separation import competitor
     g = competitor("interp", 3, 2, 3)
     assert distance(tri(3, 16), g, UNIT) == 0
     assert "kappa_g" not in payload and payload["pieces_competitor"] == 8
@@ -296,7 +297,7 @@ def test_a_missing_file_is_bad_input(runner: CliRunner, tmp_path: Path) -> None:
 
 # -- a numpy-friendly API -------------------------------------------------------------------
 def test_vectorised_float_evaluation_matches_the_exact_function() -> None:
-    f = telgarsky(6, 16).function(UNIT)
+    f = function_of(telgarsky(6, 16), UNIT)
     rng = np.random.default_rng(0)
     xs = np.concatenate([rng.random(500), [0.0, 1.0], [float(b) for b in f.breakpoints]])
     values = f(xs)
@@ -380,7 +381,7 @@ def test_file_options_say_where_they_wrote(runner: CliRunner, tmp_path: Path) ->
 
 
 def test_hat_integrals_against_pointwise_simpson() -> None:
-    from pwl.separation import _hat_integrals
+    from pwl.theory.separation import _hat_integrals
 
     rng = np.random.default_rng(7)
     for _ in range(20):
@@ -403,7 +404,7 @@ def test_hat_integrals_against_pointwise_simpson() -> None:
 def test_long_steps_report_progress(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    import pwl.separation as module
+    import pwl.theory.separation as module
 
     real = module.separation
 
@@ -423,10 +424,10 @@ def test_long_steps_report_progress(runner: CliRunner, monkeypatch: pytest.Monke
 # -- figures that teach ---------------------------------------------------------------------
 def test_figures_in_pdf(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from pwl.plot import plot_function
+    from pwl.present.plot import plot_function
 
     out = tmp_path / "tri.pdf"
-    plot_function(telgarsky(3).function(UNIT), out)
+    plot_function(function_of(telgarsky(3), UNIT), out)
     data = out.read_bytes()
     assert data.startswith(b"%PDF") and b"CreationDate" not in data
 
@@ -434,10 +435,10 @@ def test_figures_in_pdf(tmp_path: Path) -> None:
 def test_a_dense_function_is_drawn_as_its_envelope(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
-    import pwl.plot as plot
+    import pwl.present.plot as plot
 
     monkeypatch.setattr(plot, "DRAW_VERTICES", 500)
-    f = telgarsky(10).function(UNIT)
+    f = function_of(telgarsky(10), UNIT)
     fig = plot.plot_function(f, tmp_path / "dense.png")
     main, zoom = fig.axes
     assert main.get_title() == "κ(f) = 1,024 pieces on [0, 1]"     # the count, unthinned
@@ -454,8 +455,8 @@ def test_a_dense_function_is_drawn_as_its_envelope(tmp_path: Path,
 
 def test_separation_figure_for_one_width(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from pwl.plot import plot_separation
-    from pwl.separation import separation
+    from pwl.present.plot import plot_separation
+    from pwl.theory.separation import separation
 
     r = separation(3, 2, 3)
     fig = plot_separation([r], tmp_path / "one.svg")
@@ -470,7 +471,7 @@ def test_separation_figure_for_one_width(tmp_path: Path) -> None:
 def test_count_plot_title_has_one_kappa(runner: CliRunner, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
-    import pwl.plot as plot
+    import pwl.present.plot as plot
 
     titles = []
     real = plot.plot_function
@@ -525,7 +526,7 @@ def test_output_all_on_both_routes(runner: CliRunner, tmp_path: Path, kind: str)
     result = run(runner, "count", str(path), "--domain", "-3", "3", "--output", "all", "--json")
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
-    part = net.partition((-3, 3))
+    part = propagate(net, (-3, 3))
     assert payload["method"] == route
     assert payload["pieces_per_output"] == [part.pieces(k) for k in range(3)]
     assert payload["pieces"] == part.joint_pieces()
@@ -583,7 +584,7 @@ def test_plot_draws_the_plane_with_box(runner: CliRunner, tmp_path: Path) -> Non
     net.save(path)
     result = run(runner, "plot", str(path), "--box", "-2", "2", "-2", "2", "-o", str(out))
     assert result.exit_code == 0, result.stderr
-    regions = net.partition2d(box=(-2, 2, -2, 2)).num_regions
+    regions = partition2d(net, box=(-2, 2, -2, 2)).num_regions
     assert f"regions             {regions}" in result.stdout and out.stat().st_size > 0
     refused = run(runner, "plot", str(path), "--box", "-2", "2", "-2", "2", "-o", str(out),
                   "--layers")

@@ -1,4 +1,4 @@
-"""The engine (:func:`pwl.propagate`) against the reference, exact evaluation,
+"""The engine (:func:`pwl.engine.propagate`) against the reference, exact evaluation,
 and the lectures' bounds, on random and on deliberately degenerate networks."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import pwl
-from pwl.parallel import count_chunked
-from pwl.propagate import RegionLimit, _propagate
+from pwl.engine.parallel import count_chunked
+from pwl.engine.propagate import RegionLimit, _propagate
 from reference import RefNet, spec_of
 from strategies import big_network_specs, cases, domains, network_specs, rational_in
 
@@ -382,7 +382,7 @@ def test_engine_rejects_two_inputs():
         pwl.propagate(net)
 
 
-# -- large magnitudes: the int64 / float64 boundaries of pwl.exact -------------
+# -- large magnitudes: the int64 / float64 boundaries of pwl.engine.exact -------------
 
 
 def _deep(weight: int, depth: int = 6) -> list:
@@ -496,7 +496,7 @@ def test_examples_folder_matches_reference():
 def test_forms_at_points_match_the_partition(spec, data) -> None:
     """forms_at, which reads each neuron's piece off its value at a point,
     gives the partition's forms at a point strictly inside each region."""
-    from pwl.propagate import forms_at
+    from pwl.engine.propagate import forms_at
 
     net = pwl.Network.sequential(spec)
     part = pwl.propagate(net)
@@ -514,7 +514,7 @@ def test_forms_at_points_match_the_partition(spec, data) -> None:
 
 
 def _without_kernel(run):
-    from pwl import _jit
+    from pwl.engine import _jit
 
     _jit.set_default_policy("off")
     try:
@@ -555,7 +555,7 @@ def test_huge_domain_ends_with_zero_forms() -> None:
 
 
 def test_kernel_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pwl import _jit
+    from pwl.engine import _jit
 
     monkeypatch.setenv("PWL_JIT", "off")
     assert _jit.kernels(1 << 30) is None

@@ -1,4 +1,4 @@
-"""The integer kernels of :mod:`pwl.exact` against Python-int ground truth,
+"""The integer kernels of :mod:`pwl.engine.exact` against Python-int ground truth,
 with values at the float64 (2^53) and int64 (2^62, 2^63) boundaries."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pwl.exact import (
+from pwl.engine.exact import (
     INT64_SAFE,
     int_array,
     matmul_exact,

@@ -16,9 +16,10 @@ import sympy
 from click.testing import CliRunner
 from hypothesis import given, settings
 
+from pwl import function_of
 import pwl
 from cli.main import cli
-from pwl.export import FORMATS, export, to_csv, to_json, to_latex, to_sympy
+from pwl.present.export import FORMATS, export, to_csv, to_json, to_latex, to_sympy
 from pwl.io.native import parse_native
 from strategies import domains, network_specs
 from cli_helpers import run
@@ -55,7 +56,7 @@ def latex_number(text: str) -> Fraction:
 @given(network_specs(max_depth=3, max_width=4), domains())
 def test_every_export_reads_back_exactly(spec: list, domain: Optional[tuple]) -> None:
     net = pwl.Network.sequential(spec)
-    f = net.function(domain)
+    f = function_of(net, domain)
     # csv: the same function, rebuilt from exact strings
     assert from_csv(to_csv(f), f.domain) == f
     # sympy: the text parses to the expression pwl builds
@@ -100,7 +101,7 @@ def test_export_front_end() -> None:
 def test_cli_export_function(runner: CliRunner, to: str) -> None:
     result = run(runner, *["export", TELGARSKY3, "--to", to, "--domain", "0", "1"])
     assert result.exit_code == 0 and result.stderr == ""
-    f = pwl.load(TELGARSKY3).function((0, 1))
+    f = function_of(pwl.load(TELGARSKY3), (0, 1))
     assert result.stdout == export(pwl.load(TELGARSKY3), to, (0, 1))
     if to == "csv":
         assert from_csv(result.stdout, (Fraction(0), Fraction(1))) == f

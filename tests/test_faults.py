@@ -28,12 +28,13 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 from click.testing import CliRunner
 
+from pwl import function_of
 import pwl
 from cli_helpers import run
-from pwl import parallel
-from pwl.constructions import telgarsky
+from pwl.engine import parallel
+from pwl.theory.constructions import telgarsky
 from pwl.io.files import write_bytes_atomic, write_text_atomic
-from pwl.parallel import count_chunked
+from pwl.engine.parallel import count_chunked
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = (Fraction(0), Fraction(1))
@@ -333,7 +334,7 @@ def test_save_through_symlink_cli(runner: CliRunner, tmp_path: Path) -> None:
     result = run(runner, "telgarsky", "-D", "3", "--save", str(link))
     assert result.exit_code == 0, result.stderr
     assert link.is_symlink()
-    assert pwl.load(str(target)).function((0, 1)).num_pieces == 8
+    assert function_of(pwl.load(str(target)), (0, 1)).num_pieces == 8
 
 
 def read_fifo(path: Path, into: list[bytes]) -> threading.Thread:

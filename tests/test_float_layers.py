@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import pwl
-from pwl.certified import spectral_bound
-from pwl.escalate import ExactChain, dyadic_integers
-from pwl.exact import matmul_exact
-from pwl.propagate import IntAffine
+from pwl.engine.certified import spectral_bound
+from pwl.engine.escalate import ExactChain, dyadic_integers
+from pwl.engine.exact import matmul_exact
+from pwl.engine.propagate import IntAffine
 
 from click.testing import CliRunner
 
@@ -155,7 +155,7 @@ def test_count_json_says_how_decisions_were_settled(tmp_path) -> None:  # type: 
 
 
 def test_progress_off_a_terminal(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from pwl.constructions import telgarsky
+    from pwl.theory.constructions import telgarsky
 
     path = tmp_path / "t.json"
     telgarsky(3).save(path)
@@ -176,7 +176,7 @@ def test_certified_method_refuses_what_it_cannot_count() -> None:
 @given(st.integers(1, 6), st.integers(1, 9), st.integers(0, 2**32 - 1),
        st.sampled_from([0, 20, 60]))
 def test_exact_float_products_match_fractions(n: int, k: int, seed: int, spread: int) -> None:
-    from pwl.exactsum import exact_matmul
+    from pwl.engine.exactsum import exact_matmul
 
     rng = np.random.default_rng(seed)
     w = rng.normal(size=(n, k)) * 2.0 ** rng.integers(-spread, spread + 1, size=(n, k))
@@ -190,7 +190,7 @@ def test_exact_float_products_match_fractions(n: int, k: int, seed: int, spread:
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 12), st.integers(0, 2**32 - 1), st.booleans())
 def test_lines_through_float_layers_are_exact(n0: int, seed: int, float_points: bool) -> None:
-    from pwl.line import _float_restricted
+    from pwl.engine.line import _float_restricted
 
     rng = np.random.default_rng(seed)
     net = pwl.Network.from_arrays([rng.normal(size=(5, n0)), rng.normal(size=(2, 5))],

@@ -1,4 +1,4 @@
-"""Tests of :class:`pwl.function.PiecewiseLinear`.
+"""Tests of :class:`pwl.values.function.PiecewiseLinear`.
 
 Random functions are drawn as *recipes*: the points a function passes through
 (and, on the whole line, the slopes of its two end rays).  A recipe evaluates
@@ -20,10 +20,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pwl.activations import get_activation
-from pwl.domain import Domain
+from pwl.values.activations import get_activation
+from pwl.values.domain import Domain
 from pwl.errors import DomainError, PWLError, PWLTypeError, PWLValueError
-from pwl.function import PiecewiseLinear
+from pwl.values.function import PiecewiseLinear
 
 F = Fraction
 SETTINGS = settings(deadline=None, max_examples=150)
@@ -527,7 +527,7 @@ def test_to_sympy_symbol_and_laziness() -> None:
         f.to_sympy(3)  # type: ignore[arg-type]
     import subprocess
     import sys
-    code = "import sys, pwl.function; print('sympy' in sys.modules)"
+    code = "import sys, pwl.values.function; print('sympy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"

@@ -3,13 +3,13 @@
 On random networks, the degenerate ones of :mod:`strategies` included, every
 route pwl has to a count must give the reference's numbers exactly:
 
-* :func:`pwl.propagate`: cut points, breakpoints and pieces of every output,
+* :func:`pwl.engine.propagate`: cut points, breakpoints and pieces of every output,
   joint pieces, activation regions, the output's affine form on every region
   and the per-layer statistics;
 * :func:`pwl.count` with its automatic method choice (composition through a
   rank-1 layer whenever one exists, else enumeration), and with breakpoints
   asked for (enumeration, which must list the reference's breakpoints);
-* :func:`pwl.parallel.count_chunked` with a cap of a few regions, so that
+* :func:`pwl.engine.parallel.count_chunked` with a cap of a few regions, so that
   most cases are cut into many chunks joined at the seams.
 
 The CI runs a few hundred cases of each property; ``PWL_SLOW=1`` runs the
@@ -26,8 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-from pwl import compose
-from pwl.parallel import count_chunked
+from pwl.engine import compose
+from pwl.engine.parallel import count_chunked
 from reference import RefNet
 from strategies import big_network_specs, cases, network_specs, small_entries
 

@@ -15,7 +15,7 @@ import sympy
 from click.testing import CliRunner
 
 from pwl.errors import PWLValueError
-from pwl.gradients import (
+from pwl.lectures.gradients import (
     ACTIVATIONS,
     LEAKY_ALPHA,
     chain,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-from pwl.function import PiecewiseLinear
+from pwl.values.function import PiecewiseLinear
 
 SMALL = st.integers(-3, 3).map(Fraction) | st.sampled_from([Fraction(1, 2), Fraction(-3, 2)])
 ACTS = st.sampled_from(["relu", "identity", "abs", "leaky_relu", "hardtanh"])
@@ -122,7 +122,7 @@ def test_graph_engine_matches_piecewise_algebra(nodes, domain) -> None:  # type:
 @settings(max_examples=100)
 @given(graphs())
 def test_graph_round_trip_and_chunks(nodes) -> None:  # type: ignore[no-untyped-def]
-    from pwl.parallel import count_chunked
+    from pwl.engine.parallel import count_chunked
 
     net = pwl.Network.from_nodes(nodes)
     again = pwl.Network.from_dict(net.to_dict())

@@ -1,4 +1,4 @@
-"""Growth of exact piece counts with depth (:mod:`pwl.growth`) and its
+"""Growth of exact piece counts with depth (:mod:`pwl.theory.growth`) and its
 command ``pwl bench growth``: every row cross-checked against enumeration
 and the lectures' bounds; the CSV and JSON outputs against each other."""
 
@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pwl
-from pwl.bounds import lecture_bound, one_input_bound
-from pwl.constructions import sawtooth, telgarsky
-from pwl.growth import FAMILIES, GrowthRow, family_network, growth
+from pwl.theory.bounds import lecture_bound, one_input_bound
+from pwl.theory.constructions import sawtooth, telgarsky
+from pwl.theory.growth import FAMILIES, GrowthRow, family_network, growth
 from cli_helpers import run as run_pwl
 
 # -- the library ---------------------------------------------------------------

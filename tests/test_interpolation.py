@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pwl import function_of
 import pwl
 from pwl.errors import PWLTypeError, PWLValueError
-from pwl.interpolation import (
+from pwl.lectures.interpolation import (
     interpolate,
     nonzero_parameters,
     parse_points,
@@ -49,7 +50,7 @@ def test_two_layers_take_every_value(points: list) -> None:
     assert stored_parameters(net) == 3 * n + 1
     assert net.layers[1].bias == (0,)
     # kinks at the thresholds only, one per unit at most
-    assert net.function().num_pieces <= n + 1
+    assert function_of(net).num_pieces <= n + 1
 
 
 @settings(max_examples=40)
@@ -64,7 +65,7 @@ def test_deep_variant_is_the_same_function(points: list, depth: int) -> None:
     deep = zhang_deep(xs, ys, depth)
     assert deep.depth == depth
     assert max(deep.widths) <= math.ceil(n / depth) + 4
-    assert deep.function() == zhang(xs, ys).function()
+    assert function_of(deep) == function_of(zhang(xs, ys))
     for x, y in points:
         assert deep.evaluate(x) == (y,)
     # O(N + n) nonzero weights: each point costs a bounded number

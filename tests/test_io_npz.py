@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 
+from pwl import function_of
 import pwl
 from cli.main import cli
 from pwl.errors import NetworkFormatError, PWLValueError
@@ -64,7 +65,7 @@ def test_long_double_keeps_its_extra_bits() -> None:
 def test_default_activations_relu_then_identity(tmp_path: Path) -> None:
     net = read_npz(write(tmp_path / "tri.npz", **tri_arrays()))
     assert [layer.activation.name for layer in net.layers] == ["relu", "identity"]
-    f = net.function((0, 1))
+    f = function_of(net, (0, 1))
     assert f.breakpoints == (Fraction(1, 2),) and f(Fraction(1, 2)) == 1
 
 

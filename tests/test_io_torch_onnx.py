@@ -6,6 +6,7 @@ agrees to float rounding; bad models give one-line errors naming the place.
 
 from __future__ import annotations
 
+import importlib
 import random
 import sys
 from fractions import Fraction
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pwl import function_of, propagate
 import pwl
 from pwl.errors import NetworkFormatError, PWLValueError
 
@@ -65,7 +67,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "torchscript": pwl.load(d / "script.pth"),
     }
     return {"model": model, "nets": nets, "dir": d,
-            "parts": {k: net.partition() for k, net in nets.items()}}
+            "parts": {k: propagate(net) for k, net in nets.items()}}
 
 
 def test_every_route_gives_the_same_exact_pieces(mixed: dict[str, Any]) -> None:
@@ -139,12 +141,12 @@ def test_onnx_graph_is_exact(tmp_path: Path, cls: Any, seed: int) -> None:
     models.export_onnx(model, tmp_path / "g.onnx")
     net = pwl.load(tmp_path / "g.onnx")
     assert not net.is_chain
-    f = net.function()
+    f = function_of(net)
     for x in random_points(seed):
         assert net.evaluate(x)[0] == model.exact(x) == f(x)
         xf = float(x)
         assert close(model.exact(Fraction(xf)), forward(model, xf))
-    part = net.partition()
+    part = propagate(net)
     for cut in part.cuts():
         assert f(cut) == model.exact(cut) == net.evaluate(cut)[0]
     # between neighbouring cuts the function is the region's form
@@ -171,7 +173,7 @@ def test_float32_onnx_and_module_agree(tmp_path: Path) -> None:
     model = nn.Sequential(nn.Linear(1, 9), nn.ReLU(), nn.Linear(9, 9), nn.LeakyReLU(0.0625),
                           nn.Linear(9, 1)).eval()
     models.export_onnx(model, tmp_path / "f32.onnx", dtype=torch.float32)
-    a, b = from_torch(model).partition(), pwl.load(tmp_path / "f32.onnx").partition()
+    a, b = propagate(from_torch(model)), propagate(pwl.load(tmp_path / "f32.onnx"))
     assert a.cuts() == b.cuts() and forms(a) == forms(b)
 
 
@@ -180,7 +182,7 @@ def test_json_export_of_onnx_graph_round_trips(tmp_path: Path) -> None:
     net = pwl.load(tmp_path / "m.onnx")
     net.save(tmp_path / "m.json")
     again = pwl.load(tmp_path / "m.json")
-    assert again == net and again.function() == net.function()
+    assert again == net and function_of(again) == function_of(net)
 
 
 # -- PyTorch errors ---------------------------------------------------------------------
@@ -270,7 +272,7 @@ def test_traced_torchscript_without_parameters_is_named(tmp_path: Path) -> None:
 def test_traced_relu_chain_loads(tmp_path: Path) -> None:
     model = _seq(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 1))
     models.save_traced(model, tmp_path / "t.pt")
-    assert pwl.load(tmp_path / "t.pt").function() == from_torch(model).function()
+    assert function_of(pwl.load(tmp_path / "t.pt")) == function_of(from_torch(model))
 
 
 def _arch_state() -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -438,7 +440,7 @@ def test_onnx_constant_folding_and_fused_concat() -> None:
         c = p + [-v for v in p]
         return sum((min(max(v, Fraction(1, 8)), Fraction(3)) for v in c), Fraction(0))
 
-    f = net.function()
+    f = function_of(net)
     for x in random_points(2, 25, 3) + list(f.breakpoints):
         assert net.evaluate(x)[0] == expect(x) == f(x)
 
@@ -470,7 +472,7 @@ def test_onnx_file_errors(tmp_path: Path) -> None:
     ("torch", lambda p: pwl.load(p / "m.pt"),
      r"needs torch: pip install torch \(or, in a checkout of pwl, pip install -e '\.\[torch\]'\)$"),
     ("torch", lambda p: from_torch(None), r"needs torch: pip install torch \(or"),
-    ("matplotlib", lambda p: __import__("pwl.plot").plot.plot_function(
+    ("matplotlib", lambda p: importlib.import_module("pwl.present.plot").plot_function(
         pwl.PiecewiseLinear.affine(1), p / "f.png"),
      r"needs matplotlib: pip install matplotlib \(or, in a checkout of pwl, "
      r"pip install -e '\.\[plot\]'\)$"),
@@ -510,7 +512,7 @@ def test_cli_counts_an_onnx_graph(tmp_path: Path) -> None:
     from cli.main import cli
 
     models.export_onnx(models.seeded(models.MaxOfBranches, 1), tmp_path / "max.onnx")
-    pieces = pwl.load(tmp_path / "max.onnx").partition().pieces()
+    pieces = propagate(pwl.load(tmp_path / "max.onnx")).pieces()
     result = run(CliRunner(), *["count", str(tmp_path / "max.onnx"), "--json"])
     assert result.exit_code == 0, result.output
     assert f'"pieces": {pieces},' in result.output
@@ -567,7 +569,7 @@ def _line_reference(net: pwl.Network, a: list[Fraction], b: list[Fraction],
 
 
 def test_784_inputs_counted_along_a_line(tmp_path: Path) -> None:
-    line = pytest.importorskip("pwl.line")
+    line = pytest.importorskip("pwl.engine.line")
     model = models.wide_chain(seed=0)
     net = from_torch(model)
     assert net.input_size == 784

@@ -1,5 +1,5 @@
 """The compiled kernels' Python bodies: with ``NUMBA_DISABLE_JIT=1`` numba
-runs :mod:`pwl._jit_kernel` as plain Python, which coverage can see and a
+runs :mod:`pwl.engine._jit_kernel` as plain Python, which coverage can see and a
 debugger can step through.  Those bodies must give the answers numpy gives
 (``PWL_JIT=off``) on integer networks (the exact kernel) and float networks
 (the certified kernels)."""
@@ -24,8 +24,8 @@ from fractions import Fraction
 import numpy as np
 import numba
 import pwl
-from pwl import _jit
-from pwl.constructions import telgarsky
+from pwl.engine import _jit
+from pwl.theory.constructions import telgarsky
 
 assert numba.config.DISABLE_JIT == int(sys.argv[1])
 kernels = _jit.kernels(1 << 30)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import pwl
-from pwl.constructions import telgarsky
+from pwl.theory.constructions import telgarsky
 from pwl.counting import METHODS, REGISTRY
 
 from cli_helpers import run

@@ -1,4 +1,4 @@
-"""Chunked counting (:mod:`pwl.parallel`): chunks of at most ``max_regions``
+"""Chunked counting (:mod:`pwl.engine.parallel`): chunks of at most ``max_regions``
 regions, counted here, in local processes or on a dask cluster, must add up
 to exactly the counts of one enumeration of the whole domain, whatever the
 seams; and the memory budget that decides when to chunk."""
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 import pwl
 from cli.main import cli
-from pwl.constructions import sawtooth, telgarsky
-from pwl.domain import as_domain
-from pwl.parallel import count_chunked, parse_size, regions_for_memory
+from pwl.theory.constructions import sawtooth, telgarsky
+from pwl.values.domain import as_domain
+from pwl.engine.parallel import count_chunked, parse_size, regions_for_memory
 from reference import RefNet
 from strategies import cases, domains, network_specs
 from cli_helpers import run

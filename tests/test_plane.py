@@ -171,7 +171,7 @@ def test_relu_of_abs_sum_level_set():
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_triangle_wave_product(depth):
     """tri^D(x) + tri^D(y) on the unit square: the grid of the 1-D partitions."""
-    from pwl.constructions import telgarsky
+    from pwl.theory.constructions import telgarsky
 
     net1 = telgarsky(depth)
     one = pwl.count(net1, (0, 1))
@@ -319,7 +319,7 @@ def test_plane_through_float_mlp():
 def test_partition_api_exports_and_graph():
     net = Network.sequential([([[1, 0], [0, 1], [1, 1]], [0, 0, -1]),
                               ([[1, 1, -1]], [0], "identity")])
-    p = net.partition2d(box=(-1, 1, -1, 1))
+    p = partition2d(net, box=(-1, 1, -1, 1))
     g = p.adjacency()
     assert g.number_of_nodes() == p.num_regions
     assert g.number_of_edges() == len(p.adjacent_pairs)

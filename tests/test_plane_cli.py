@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cli_helpers import run
+from pwl import partition2d
 from pwl import Network
 from pwl.plane.bounds import montufar_lower_bound, serra_upper_bound
 
@@ -38,7 +39,7 @@ def test_regions_json_counts_match_the_library(runner, net_file):
             "--output", "all", "--per-layer")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    p = Network.from_dict(ABS_DIAMOND).partition2d(box=(-2, 2, -2, 2))
+    p = partition2d(Network.from_dict(ABS_DIAMOND), box=(-2, 2, -2, 2))
     assert data["regions"] == p.num_regions == 8
     assert data["pieces"] == {"outputs": [p.pieces(0), p.pieces(1)], "joint": p.pieces(None)}
     assert data["vertices"] - data["edges"] + data["regions"] == data["euler"] == 1
@@ -72,7 +73,7 @@ def test_regions_on_a_plane_npy_and_json_points(runner, net3_file, tmp_path):
     assert r.exit_code == 0, r.output
     net = Network.sequential([([[1, 2, -1], [0, 1, 1], [1, -1, 0]], [0, "-1/2", "1/3"]),
                               ([[1, -1, 1]], [0], "identity")])
-    p = net.partition2d(plane=([0, 0, 0], [1, 0, 1], [0, 1, "0.5"]))
+    p = partition2d(net, plane=([0, 0, 0], [1, 0, 1], [0, 1, "0.5"]))
     assert json.loads(r.stdout)["regions"] == p.num_regions
 
 
@@ -121,7 +122,7 @@ def test_bounds_against_brute_force_arrangements():
     rng = np.random.default_rng(5)
     net = Network.from_arrays([rng.normal(0, 1, (6, 2)), rng.normal(0, 1, (4, 6)),
                                rng.normal(0, 1, (1, 4))])
-    p = net.partition2d(box=(-5, 5, -5, 5))
+    p = partition2d(net, box=(-5, 5, -5, 5))
     assert p.num_regions <= serra_upper_bound([6, 4], 2)
 
 

@@ -18,14 +18,15 @@ from click.testing import CliRunner
 
 pytest.importorskip("matplotlib")
 
+from pwl import function_of, propagate
 import pwl  # noqa: E402
-from pwl import plot  # noqa: E402
-from pwl.constructions import telgarsky  # noqa: E402
+from pwl.present import plot  # noqa: E402
+from pwl.theory.constructions import telgarsky  # noqa: E402
 from pwl.errors import PWLTypeError, PWLValueError  # noqa: E402
-from pwl.function import PiecewiseLinear  # noqa: E402
-from pwl.growth import growth  # noqa: E402
-from pwl.interpolation import zhang  # noqa: E402
-from pwl.separation import separation  # noqa: E402
+from pwl.values.function import PiecewiseLinear  # noqa: E402
+from pwl.theory.growth import growth  # noqa: E402
+from pwl.lectures.interpolation import zhang  # noqa: E402
+from pwl.theory.separation import separation  # noqa: E402
 from cli_helpers import run  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -56,7 +57,7 @@ def line(fig, gid: str, axes: int = 0):
 # -- plot_function ----------------------------------------------------------------
 @pytest.mark.parametrize("depth", [1, 3, 5])
 def test_function_svg_marks_every_breakpoint(tmp_path: Path, depth: int) -> None:
-    f = telgarsky(depth).function((0, 1))
+    f = function_of(telgarsky(depth), (0, 1))
     path = tmp_path / "f.svg"
     fig = plot.plot_function(f, path)
     assert markers_in_svg(path, "breakpoints") == len(f.breakpoints) == 2**depth - 1
@@ -70,20 +71,20 @@ def test_function_svg_marks_every_breakpoint(tmp_path: Path, depth: int) -> None
 
 def test_function_png_and_title(tmp_path: Path) -> None:
     path = tmp_path / "f.png"
-    f = telgarsky(3).function((0, 1))
+    f = function_of(telgarsky(3), (0, 1))
     fig = plot.plot_function(f, path, title="tri^3")
     assert path.read_bytes()[:8] == PNG_MAGIC
     assert fig.axes[0].get_title() == "tri^3\nκ(f) = 8 pieces on [0, 1]"
 
 
 def test_function_without_breakpoints(tmp_path: Path) -> None:
-    fig = plot.plot_function(telgarsky(2).function((0, 1)), tmp_path / "f.svg",
+    fig = plot.plot_function(function_of(telgarsky(2), (0, 1)), tmp_path / "f.svg",
                              breakpoints=False)
     assert [ln.get_gid() for ln in fig.axes[0].get_lines()] == ["function"]
 
 
 def test_whole_line_window_shows_every_breakpoint(tmp_path: Path) -> None:
-    f = telgarsky(3).function()
+    f = function_of(telgarsky(3))
     fig = plot.plot_function(f, tmp_path / "f.svg")
     xs, _ = line(fig, "function").get_data()
     assert xs[0] < float(f.breakpoints[0]) and xs[-1] > float(f.breakpoints[-1])
@@ -97,7 +98,7 @@ def test_affine_function_has_no_markers(tmp_path: Path) -> None:
 
 
 def test_relu_figure_reproduces_the_lecture(tmp_path: Path) -> None:
-    f = zhang(range(16), LECTURE_YS).function((0, 15))
+    f = function_of(zhang(range(16), LECTURE_YS), (0, 15))
     fig = plot.plot_relu(f, tmp_path / "relu.svg")
     assert [ax.get_title() for ax in fig.axes] == ["κ(f) = 16", "κ(relu(f)) = 14"]
     assert f.relu().num_pieces == 14
@@ -112,7 +113,7 @@ def test_relu_figure_reproduces_the_lecture(tmp_path: Path) -> None:
 ])
 def test_layer_kappas_agree_with_the_engine(tmp_path: Path, net, domain) -> None:
     fig = plot.plot_layers(net, tmp_path / "layers.png", domain)
-    part = net.partition(domain, per_layer=True)
+    part = propagate(net, domain, per_layer=True)
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert len(titles) == sum(net.widths) + 1
     k = 0
@@ -162,29 +163,29 @@ def test_separation_curves(tmp_path: Path) -> None:
 ])
 def test_bad_paths_are_refused_before_drawing(tmp_path: Path, name: str, message: str) -> None:
     with pytest.raises(PWLValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        plot.plot_function(telgarsky(1).function((0, 1)), tmp_path / name)
+        plot.plot_function(function_of(telgarsky(1), (0, 1)), tmp_path / name)
 
 
 def test_not_a_function_is_a_type_error(tmp_path: Path) -> None:
     with pytest.raises(PWLTypeError):
         plot.plot_function(telgarsky(1), tmp_path / "f.png")  # type: ignore[arg-type]
     with pytest.raises(PWLTypeError):
-        plot.plot_layers(telgarsky(1).function(), tmp_path / "f.png")  # type: ignore[arg-type]
+        plot.plot_layers(function_of(telgarsky(1)), tmp_path / "f.png")  # type: ignore[arg-type]
 
 
 def test_writes_are_atomic_and_replace(tmp_path: Path) -> None:
     path = tmp_path / "f.svg"
     path.write_text("old")
-    plot.plot_function(telgarsky(2).function((0, 1)), path)
+    plot.plot_function(function_of(telgarsky(2), (0, 1)), path)
     first = path.read_bytes()
     assert first.startswith(b"<?xml")
-    plot.plot_function(telgarsky(2).function((0, 1)), path)
+    plot.plot_function(function_of(telgarsky(2), (0, 1)), path)
     assert path.read_bytes() == first, "the same figure gives the same SVG bytes"
     assert [p.name for p in tmp_path.iterdir()] == ["f.svg"], "no temporary file left"
 
 
 def test_importing_pwl_does_not_import_matplotlib() -> None:
-    code = ("import sys, pwl, pwl.plot, pwl.approx, pwl.interpolation, pwl.gradients, cli.main; "
+    code = ("import sys, pwl, pwl.present.plot, pwl.lectures.approx, pwl.lectures.interpolation, pwl.lectures.gradients, cli.main; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent, check=True)
@@ -233,5 +234,5 @@ def test_cli_plot_errors(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.
 
 def test_pwl_load_and_plot_agree(tmp_path: Path) -> None:
     net = pwl.load(TELGARSKY3)
-    fig = plot.plot_function(net.function((0, 1)), tmp_path / "f.png")
+    fig = plot.plot_function(function_of(net, (0, 1)), tmp_path / "f.png")
     assert fig.axes[0].get_title().startswith(f"κ(f) = {pwl.count(net, (0, 1)).pieces} ")

@@ -15,18 +15,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pwl import function_of
 import pwl
-from pwl.constructions import telgarsky
-from pwl.distances import distance
+from pwl.theory.constructions import telgarsky
+from pwl.theory.distances import distance
 from pwl.errors import PWLValueError
-from pwl.separation import COMPETITORS, competitor, min_width, separation
+from pwl.theory.separation import COMPETITORS, competitor, min_width, separation
 
 UNIT = (Fraction(0), Fraction(1))
 STEPS = 15  # gradient steps for "trained": enough to move, cheap to run
 
 
 def target(depth: int) -> pwl.PiecewiseLinear:
-    return telgarsky(depth, 16).function(UNIT)
+    return function_of(telgarsky(depth, 16), UNIT)
 
 
 # -- independent computations --------------------------------------------------------
@@ -38,7 +39,7 @@ def l1_by_evaluation(depth: int, g: pwl.Network) -> Fraction:
     """int_0^1 |16 tri^D - g| from exact forward passes at the knots of both,
     after checking by evaluation that both are affine between those knots."""
     f = telgarsky(depth, 16)
-    xs = knots_of(f.function(UNIT), g.function(UNIT))
+    xs = knots_of(function_of(f, UNIT), function_of(g, UNIT))
     d = [f.evaluate(x)[0] - g.evaluate(x)[0] for x in xs]
     total = Fraction(0)
     for x0, x1, u, v in zip(xs, xs[1:], d, d[1:]):
@@ -73,7 +74,7 @@ def check_report(r, depth: int, width: int, layers: int, name: str) -> None:
     # kappa(g): the report against the counting front end, every method
     assert r.kappa_g == pwl.count(g, UNIT).pieces
     assert r.kappa_g == pwl.count(g, UNIT, method="enumerate").pieces
-    assert r.kappa_g == g.function(UNIT).num_pieces
+    assert r.kappa_g == function_of(g, UNIT).num_pieces
     # ... and against the architecture: kappa(g) <= 2^k n^k and <= (n + 1)^k
     assert r.kappa_g <= min(2**layers * width**layers, (width + 1) ** layers)
     # the distance, two ways
@@ -142,7 +143,7 @@ def test_interp_interpolates_at_knots_that_alternate(depth: int) -> None:
     f = target(depth)
     m = 2**depth
     for n in widths_for(depth):
-        g = competitor("interp", depth, n).function(UNIT)
+        g = function_of(competitor("interp", depth, n), UNIT)
         xs = knots_of(g)
         assert [g(x) for x in xs] == [f(x) for x in xs]
         # every knot is a multiple of 1 / 2^D, and with n < 2^D there are n
@@ -166,8 +167,8 @@ def test_lstsq_is_the_l2_projection(depth: int) -> None:
     for n in widths_for(depth):
         interp = competitor("interp", depth, n)
         lstsq = competitor("lstsq", depth, n)
-        xs = knots_of(interp.function(UNIT))
-        g = lstsq.function(UNIT)
+        xs = knots_of(function_of(interp, UNIT))
+        g = function_of(lstsq, UNIT)
         assert set(g.breakpoints) <= set(xs)
         residual = f - g
         for phi in hats(xs):
@@ -185,8 +186,8 @@ def test_lstsq_is_the_l2_projection(depth: int) -> None:
 @given(depth=st.integers(2, 5), n=st.integers(1, 8), data=st.data())
 def test_lstsq_beats_every_perturbation(depth: int, n: int, data) -> None:
     f = target(depth)
-    lstsq = competitor("lstsq", depth, n).function(UNIT)
-    xs = knots_of(competitor("interp", depth, n).function(UNIT))
+    lstsq = function_of(competitor("lstsq", depth, n), UNIT)
+    xs = knots_of(function_of(competitor("interp", depth, n), UNIT))
     ys = [lstsq(x) + data.draw(st.fractions(-2, 2, max_denominator=7)) for x in xs]
     other = pwl.PiecewiseLinear.from_points(xs, ys)
     assert distance(f, lstsq, UNIT, "l2sq") <= distance(f, other, UNIT, "l2sq")

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..domain import Domain, DomainLike, as_domain
+from ..values.domain import Domain, DomainLike, as_domain
 from ..errors import PWLValueError, RegionLimitError, ResourceLimitError
-from ..network import Network
-from ..numbers import format_exact
-from ..partition import Partition
+from ..values.network import Network
+from ..values.numbers import format_exact
+from ..values.partition import Partition
 from . import certified as _certified, compose as _compose, enumeration as _enumeration
 from .base import CountResult, NotApplicable, Request
 
@@ -80,7 +80,7 @@ def _float_denominator(w: "np.ndarray", b: "np.ndarray") -> float:
     """The least power of two that makes every entry of a float layer an integer."""
     import numpy as np
 
-    from ..escalate import dyadic_parts
+    from ..engine.escalate import dyadic_parts
 
     _, expo, nonzero = dyadic_parts(np.concatenate([w.ravel(), b]))
     if not nonzero.any():
@@ -213,8 +213,8 @@ def one_partition(net: Network, dom: Domain, budget: int, per_layer: bool,
                    advice: str) -> Partition:
     """The whole domain's partition in one process, within ``budget`` bytes,
     or :class:`ResourceLimitError` saying ``what`` needs more and ``advice``."""
-    from ..parallel import regions_for_memory
-    from ..propagate import Limit, RegionLimit, _propagate
+    from ..engine.parallel import regions_for_memory
+    from ..engine.propagate import Limit, RegionLimit, _propagate
 
     cap = regions_for_memory(net, budget, 1)
     try:
@@ -272,14 +272,14 @@ def count_outputs(net: Network, domain: DomainLike = None, *,
                   max_regions: Optional[int] = None) -> OutputsCount:
     """Pieces of each output, and joint pieces (the union of all outputs'
     breakpoints), from one pass: certified floats for networks with large
-    numbers (:mod:`pwl.certified`), one enumeration otherwise.
+    numbers (:mod:`pwl.engine.certified`), one enumeration otherwise.
 
     >>> net = Network.sequential([([[1], [-1]], [0, 0]), ([[1, 0], [1, -1]], [0, 0], "identity")])
     >>> count_outputs(net).pieces, count_outputs(net).joint_pieces
     ((2, 1), 2)
     """
-    from .. import certified
-    from ..parallel import default_memory_budget
+    from ..engine import certified
+    from ..engine.parallel import default_memory_budget
 
     dom = as_domain(domain)
     progress = region_guard(net, max_regions, progress)

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..domain import Domain
-from ..network import Network
-from ..numbers import format_exact
-from ..partition import LayerStats
+from ..values.domain import Domain
+from ..values.network import Network
+from ..values.numbers import format_exact
+from ..values.partition import LayerStats
 
 if TYPE_CHECKING:
-    from ..function import PiecewiseLinear
+    from ..values.function import PiecewiseLinear
 
 __all__ = ["CountResult", "Request", "NotApplicable"]
 
@@ -56,7 +56,7 @@ class CountResult:
         (without the ``network`` and ``line`` keys the command adds): every
         key is always present, numbers exact as strings where rational.
 
-        >>> from pwl.network import Network
+        >>> from pwl.values.network import Network
         >>> from pwl.counting import count
         >>> net = Network.sequential([([[1], [-1]], [0, 0]), ([[1, 1]], [0], "identity")])
         >>> d = count(net, (-1, 1), breakpoints=True).to_dict()

@@ -1,12 +1,12 @@
 """The ``certified`` method: float64 with proven error bounds, undecided
-regions settled locally in balls and exactly (:mod:`pwl.certified`); the
+regions settled locally in balls and exactly (:mod:`pwl.engine.certified`); the
 default for weights with large denominators (floats, long decimals)."""
 
 from __future__ import annotations
 
-from ..domain import Domain
+from ..values.domain import Domain
 from ..errors import PWLValueError
-from ..network import Network
+from ..values.network import Network
 from .base import CountResult, NotApplicable, Request
 
 NAME = "certified"
@@ -16,7 +16,7 @@ REFUSAL = ("the certified method needs a chain of layers whose activations have 
 
 
 def applies(net: Network, domain: Domain) -> bool:
-    from .. import certified
+    from ..engine import certified
 
     return certified.applies(net)
 
@@ -28,7 +28,7 @@ def preferred(net: Network, domain: Domain) -> bool:
 
 
 def count(req: Request) -> CountResult:
-    from .. import certified
+    from ..engine import certified
 
     try:
         res = certified.certified_counts(req.net, req.domain, req.progress)

@@ -1,11 +1,11 @@
-"""The ``compose`` method: through rank-1 bottlenecks (:mod:`pwl.compose`);
+"""The ``compose`` method: through rank-1 bottlenecks (:mod:`pwl.engine.compose`);
 counts without listing, so ``2^1000`` pieces take milliseconds."""
 
 from __future__ import annotations
 
-from ..domain import Domain
+from ..values.domain import Domain
 from ..errors import ResourceLimitError
-from ..network import Network
+from ..values.network import Network
 from .base import CountResult, NotApplicable, Request
 
 NAME = "compose"
@@ -15,7 +15,7 @@ REFUSAL = ("the compose method needs a chain of layers with a hidden layer after
 
 
 def applies(net: Network, domain: Domain) -> bool:
-    from .. import compose
+    from ..engine import compose
 
     return compose.applies(net)
 
@@ -25,7 +25,7 @@ def preferred(net: Network, domain: Domain) -> bool:
 
 
 def count(req: Request) -> CountResult:
-    from .. import compose
+    from ..engine import compose
 
     try:
         pieces, regions = compose.compose_count(req.net, req.domain, req.output)

@@ -1,15 +1,15 @@
 """The ``enumerate`` method: exact propagation of the partition
-(:mod:`pwl.propagate`); lists every cut, so it also yields breakpoints and
+(:mod:`pwl.engine.propagate`); lists every cut, so it also yields breakpoints and
 per-layer statistics.  Past the memory budget the domain is split into
 chunks at exact cut points, counted by local processes or a dask cluster
-(:mod:`pwl.parallel`) and joined exactly at the seams."""
+(:mod:`pwl.engine.parallel`) and joined exactly at the seams."""
 
 from __future__ import annotations
 
 import os
 
-from ..domain import Domain
-from ..network import Network
+from ..values.domain import Domain
+from ..values.network import Network
 from .base import CountResult, Request
 
 NAME = "enumerate"
@@ -30,8 +30,8 @@ def preferred(net: Network, domain: Domain) -> bool:
 
 
 def count(req: Request) -> CountResult:
-    from ..parallel import count_chunked, default_memory_budget, regions_for_memory
-    from ..propagate import Limit, RegionLimit, _propagate
+    from ..engine.parallel import count_chunked, default_memory_budget, regions_for_memory
+    from ..engine.propagate import Limit, RegionLimit, _propagate
     from . import check_regions, one_partition
 
     net, dom = req.net, req.domain

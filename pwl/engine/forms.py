@@ -11,8 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..domain import Interval
-from ..exact import INT64_SAFE, is_object, matmul_exact_pair, maxabs, to_object
+from ..values.domain import Interval
+from .exact import INT64_SAFE, is_object, matmul_exact_pair, maxabs, to_object
 from .plans import IntAct, IntAffine
 
 

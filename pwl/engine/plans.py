@@ -1,6 +1,6 @@
 """Integer plans: each layer's affine map and activation scaled to
 integers once per network (:class:`IntAffine`, :class:`IntAct`), which the
-exact engine (:mod:`pwl.propagate`) runs on."""
+exact engine (:mod:`pwl.engine.propagate`) runs on."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..activations import Activation
-from ..exact import INT64_SAFE, int_array, maxabs
-from ..network import Layer, Network
+from ..values.activations import Activation
+from .exact import INT64_SAFE, int_array, maxabs
+from ..values.network import Layer, Network
 
 __all__ = ["IntAct", "IntAffine", "compiled_plan"]
 
@@ -79,7 +79,7 @@ class IntAffine:
     @classmethod
     def _of_floats(cls, w: np.ndarray, b: np.ndarray) -> "IntAffine":
         """From float arrays: integers over one power of two, without Fractions."""
-        from ..escalate import dyadic_array
+        from .escalate import dyadic_array
 
         ints, scale = dyadic_array(np.concatenate([w.ravel(), b]))
         k = w.size

@@ -10,8 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from .. import _jit
-from ..exact import FLOAT_EXACT, INT64_SAFE, is_object, ratio_keys, sign_of_sum, to_object
+from . import _jit
+from .exact import FLOAT_EXACT, INT64_SAFE, is_object, ratio_keys, sign_of_sum, to_object
 from .forms import _Forms, _State, _iota, _scalar_array, _scaled, _take
 from .plans import IntAct
 
@@ -248,7 +248,7 @@ def _refine(state: _State, z: _Forms, act: IntAct, index: int, limit: Optional[L
 def _refine_compiled(state: _State, z: _Forms, za_t: np.ndarray, zc_t: np.ndarray,
                      zt_max: int, max_regions: int, relu: bool = False
                      ) -> Optional[tuple[_State, Optional[np.ndarray], np.ndarray, Optional[_Forms]]]:
-    """:func:`_refine` for one kink by the compiled kernel (:mod:`pwl._jit`),
+    """:func:`_refine` for one kink by the compiled kernel (:mod:`pwl.engine._jit`),
     when numba is at hand and the int64 arithmetic provably fits; None if
     the kernel is not used or leaves a decision (ties beyond its exact
     range, a region limit) to the numpy path."""

@@ -31,19 +31,34 @@ from typing import Optional
 
 from ..errors import PWLValueError
 
-__all__ = ["write_text_atomic", "write_bytes_atomic", "check_input_file", "STDOUT"]
+__all__ = ["write_text_atomic", "write_bytes_atomic", "check_input_file", "file_limit", "STDOUT"]
 
 #: The path that means standard output.
 STDOUT = "-"
 
 _FD_PATH = re.compile(r"/(?:dev/fd|proc/self/fd)/(\d+)")
 
+#: Input files larger than this (bytes) are refused unless
+#: ``PWL_MAX_FILE_BYTES`` in the environment says otherwise.
+DEFAULT_MAX_FILE_BYTES = 256 * 2**20
+
+
+def file_limit() -> int:
+    """The largest input file read, in bytes: ``PWL_MAX_FILE_BYTES`` when it
+    is a positive integer, else :data:`DEFAULT_MAX_FILE_BYTES`; read at each
+    call, so a change of the environment takes effect at once."""
+    text = os.environ.get("PWL_MAX_FILE_BYTES", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_FILE_BYTES
+
+
+#: The limit when the module was imported (see :func:`file_limit`).
+MAX_FILE_BYTES = file_limit()
+
 
 def check_input_file(path: Path) -> int:
     """The size of an input file, refusing a missing, unreadable or too large
     one with a :class:`~pwl.errors.NetworkFormatError` that names it."""
     from ..errors import NetworkFormatError
-    from ..network import file_limit
 
     try:
         size = path.stat().st_size

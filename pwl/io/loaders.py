@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..errors import NetworkFormatError
-from ..network import Network
+from ..values.network import Network
 from .files import check_input_file
 
-__all__ = ["load_any", "FORMATS", "SUFFIXES"]
+__all__ = ["load", "FORMATS", "SUFFIXES"]
 
 
 def _native(path: Path) -> Network:
@@ -51,8 +51,15 @@ FORMATS = tuple(_LOADERS)
 SUFFIXES = {name: ", ".join(sfx) for name, (sfx, _) in _LOADERS.items()}
 
 
-def load_any(path: str | os.PathLike[str], format: Optional[str] = None) -> Network:
-    """Read a network file; the format comes from ``format`` or the suffix."""
+def load(path: str | os.PathLike[str], format: Optional[str] = None) -> Network:
+    """Read a network file: the native JSON format, or another format chosen
+    by ``format`` or the file's suffix (json, npz, onnx, torch).
+
+    Native numbers are read exactly: JSON decimals as the decimal they spell
+    (``0.1`` is 1/10), strings ``"p/q"``.  NaN and infinities are refused.
+    Binary formats store floats, taken at their exact binary value.  Errors
+    name the file and the place in it.
+    """
     p = Path(path)
     if format is None:
         check_input_file(p)     # a missing file or a folder is said as such first
@@ -74,6 +81,7 @@ def load_any(path: str | os.PathLike[str], format: Optional[str] = None) -> Netw
     if format not in _LOADERS:
         raise NetworkFormatError(f"{p}: unknown format {format!r} (known: {', '.join(_LOADERS)})")
     return _LOADERS[format][1](p)
+
 
 
 def is_vision_file(path: str | os.PathLike[str], format: Optional[str] = None) -> bool:

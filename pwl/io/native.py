@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from ..errors import NetworkFormatError, PWLError
-from ..network import Network
+from ..values.network import Network
 from .files import check_input_file
-from ..numbers import MAX_DIGITS
+from ..values.numbers import MAX_DIGITS
 
 __all__ = ["read_native", "parse_native"]
 

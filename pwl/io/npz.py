@@ -28,11 +28,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..activations import Activation, get_activation
+from ..values.activations import Activation, get_activation
 from ..errors import NetworkFormatError, PWLError, PWLValueError
-from ..network import Layer, Network
+from ..values.network import Layer, Network
 from .files import check_input_file
-from ..numbers import format_exact, to_fraction
+from ..values.numbers import format_exact, to_fraction
 
 __all__ = ["exact_array", "read_npz", "save_npz", "parse_activation", "activation_text"]
 

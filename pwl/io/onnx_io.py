@@ -15,7 +15,7 @@ attributes), ``Abs``, ``Max``, ``Min``, ``Concat`` on the feature axis,
 ``Cast``.  Any other operator is refused, naming the node:
 ``node '/3/Conv' (Conv): unsupported operator``.
 
-How the graph becomes a :class:`~pwl.network.Network` (``from_nodes``):
+How the graph becomes a :class:`~pwl.values.network.Network` (``from_nodes``):
 every value that depends on the input is kept as an exact affine map
 ``W h + b`` of some node ``h`` of the pwl graph, so consecutive affine
 operators (``Gemm``, ``MatMul``, ``Add`` of a constant, ``Mul``,
@@ -48,9 +48,9 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import MissingExtraError, NetworkFormatError, PWLError
-from ..network import Network
+from ..values.network import Network
 from .files import check_input_file
-from ..numbers import from_float_exact
+from ..values.numbers import from_float_exact
 from .npz import exact_array
 from .torch_io import batchnorm_affine
 

@@ -46,11 +46,11 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..activations import Activation, get_activation
+from ..values.activations import Activation, get_activation
 from ..errors import MissingExtraError, NetworkFormatError, PWLError
-from ..network import Layer, Network
+from ..values.network import Layer, Network
 from .files import check_input_file
-from ..numbers import from_float_exact, to_fraction
+from ..values.numbers import from_float_exact, to_fraction
 from .npz import exact_array
 
 __all__ = ["from_torch", "read_torch", "save_torch", "architecture_of", "from_architecture",

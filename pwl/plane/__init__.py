@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 from ..errors import PWLValueError
-from ..network import Network
+from ..values.network import Network
 from .domain import UNIT_SQUARE, Polygon, as_polygon, box, restrict_to_plane
 from .partition import PlanarPartition, Region
 

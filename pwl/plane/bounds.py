@@ -8,7 +8,7 @@
   activation regions, where ``J`` holds the integer vectors with
   ``0 <= j_l <= min(n0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)``.  With
   ``n0 = 1`` it is ``prod (n_l + 1)``, the one-input bound of
-  :mod:`pwl.bounds`.  Activation regions are convex, so a convex polygon
+  :mod:`pwl.theory.bounds`.  Activation regions are convex, so a convex polygon
   meets each at most once: the bound holds on every polygon and plane.
 * Lower (Montufar, Pascanu, Cho and Bengio 2014, Theorem 5): for widths
   ``n_l >= n0`` some network of these widths has at least
@@ -24,7 +24,7 @@ from __future__ import annotations
 from math import comb, prod
 from typing import Optional, Sequence
 
-from ..network import Network
+from ..values.network import Network
 
 __all__ = ["serra_upper_bound", "montufar_lower_bound", "region_bounds"]
 

@@ -15,9 +15,9 @@ from fractions import Fraction
 from typing import Optional, Sequence
 
 from ..errors import DomainError, PWLValueError
-from ..line import _point
-from ..network import Layer, Network, Node
-from ..numbers import to_fraction
+from ..engine.line import _point
+from ..values.network import Layer, Network, Node
+from ..values.numbers import to_fraction
 
 __all__ = ["Polygon", "as_polygon", "box", "restrict_to_plane", "UNIT_SQUARE"]
 
@@ -159,7 +159,7 @@ def restrict_to_plane(net: Network, p0: Sequence[object], p1: Sequence[object],
     # 2 x 2 minor is nonzero
     if not any(d1[i] * d2[j] != d1[j] * d2[i] for i in range(n0) for j in range(i + 1, n0)):
         raise DomainError("P0, P1, P2 are collinear (or repeated): they do not span a plane")
-    from ..line import _restricted
+    from ..engine.line import _restricted
 
     first = net.layers[0]
     w1, bias = _restricted(first, a, b, d1)

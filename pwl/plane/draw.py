@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 from ..errors import PWLValueError
-from ..plot import FORMATS, figure_format, save_figure
+from ..present.plot import FORMATS, figure_format, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "figure_format", "draw_partition", "plot_partition", "save_figure"]
 
 def new_figure(cols: int = 1, size: Optional[tuple[float, float]] = None) -> tuple["Figure", Any]:
-    from ..plot import _new_figure
+    from ..present.plot import _new_figure
 
     fig, axes = _new_figure(1, cols, size or (5.2 * cols, 5.0))
     return fig, axes[0]
@@ -198,7 +198,8 @@ def plot_partition(p: "PlanarPartition", path: str | os.PathLike[str], color: st
     >>> import os, tempfile
     >>> from pwl import Network
     >>> net = Network.sequential([([[1, 0], [0, 1]], [0, 0]), ([[1, -1]], [0], "identity")])
-    >>> part = net.partition2d(box=(-1, 1, -1, 1))
+    >>> from pwl import partition2d
+    >>> part = partition2d(net, box=(-1, 1, -1, 1))
     >>> with tempfile.TemporaryDirectory() as d:
     ...     fig = plot_partition(part, os.path.join(d, "r.svg"))
     """

@@ -38,7 +38,7 @@ from typing import Callable, Iterator, Optional, Sequence
 import numpy as np
 
 from ..errors import PWLValueError
-from ..network import Layer, Network
+from ..values.network import Layer, Network
 from .domain import Polygon
 from .exact import ExactPlane, RowTable
 

@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..network import Layer
+from ..values.network import Layer
 from .domain import Polygon
 
 __all__ = ["RowTable", "ExactPlane", "Line"]

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..network import Network
+from . import partition2d
+from ..values.network import Network
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -122,7 +123,7 @@ def moons(n: int = 200, noise: float = 0.2, seed: int = 0, epochs: int = 3000,
     for widths in specs:
         layers = train_mlp(x, y, widths, seed, epochs)
         net = Network.from_arrays([w for w, _ in layers], [b for _, b in layers])
-        part = net.partition2d(box=BOX)
+        part = partition2d(net, box=BOX)
         params = sum(w.size + b.size for w, b in layers)
         name = "-".join(map(str, [2, *widths, 1]))
         models.append(MoonsModel(name, net, part, params, _exact_wrong(net, x, y)))

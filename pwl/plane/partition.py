@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from ..numbers import format_exact
+from ..values.numbers import format_exact
 from .domain import Polygon
 from .engine import Raw
 
@@ -131,7 +131,8 @@ class PlanarPartition:
 
     >>> from pwl import Network
     >>> net = Network.sequential([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0], "identity")])
-    >>> p = net.partition2d(box=(-1, 1, -1, 1))
+    >>> from pwl import partition2d
+    >>> p = partition2d(net, box=(-1, 1, -1, 1))
     >>> p.num_regions, p.pieces(), p.num_vertices, p.num_edges
     (4, 4, 9, 12)
     """

@@ -165,7 +165,7 @@ class _Engine:
                  certify: bool, progress: Optional[Callable[[int, int], None]]):
         import torch
 
-        from ..exactsum import two_sum
+        from ..engine.exactsum import two_sum
 
         self.torch = torch
         self.net = net

@@ -12,8 +12,8 @@ same exact numbers:
 * ``"exact"``: exact integer forms from the first op to the last
   (:mod:`pwl.vision.exact`), the slow reference;
 * ``"dense"``: each operator expanded into a matrix of pwl's dense
-  :class:`~pwl.network.Network`, restricted with
-  :func:`pwl.line.restrict_to_line` and counted by :func:`pwl.count`
+  :class:`~pwl.values.network.Network`, restricted with
+  :func:`pwl.engine.line.restrict_to_line` and counted by :func:`pwl.count`
   (small networks only; an independent reference).
 """
 
@@ -26,6 +26,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..engine.propagate import propagate
 from ..errors import PWLValueError
 from .exact import ExactRun, _points, stages_of
 from .model import VisionNetwork
@@ -160,10 +161,10 @@ def count_line(net: VisionNetwork, a: object, b: object, *, method: Optional[str
                           [[float(a_ + b_) for a_, b_ in zip(*outs[-1])]])
         return LineCount(hidden, regions, pieces, joint, layers, "exact", length2, None,
                          (t, values))
-    from ..line import restrict_to_line
+    from ..engine.line import restrict_to_line
     from .dense import to_dense
 
-    part = restrict_to_line(to_dense(net), pa, pb).partition((Fraction(0), Fraction(1)))
+    part = propagate(restrict_to_line(to_dense(net), pa, pb), (Fraction(0), Fraction(1)))
     return LineCount(part.activation_regions, part.regions,
                      tuple(part.pieces(k) for k in range(part.outputs)), part.joint_pieces(),
                      None, "dense", length2)

@@ -1,4 +1,4 @@
-"""A vision network expanded into pwl's dense :class:`~pwl.network.Network`.
+"""A vision network expanded into pwl's dense :class:`~pwl.values.network.Network`.
 
 Every convolution, pooling and batch normalisation becomes a matrix (a
 ``dense`` node), a max pooling a ``maxgroup`` node over the same windows in
@@ -6,7 +6,7 @@ the same order, an activation an ``activation`` node, a residual addition
 an ``add`` node.  The matrices are ``C_out H_out W_out`` by ``C_in H_in W_in``:
 fine for small networks, hopeless at ResNet size; this is the independent
 exact reference the vision engine is tested against
-(:func:`pwl.line.restrict_to_line`, then :func:`pwl.count`).
+(:func:`pwl.engine.line.restrict_to_line`, then :func:`pwl.count`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..activations import get_activation
+from ..values.activations import get_activation
 from ..errors import ResourceLimitError
-from ..network import Layer, Network, Node
+from ..values.network import Layer, Network, Node
 from .model import VisionNetwork, conv_index, pool_groups
 
 __all__ = ["to_dense"]
@@ -27,7 +27,7 @@ MAX_ENTRIES = 4_000_000
 
 
 def to_dense(net: VisionNetwork) -> Network:
-    """The same function as a pwl :class:`~pwl.network.Network` on the
+    """The same function as a pwl :class:`~pwl.values.network.Network` on the
     flattened input (row-major ``C, H, W``).
 
     >>> vnet = VisionNetwork.build((1, 3), [

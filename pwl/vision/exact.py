@@ -34,7 +34,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..errors import PWLValueError
-from ..numbers import to_fraction
+from ..values.numbers import to_fraction
 from .model import Op, VisionNetwork, conv_index, pool_groups
 
 __all__ = ["ExactRun", "ExactResult", "evaluate_exact", "count_exact", "stages_of"]
@@ -68,7 +68,7 @@ def _pool(net: VisionNetwork, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _dyadic_ints(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Floats as an object array of integers over one power-of-two denominator."""
-    from ..escalate import dyadic_integers
+    from ..engine.escalate import dyadic_integers
 
     ints, den = dyadic_integers(np.asarray(values, dtype=np.float64).ravel())
     return np.array(ints, dtype=object).reshape(np.shape(values)), int(den)

@@ -19,7 +19,7 @@ Operators (``Op.kind``) and what they compute:
 * ``maxpool``: the maximum over each window, as a running maximum over the
   window's entries in row-major order (each step is a kink, as for pwl's
   ``maxgroup`` nodes); padding takes no part;
-* ``activation``: an elementwise :class:`~pwl.activations.Activation`
+* ``activation``: an elementwise :class:`~pwl.values.activations.Activation`
   (relu, leaky_relu, hardtanh, relu6);
 * ``add``: the sum of its inputs (residual connections);
 * ``flatten``: the tensor as ``(C*H*W, 1, 1)``, row-major.
@@ -36,7 +36,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..activations import Activation
+from ..values.activations import Activation
 from ..errors import NetworkFormatError, PWLValueError
 
 __all__ = ["Op", "VisionNetwork", "KINDS", "Shape"]
@@ -305,11 +305,11 @@ def _make_op(name: str, kind: str, inputs: tuple[str, ...], shapes: list[Shape],
         return Op(name, kind, inputs, (c, ho, wo), params)
     if kind == "activation":
         check({"activation", "alpha", "min", "max"})
-        from ..activations import get_activation
+        from ..values.activations import get_activation
         from ..errors import PWLError
 
         act = spec.get("activation", "relu")
-        from ..numbers import from_float_exact
+        from ..values.numbers import from_float_exact
 
         # float parameters (a module's negative_slope, min_val) at their exact binary value
         extra = {k: from_float_exact(spec[k], f"{where}.{k}") if isinstance(spec[k], float)

@@ -17,7 +17,7 @@ def plot_line(t: np.ndarray, values: np.ndarray, path: str | os.PathLike[str],
     """Draw outputs ``values[:, k]`` at the region ends ``t`` (the function is
     affine between them, so the polyline is exact up to drawing) and a thin
     line at every cut.  Floats here are only for drawing."""
-    from ..plot import _finish, _new_figure, figure_format
+    from ..present.plot import _finish, _new_figure, figure_format
 
     if len(t) < 2:
         raise PWLValueError("nothing to draw")

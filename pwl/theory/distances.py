@@ -14,10 +14,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Callable, Union
 
-from .domain import DomainLike, as_domain
-from .errors import PWLValueError
-from .function import PiecewiseLinear
-from .network import Network
+from ..engine.propagate import function_of
+from ..values.domain import DomainLike, as_domain
+from ..errors import PWLValueError
+from ..values.function import PiecewiseLinear
+from ..values.network import Network
 
 __all__ = ["distance", "METRICS"]
 
@@ -32,7 +33,7 @@ METRICS = tuple(_METRICS)
 def _as_function(obj: Union[Network, PiecewiseLinear], domain: DomainLike,
                  output: int) -> PiecewiseLinear:
     if isinstance(obj, Network):
-        return obj.function(domain, output)
+        return function_of(obj, domain, output)
     if domain is not None:
         dom = as_domain(domain)
         assert dom is not None
@@ -44,7 +45,7 @@ def distance(f: Union[Network, PiecewiseLinear], g: Union[Network, PiecewiseLine
              domain: DomainLike = None, metric: str = "l1", output: int = 0) -> Fraction:
     """Exact distance between two networks or functions on ``domain``.
 
-    >>> from pwl.constructions import telgarsky
+    >>> from pwl.theory.constructions import telgarsky
     >>> half = PiecewiseLinear.affine(0, "1/2")
     >>> distance(telgarsky(4), half, (0, 1))
     Fraction(1, 4)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from .domain import Domain
-from .errors import PWLValueError
+from ..errors import PWLValueError
 
 if TYPE_CHECKING:
     from .function import PiecewiseLinear
@@ -106,7 +106,7 @@ class Partition:
                                                               self.cut_den.tolist()))
 
     def function(self, output: int = 0) -> "PiecewiseLinear":
-        """Output ``output`` as an exact :class:`~pwl.function.PiecewiseLinear`."""
+        """Output ``output`` as an exact :class:`~pwl.values.function.PiecewiseLinear`."""
         from .function import PiecewiseLinear
 
         self._check_output(output)

@@ -22,38 +22,17 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Se
 import numpy as np
 
 from .activations import Activation, get_activation
-from .errors import NetworkFormatError, PWLError, PWLTypeError, PWLValueError
+from ..errors import NetworkFormatError, PWLError, PWLTypeError, PWLValueError
 from .numbers import format_exact, from_float_exact, to_fraction
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .domain import DomainLike
-    from .function import PiecewiseLinear
-    from .partition import Partition
-    from .plane import PlanarPartition
 
-__all__ = ["Layer", "Node", "Network", "load", "FORMAT", "OPS"]
+__all__ = ["Layer", "Node", "Network", "FORMAT", "OPS"]
 
 #: The ``"format"`` tag of the native network file.
 FORMAT = "pwl-network/1"
-
-
-#: Input files larger than this (bytes) are refused unless
-#: ``PWL_MAX_FILE_BYTES`` in the environment says otherwise.
-DEFAULT_MAX_FILE_BYTES = 256 * 2**20
-
-
-def file_limit() -> int:
-    """The largest input file read, in bytes: ``PWL_MAX_FILE_BYTES`` when it
-    is a positive integer, else :data:`DEFAULT_MAX_FILE_BYTES`; read at each
-    call, so a change of the environment takes effect at once."""
-    text = os.environ.get("PWL_MAX_FILE_BYTES", "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_FILE_BYTES
-
-
-#: The limit when the module was imported (see :func:`file_limit`).
-MAX_FILE_BYTES = file_limit()
 
 
 class _Memo:
@@ -67,13 +46,13 @@ class _Memo:
     def __init__(self) -> None:
         #: pwl.engine.plans: each node's integer affine map and activation
         self.plan: Optional[list[Any]] = None
-        #: pwl.propagate: the nonlinear nodes after each node
+        #: pwl.engine.propagate: the nonlinear nodes after each node
         self.after: Optional[list[int]] = None
-        #: pwl.compose: the rank-1 layers
+        #: pwl.engine.compose: the rank-1 layers
         self.bottlenecks: Optional[list[int]] = None
-        #: pwl.certified: each layer's floats and norms
+        #: pwl.engine.certified: each layer's floats and norms
         self.certified: Optional[list[Any]] = None
-        #: pwl.certified: the exact chain for local escalation
+        #: pwl.engine.certified: the exact chain for local escalation
         self.exact_chain: Optional[Any] = None
         #: pwl.counting: whether the weights have large denominators
         self.big_numbers: Optional[bool] = None
@@ -350,7 +329,8 @@ class Network:
     (1, (2,))
     >>> tri.evaluate(Fraction(1, 4))
     (Fraction(1, 2),)
-    >>> tri.function(domain=(0, 1)).num_pieces
+    >>> from pwl import function_of
+    >>> function_of(tri, domain=(0, 1)).num_pieces
     2
     """
 
@@ -419,7 +399,8 @@ class Network:
 
         >>> import numpy as np
         >>> net = Network.from_arrays([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
-        >>> net.function().num_pieces
+        >>> from pwl import function_of
+        >>> function_of(net).num_pieces
         2
         """
         ws = list(weights)
@@ -448,7 +429,8 @@ class Network:
         ...     {"name": "h", "op": "dense", "inputs": ["x"], "weights": [[1], [-1]],
         ...      "bias": [0, 0], "activation": "identity"},
         ...     {"name": "y", "op": "maxgroup", "inputs": ["h"], "groups": [[0, 1]]}])
-        >>> net.evaluate(-3), net.function().num_pieces
+        >>> from pwl import function_of
+        >>> net.evaluate(-3), function_of(net).num_pieces
         ((Fraction(3, 1),), 2)
         """
         specs = _as_list(nodes, "nodes")
@@ -523,7 +505,7 @@ class Network:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the native JSON file atomically (temporary file, then rename)."""
-        from .io.files import write_text_atomic
+        from ..io.files import write_text_atomic
 
         write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
@@ -654,26 +636,6 @@ class Network:
             values[node.name] = out
         return tuple(values[self._output])
 
-    # -- the engine ---------------------------------------------------------
-    def partition(self, domain: "DomainLike" = None, *, per_layer: bool = False) -> "Partition":
-        """The exact partition of the domain (see :func:`pwl.propagate.propagate`)."""
-        from .propagate import propagate
-
-        return propagate(self, domain, per_layer=per_layer)
-
-    def function(self, domain: "DomainLike" = None, output: int = 0) -> "PiecewiseLinear":
-        """The exact piecewise-linear function computed by output ``output``."""
-        return self.partition(domain).function(output)
-
-    def partition2d(self, box: Optional[Sequence[object]] = None,
-                    plane: Optional[Sequence[Sequence[object]]] = None,
-                    polygon: Optional[object] = None) -> "PlanarPartition":
-        """The exact partition of a polygon of the input plane (2 inputs), or
-        of a plane through three input points (see :func:`pwl.plane.partition2d`)."""
-        from .plane import partition2d
-
-        return partition2d(self, box=box, plane=plane, polygon=polygon)
-
 
 def _node_from_mapping(spec: Mapping[str, Any], built: Mapping[str, Node]) -> Node:
     """Validate one node description against the nodes it reads."""
@@ -736,19 +698,3 @@ def _layer_from_mapping(spec: Mapping[str, Any], where: str) -> Layer:
     params = {k: spec[k] for k in ("alpha", "min", "max") if k in spec}
     return Layer.make(spec["weights"], spec.get("bias"), spec.get("activation", "relu"),
                       where=where, **params)
-
-
-def load(path: str | os.PathLike[str], format: Optional[str] = None) -> Network:
-    """Read a network file: the native JSON format, or another format chosen
-    by ``format`` or the file's suffix (see :mod:`pwl.io.loaders`).
-
-    Native numbers are read exactly: JSON decimals as the decimal they spell
-    (``0.1`` is 1/10), strings ``"p/q"``.  NaN and infinities are refused.
-    Binary formats store floats, taken at their exact binary value.  Errors
-    name the file and the place in it.
-    """
-    from .io.loaders import load_any
-
-    return load_any(path, format)
-
-

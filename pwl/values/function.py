@@ -26,7 +26,7 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .domain import Domain, DomainLike, Interval, as_domain
-from .errors import DomainError, PWLTypeError, PWLValueError
+from ..errors import DomainError, PWLTypeError, PWLValueError
 from .numbers import Number, format_exact, to_fraction
 
 if TYPE_CHECKING:
@@ -625,8 +625,8 @@ class PiecewiseLinear:
         Parameters
         ----------
         activation : str or Activation
-            A name known to :func:`pwl.activations.get_activation` or an
-            :class:`~pwl.activations.Activation`.
+            A name known to :func:`pwl.values.activations.get_activation` or an
+            :class:`~pwl.values.activations.Activation`.
         **params
             Parameters for a named activation (``alpha`` of ``leaky_relu``).
 

@@ -23,21 +23,22 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .domain import DomainLike, as_domain
-from .errors import MissingExtraError, PWLTypeError, PWLValueError
-from .function import PiecewiseLinear
-from .network import Layer, Network
-from .numbers import format_decimal, format_exact
+from ..engine.propagate import function_of, propagate
+from ..values.domain import DomainLike, as_domain
+from ..errors import MissingExtraError, PWLTypeError, PWLValueError
+from ..values.function import PiecewiseLinear
+from ..values.network import Layer, Network
+from ..values.numbers import format_decimal, format_exact
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .approx import BarronRow, BudgetRow, SineRow
-    from .gradients import LayerGradients
-    from .growth import GrowthRow
-    from .interpolation import InterpolationReport
-    from .separation import SeparationReport
+    from ..lectures.approx import BarronRow, BudgetRow, SineRow
+    from ..lectures.gradients import LayerGradients
+    from ..theory.growth import GrowthRow
+    from ..lectures.interpolation import InterpolationReport
+    from ..theory.separation import SeparationReport
 
 __all__ = [
     "FORMATS",
@@ -138,7 +139,7 @@ def save_figure(fig: "Figure", path: str | os.PathLike[str]) -> None:
     """Render to memory, then write atomically (temporary file, rename)."""
     import matplotlib
 
-    from .io.files import write_bytes_atomic
+    from ..io.files import write_bytes_atomic
 
     fmt = figure_format(path)
     buf = io.BytesIO()
@@ -255,8 +256,8 @@ def plot_function(f: PiecewiseLinear, path: str | os.PathLike[str], title: Optio
     another).  kappa is that of ``f`` on its own domain.
 
     >>> import tempfile, os
-    >>> from pwl.constructions import telgarsky
-    >>> f = telgarsky(3).function((0, 1))
+    >>> from pwl.theory.constructions import telgarsky
+    >>> f = function_of(telgarsky(3), (0, 1))
     >>> with tempfile.TemporaryDirectory() as d:
     ...     fig = plot_function(f, os.path.join(d, "tri3.svg"))
     >>> fig.axes[0].get_title()
@@ -324,12 +325,12 @@ def neuron_functions(net: Network, domain: DomainLike = None
     """For each layer (the output layer last), each neuron's pre-activation and
     activation as exact functions, computed by the engine on truncated networks.
 
-    >>> from pwl.constructions import telgarsky
+    >>> from pwl.theory.constructions import telgarsky
     >>> layers = neuron_functions(telgarsky(2), (0, 1))
     >>> [[(z.num_pieces, h.num_pieces) for z, h in layer] for layer in layers]
     [[(1, 1), (1, 2)], [(2, 2), (2, 4)], [(4, 4)]]
     """
-    from .activations import get_activation
+    from ..values.activations import get_activation
 
     dom = as_domain(domain)
     identity = get_activation("identity")
@@ -337,7 +338,7 @@ def neuron_functions(net: Network, domain: DomainLike = None
     for k, layer in enumerate(net.layers):
         pre = Network.sequential(list(net.layers[:k]) + [
             Layer(layer.weights, layer.bias, identity)])
-        part = pre.partition(dom)
+        part = propagate(pre, dom)
         row = []
         for i in range(layer.n_out):
             z = part.function(i)
@@ -355,7 +356,7 @@ def plot_layers(net: Network, path: str | os.PathLike[str], domain: DomainLike =
     panels per row.
 
     >>> import tempfile, os
-    >>> from pwl.constructions import telgarsky
+    >>> from pwl.theory.constructions import telgarsky
     >>> with tempfile.TemporaryDirectory() as d:
     ...     fig = plot_layers(telgarsky(2), os.path.join(d, "layers.png"), (0, 1))
     >>> [ax.get_title() for ax in fig.axes if ax.get_visible()][2:4]
@@ -408,7 +409,7 @@ def plot_growth(rows: Sequence["GrowthRow"], path: str | os.PathLike[str],
     ``prod(n_d + 1)``.
 
     >>> import tempfile, os
-    >>> from pwl.growth import growth
+    >>> from pwl.theory.growth import growth
     >>> rows = list(growth("triangle", 6, 2, (0, 1)))
     >>> with tempfile.TemporaryDirectory() as d:
     ...     fig = plot_growth(rows, os.path.join(d, "growth.png"))
@@ -440,7 +441,7 @@ def plot_separation(reports: Sequence["SeparationReport"], path: str | os.PathLi
     with the lower bounds of lecture 001.
 
     >>> import tempfile, os
-    >>> from pwl.separation import separation
+    >>> from pwl.theory.separation import separation
     >>> reports = [separation(5, n) for n in (1, 2, 4, 8)]
     >>> with tempfile.TemporaryDirectory() as d:
     ...     fig = plot_separation(reports, os.path.join(d, "sep.svg"))
@@ -485,11 +486,11 @@ def _plot_one_competitor(r: "SeparationReport", path: str | os.PathLike[str],
     """f = 16 tri^D and one competitor g on [0, 1], the gap between them
     shaded, the exact distance and every lower bound written out (a bound
     below 0 as vacuous)."""
-    from .constructions import telgarsky
+    from ..theory.constructions import telgarsky
 
     unit = (Fraction(0), Fraction(1))
-    f = telgarsky(r.depth, 16).function(unit)
-    g = r.network.function(unit)
+    f = function_of(telgarsky(r.depth, 16), unit)
+    g = function_of(r.network, unit)
     figure_format(path)
     fig, axes = _new_figure(size=(10.0, 4.2))
     ax = axes[0][0]
@@ -598,7 +599,7 @@ def plot_interpolation(report: "InterpolationReport", path: str | os.PathLike[st
     xs = report.xs
     lo, hi = xs[0], xs[-1]
     pad = (hi - lo) / 8 if hi > lo else Fraction(1)
-    f = report.network.function((lo - pad, hi + pad))
+    f = function_of(report.network, (lo - pad, hi + pad))
     fig, axes = _new_figure()
     ax = axes[0][0]
     _draw(ax, f, False, color="C0", linewidth=1.3, label="network")

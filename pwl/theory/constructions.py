@@ -14,12 +14,13 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Sequence
 
-from .domain import as_domain
-from .errors import DomainError, PWLValueError
-from .activations import get_activation
-from .function import PiecewiseLinear
-from .network import Layer, Network
-from .numbers import to_fraction
+from ..engine.propagate import function_of
+from ..values.domain import as_domain
+from ..errors import DomainError, PWLValueError
+from ..values.activations import get_activation
+from ..values.function import PiecewiseLinear
+from ..values.network import Layer, Network
+from ..values.numbers import to_fraction
 
 __all__ = ["telgarsky", "sawtooth", "shallow_from_function", "pad_depth"]
 
@@ -37,7 +38,7 @@ def telgarsky(depth: int, scale: object = 1) -> Network:
     applies the same map to ``h_1 - h_2``; the output is ``scale (h_1 - h_2)``.
 
     >>> net = telgarsky(3)
-    >>> net.depth, net.widths, net.function((0, 1)).num_pieces
+    >>> net.depth, net.widths, function_of(net, (0, 1)).num_pieces
     (3, (2, 2, 2), 8)
     """
     depth = _positive_int(depth, "depth")
@@ -57,7 +58,7 @@ def sawtooth(depth: int, n: int) -> Network:
     pieces there.  Hidden unit ``k`` of a layer computes ``relu(y - k/n)``
     where ``y`` is the previous fold.
 
-    >>> sawtooth(2, 3).function((0, 1)).num_pieces
+    >>> function_of(sawtooth(2, 3), (0, 1)).num_pieces
     9
     """
     depth = _positive_int(depth, "depth")
@@ -79,7 +80,7 @@ def shallow_from_function(f: PiecewiseLinear) -> Network:
 
     >>> f = PiecewiseLinear.from_points([0, 1, 2], [0, 1, 0])
     >>> net = shallow_from_function(f)
-    >>> net.widths, net.function((0, 2)) == f
+    >>> net.widths, function_of(net, (0, 2)) == f
     ((2,), True)
     """
     if f.domain is None:
@@ -110,7 +111,7 @@ def pad_depth(net: Network, layers: int, domain: Sequence[object]) -> Network:
     first = net.layers[-1]
     pre = Network.sequential(list(net.layers[:-1]) + [
         Layer(first.weights[:1], first.bias[:1], get_activation("identity"))])
-    f = pre.function(dom)
+    f = function_of(pre, dom)
     low = min(f(x) for x in (dom[0], dom[1], *f.breakpoints))
     c = max(Fraction(0), -low) + 1
     width = net.widths[-1] if net.widths else 1
@@ -150,13 +151,13 @@ def check_telgarsky(depth: int, scale: object = 1) -> dict[str, object]:
     if depth > LIST_DEPTH:
         # too many pieces to list: count them through the rank-1 layers; the
         # knot-by-knot checks of period and range need the listing
-        from .compose import compose_count
+        from ..engine.compose import compose_count
 
         pieces, _ = compose_count(net, (Fraction(0), Fraction(1)))
         return {"network": net, "pieces": pieces, "expected": expected, "period": period,
                 "min": None, "max": None, "periodic": None, "in_range": None,
                 "holds": pieces == expected}
-    f = net.function((0, 1))
+    f = function_of(net, (0, 1))
     knots = (Fraction(0),) + f.breakpoints + (Fraction(1),)
     values = [f(x) for x in knots]
     # with 2^D pieces on knots j / 2^D, shifting by the period maps knots to knots

@@ -1,6 +1,6 @@
 """Local escalation: exact affine forms of a few regions, with python-flint.
 
-The certified float64 route (:mod:`pwl.certified`) proves almost every
+The certified float64 route (:mod:`pwl.engine.certified`) proves almost every
 decision from error bounds.  The few it cannot prove (a root on a cut, two
 roots closer than their bounds, a slope indistinguishable from 0, output
 forms too close to compare) are settled here, for the regions concerned
@@ -27,7 +27,7 @@ import flint
 import numpy as np
 
 from .exact import FLOAT_EXACT
-from .network import Layer, Network
+from ..values.network import Layer, Network
 
 __all__ = ["ExactChain", "ExactForms"]
 

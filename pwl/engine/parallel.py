@@ -2,7 +2,7 @@
 
 The domain splits into intervals that are counted independently and joined
 at the seams.  Every seam is a cut point of the partition (see
-:class:`pwl.propagate.RegionLimit`), so it is an activation-region boundary
+:class:`pwl.engine.propagate.RegionLimit`), so it is an activation-region boundary
 of the whole network: activation regions add up exactly.  Pieces add up less
 one at each seam where the output's affine form is the same on both sides
 (forms share one denominator per network, so that is an integer test).
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Optional, Sequence
 
-from .domain import Domain, Interval
-from .errors import MissingExtraError, PWLValueError, RegionLimitError, ResourceLimitError
-from .network import Network
+from ..values.domain import Domain, Interval
+from ..errors import MissingExtraError, PWLValueError, RegionLimitError, ResourceLimitError
+from ..values.network import Network
 
 __all__ = ["ChunkedCount", "count_chunked", "regions_for_memory", "bytes_per_region",
            "default_memory_budget", "parse_size"]
@@ -51,7 +51,7 @@ def parse_size(text: str) -> int:
     t = text.strip().upper().removesuffix("IB").removesuffix("B")
     unit = t[-1] if t and t[-1] in "KMGT" else ""
     number = t[:-1] if unit else t
-    from .numbers import to_fraction
+    from ..values.numbers import to_fraction
 
     try:
         value = to_fraction(number, "size")
@@ -92,7 +92,7 @@ def bytes_per_region(net: Network) -> int:
     ``max row sum of |A| + max |b|`` per layer, added up); measured 280 KB
     a region at width 512, depth 4 (``benchmarks/bench_scale.py``).
     """
-    from .engine.plans import compiled_plan
+    from .plans import compiled_plan
 
     width = max((node.size for node in net.nodes), default=1)
     plan = [aff for aff, _ in compiled_plan(net) if aff is not None]
@@ -155,7 +155,7 @@ def _network_from(net_dict: dict[str, Any]) -> Network:
 
 
 def _drop_pilot_frames() -> None:
-    """Called while a caller handles the :class:`~pwl.propagate.RegionLimit`
+    """Called while a caller handles the :class:`~pwl.engine.propagate.RegionLimit`
     of a pilot count (the usual way to get here), free what that count's
     finished frames still hold (its forms, up to a whole task's worth of
     regions), which the traceback would keep alive, and forked workers
@@ -187,11 +187,11 @@ def count_chunked(net: Network, domain: Domain, *, output: int = 0, max_regions:
     as ``tcp://host:8786``) a dask.distributed cluster.  ``progress`` is
     called as ``progress(done, pending, pieces_so_far)``.  ``splits`` are
     cut points of the partition to start from (from a
-    :class:`~pwl.propagate.RegionLimit`).  Counting stops with
+    :class:`~pwl.engine.propagate.RegionLimit`).  Counting stops with
     :class:`~pwl.errors.ResourceLimitError` once more than
     ``max_regions_total`` activation regions have been counted.
 
-    >>> from pwl.constructions import telgarsky
+    >>> from pwl.theory.constructions import telgarsky
     >>> r = count_chunked(telgarsky(12), (Fraction(0), Fraction(1)), max_regions=1024)
     >>> r.pieces, r.activation_regions, r.chunks > 1
     (4096, 4096, True)
@@ -249,7 +249,7 @@ SCHEDULER_TIMEOUT = 10
 
 
 def _interval_text(lo: Optional[Fraction], hi: Optional[Fraction]) -> str:
-    from .numbers import format_exact
+    from ..values.numbers import format_exact
 
     return (f"[{'-inf' if lo is None else format_exact(lo)}, "
             f"{'inf' if hi is None else format_exact(hi)}]")

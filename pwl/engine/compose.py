@@ -35,10 +35,10 @@ from functools import lru_cache
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from .activations import get_activation
-from .domain import Domain, Interval
-from .errors import ResourceLimitError
-from .network import Layer, Network
+from ..values.activations import get_activation
+from ..values.domain import Domain, Interval
+from ..errors import ResourceLimitError
+from ..values.network import Layer, Network
 from .propagate import propagate
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def _levels(blocks: list[_Block], domain: Interval) -> list[set[Interval]]:
 def compose_count(net: Network, domain: Domain, output: int = 0) -> tuple[int, int]:
     """``(pieces, activation_regions)`` of output ``output`` on ``domain``.
 
-    >>> from pwl.constructions import telgarsky
+    >>> from pwl.theory.constructions import telgarsky
     >>> compose_count(telgarsky(1000), (Fraction(0), Fraction(1)))[0] == 2**1000
     True
     """

@@ -31,9 +31,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
-from .errors import PWLValueError
-from .network import Layer, Network
-from .numbers import Number, format_exact, to_fraction
+from ..errors import PWLValueError
+from ..values.network import Layer, Network
+from ..values.numbers import Number, format_exact, to_fraction
 
 __all__ = [
     "parse_points",
@@ -185,7 +185,8 @@ def zhang_deep(xs: Sequence[Number], ys: Sequence[Number], depth: int) -> Networ
     >>> net = zhang_deep(range(6), [0, 1, 0, 1, 0, 1], 3)
     >>> net.depth, net.widths
     (3, (4, 6, 4))
-    >>> net.function() == zhang(range(6), [0, 1, 0, 1, 0, 1]).function()
+    >>> from pwl import function_of
+    >>> function_of(net) == function_of(zhang(range(6), [0, 1, 0, 1, 0, 1]))
     True
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:

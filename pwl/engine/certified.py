@@ -6,7 +6,7 @@ their exact binary value), decimals with many digits, wide layers, lines
 through many-input models.  The bulk of the work is float64 BLAS; every
 quantity carries a rigorous bound on its distance to the exact value, and a
 decision is taken only when the bounds prove it.  What the bounds cannot
-prove is settled by :mod:`pwl.escalate`, for the regions concerned only.
+prove is settled by :mod:`pwl.engine.escalate`, for the regions concerned only.
 
 Error analysis
 --------------
@@ -78,7 +78,7 @@ activation pattern is read off layer by layer:
    (each cut remembers the layer and neuron whose root it is); the float
    decisions are taken again on the rounded ball forms.  Skipped where
    ``np.longdouble`` is no more precise than float64.
-2. Exact forms (:class:`pwl.escalate.ExactChain`, python-flint integer
+2. Exact forms (:class:`pwl.engine.escalate.ExactChain`, python-flint integer
    matrices) and exact ends for what is still undecided; after the floats
    are retried once more, the exact ties left (a root exactly on a cut,
    equal roots, a slope exactly 0) are decided in exact rational arithmetic
@@ -104,8 +104,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import _jit
-from .domain import Domain
-from .network import Layer, Network
+from ..values.domain import Domain
+from ..values.network import Layer, Network
 
 __all__ = ["Undecided", "CertifiedResult", "certified_count", "certified_counts", "applies"]
 
@@ -1090,7 +1090,7 @@ def certified_counts(net: Network, domain: Domain,
     """Exact pieces of every output, joint pieces and activation regions by
     the certified route, or :class:`Undecided` outside the float range.
 
-    >>> from pwl.network import Network
+    >>> from pwl.values.network import Network
     >>> net = Network.sequential([([["0.1"], ["-0.3"]], ["0.05", "0.2"]),
     ...                           ([["1.5", "0.7"], [1, 0]], [0, 0], "identity")])
     >>> r = certified_counts(net, None)
@@ -1106,7 +1106,7 @@ def certified_counts(net: Network, domain: Domain,
 def certified_count(net: Network, domain: Domain, output: int = 0) -> tuple[int, int]:
     """``(pieces, activation_regions)`` of one output, exactly.
 
-    >>> from pwl.network import Network
+    >>> from pwl.values.network import Network
     >>> net = Network.sequential([([["0.1"], ["-0.3"]], ["0.05", "0.2"]),
     ...                           ([["1.5", "0.7"]], [0], "identity")])
     >>> certified_count(net, None)

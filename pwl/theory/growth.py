@@ -21,10 +21,10 @@ from typing import Iterator, Optional
 
 from .bounds import lecture_bound, one_input_bound
 from .constructions import sawtooth, telgarsky
-from .counting import count
-from .domain import DomainLike, as_domain
-from .errors import PWLValueError
-from .network import Layer, Network
+from ..counting import count
+from ..values.domain import DomainLike, as_domain
+from ..errors import PWLValueError
+from ..values.network import Layer, Network
 
 __all__ = ["FAMILIES", "GrowthRow", "family_network", "growth"]
 

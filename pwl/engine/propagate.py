@@ -33,20 +33,23 @@ sign per cut serves both neighbouring regions.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 
-from .domain import DomainLike, as_domain
-from .errors import PWLValueError
+from ..values.domain import DomainLike, as_domain
+from ..errors import PWLValueError
 from .exact import is_object, to_object
-from .network import Network
-from .partition import LayerStats, Partition
-from .engine.forms import _Forms, _activate, _affine, _common, _initial_state, _sum, _where
-from .engine.plans import _RELU, IntAct, IntAffine, compiled_plan
-from .engine.refine import Limit, RegionLimit, _refine
+from ..values.network import Network
+from ..values.partition import LayerStats, Partition
+from .forms import _Forms, _activate, _affine, _common, _initial_state, _sum, _where
+from .plans import _RELU, IntAct, IntAffine, compiled_plan
+from .refine import Limit, RegionLimit, _refine
 
-__all__ = ["propagate", "forms_at", "RegionLimit", "Limit", "IntAffine", "IntAct"]
+if TYPE_CHECKING:
+    from ..values.function import PiecewiseLinear
+
+__all__ = ["propagate", "function_of", "forms_at", "RegionLimit", "Limit", "IntAffine", "IntAct"]
 
 def _kappas(ha: np.ndarray, hc: np.ndarray) -> np.ndarray:
     """Pieces of each row's function: 1 + number of cuts where its form changes."""
@@ -102,6 +105,18 @@ def propagate(net: Network, domain: DomainLike = None, *, per_layer: bool = Fals
     dom = as_domain(domain)
     limit = None if max_regions is None else Limit(max_regions, max_regions)
     return _propagate(net, dom, per_layer, progress, limit)
+
+
+def function_of(net: Network, domain: DomainLike = None, output: int = 0) -> PiecewiseLinear:
+    """The exact piecewise-linear function computed by output ``output`` of
+    ``net`` on ``domain`` (default: the whole line), collinear neighbours
+    merged.
+
+    >>> from pwl.theory.constructions import telgarsky
+    >>> function_of(telgarsky(3), (0, 1)).num_pieces
+    8
+    """
+    return propagate(net, domain).function(output)
 
 
 def forms_at(net: Network, points: Sequence[Fraction]) -> tuple[np.ndarray, np.ndarray, int]:

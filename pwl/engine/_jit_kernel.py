@@ -1,4 +1,4 @@
-"""The numba kernel behind :mod:`pwl._jit` (imported only when used)."""
+"""The numba kernel behind :mod:`pwl.engine._jit` (imported only when used)."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ ROOT, CONSTANT, UNSURE = 0, 1, 2
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _entry(za, zc, eza, ezc, left, eleft, right, eright, safe, unit, tiny):
-    """One neuron on one region, as :func:`pwl.certified._decide` decides it
+    """One neuron on one region, as :func:`pwl.engine.certified._decide` decides it
     (the same float operations in the same order): ``(kind, below, inside,
     on just right of the left end, root, its bound)``."""
     aa = abs(za)
@@ -192,7 +192,7 @@ def _entry(za, zc, eza, ezc, left, eleft, right, eright, safe, unit, tiny):
 @numba.njit(cache=True, nogil=True)
 def decide_certified(f, e, left, eleft, right, eright, safe, unit, tiny):
     """The certified route's decisions for one cut
-    (:func:`pwl.certified._decide`): the same float operations in the same
+    (:func:`pwl.engine.certified._decide`): the same float operations in the same
     order, so the same proven decisions, in one pass along each neuron's row.
 
     ``f`` and ``e`` are ``[a | c]`` rows and their bounds; the regions' ends
@@ -222,7 +222,7 @@ def decide_certified(f, e, left, eleft, right, eright, safe, unit, tiny):
 @numba.njit(cache=True, nogil=True)
 def affine_bounds(z, row, drow, col, cold, eb, regions, coef, safe, tiny, live, colslack, ebslack):
     """The certified route's entry bounds after an affine step
-    (:func:`pwl.certified._affine`), in one pass along each neuron's row:
+    (:func:`pwl.engine.certified._affine`), in one pass along each neuron's row:
     ``(row_i col_j + drow_i cold_j + [eb_i]) + coef |z_ij|``, inflated by
     ``safe``, plus ``tiny`` where an entry may not be an exact zero; also
     each column's sum of squares and largest magnitude of ``z``."""
@@ -302,7 +302,7 @@ def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny, relu):
     (times the pieces for relu, with each column's sum of squared bounds and
     largest bound), and each new cut's neuron; status UNDECIDED where
     anything needs escalation (then
-    :meth:`pwl.certified._Run.refine` does the layer).
+    :meth:`pwl.engine.certified._Run.refine` does the layer).
 
     ``f`` and ``e`` are ``[a | c]`` rows and their bounds, ``xs`` and ``ex``
     the cuts and their bounds, ``ends`` the domain's ends as (lo, its bound,

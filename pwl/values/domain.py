@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Optional, Sequence, Tuple, Union
 
-from .errors import DomainError
+from ..errors import DomainError
 from .numbers import format_exact, to_fraction
 
 __all__ = ["Domain", "DomainLike", "Interval", "as_domain", "format_domain"]

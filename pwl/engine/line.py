@@ -15,10 +15,10 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .activations import get_activation
-from .errors import PWLValueError
-from .network import Layer, Network, Node
-from .numbers import from_float_exact, to_fraction
+from ..values.activations import get_activation
+from ..errors import PWLValueError
+from ..values.network import Layer, Network, Node
+from ..values.numbers import from_float_exact, to_fraction
 
 __all__ = ["restrict_to_line"]
 
@@ -128,7 +128,7 @@ def _split_direction(a: np.ndarray, b: np.ndarray) -> Optional[FloatPoints]:
 def _float_restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction]
                       ) -> Optional[tuple[tuple[tuple[Fraction], ...], tuple[Fraction, ...]]]:
     """The same for a float layer and float points: exact float64 BLAS
-    products of integer limbs (:mod:`pwl.exactsum`); None if the layer or
+    products of integer limbs (:mod:`pwl.engine.exactsum`); None if the layer or
     the points are not floats."""
     points = _float_points(pa, pb) if layer.floats is not None else None
     if points is None:

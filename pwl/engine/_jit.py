@@ -1,6 +1,6 @@
 """Compiled kernels for the engine's most common step (optional: numba).
 
-:func:`pwl._jit_kernel.refine` cuts a partition where the pre-activations
+:func:`pwl.engine._jit_kernel.refine` cuts a partition where the pre-activations
 cross a single kink, as :func:`pwl.engine.refine._refine` does with numpy, in
 one pass per stage instead of some fifty numpy calls per layer; on small
 networks those calls, not the arithmetic, are the cost.  The arithmetic is
@@ -8,11 +8,11 @@ the same exact int64 arithmetic: the caller checks the bounds that make
 every product and sum fit (``|za cn| + |zc cd| < 2^62``; for exact ties
 also ``|num| * den < 2^62``), and the kernel reports what it cannot settle
 so that the numpy path takes over.  For the certified route
-(:mod:`pwl.certified`) three kernels do in one pass what numpy does in many:
-:func:`pwl._jit_kernel.decide_certified` (the same float operations in the
-same order as :func:`pwl.certified._decide`, hence the same decisions),
-:func:`pwl._jit_kernel.affine_bounds` (the entry bounds after a layer's
-product) and :func:`pwl._jit_kernel.gather_on` (forms onto the new
+(:mod:`pwl.engine.certified`) three kernels do in one pass what numpy does in many:
+:func:`pwl.engine._jit_kernel.decide_certified` (the same float operations in the
+same order as :func:`pwl.engine.certified._decide`, hence the same decisions),
+:func:`pwl.engine._jit_kernel.affine_bounds` (the entry bounds after a layer's
+product) and :func:`pwl.engine._jit_kernel.gather_on` (forms onto the new
 regions, times the relu's pieces).
 
 numba (the optional extra ``fast``) is imported on first use only: that
@@ -59,7 +59,7 @@ def policy() -> str:
 
 
 def kernels(entries: int = 0) -> Optional[ModuleType]:
-    """The compiled kernels (:mod:`pwl._jit_kernel`) for a layer of
+    """The compiled kernels (:mod:`pwl.engine._jit_kernel`) for a layer of
     ``entries`` neurons x regions, or None (numba missing, or not worth
     loading under the policy)."""
     global _KERNELS, _TRIED

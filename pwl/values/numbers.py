@@ -23,7 +23,7 @@ from fractions import Fraction
 from numbers import Rational
 from typing import Union
 
-from .errors import PWLTypeError, PWLValueError
+from ..errors import PWLTypeError, PWLValueError
 
 __all__ = [
     "Number",

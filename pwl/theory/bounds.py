@@ -23,10 +23,10 @@ from fractions import Fraction
 from math import prod
 from typing import Optional
 
-from .domain import DomainLike, as_domain, Domain
-from .errors import PWLValueError
-from .network import Network
-from .propagate import propagate
+from ..values.domain import DomainLike, as_domain, Domain
+from ..errors import PWLValueError
+from ..values.network import Network
+from ..engine.propagate import propagate
 
 __all__ = ["BoundReport", "Violation", "lecture_bound", "one_input_bound", "check_bounds",
            "lecture_formula", "one_input_formula"]
@@ -64,7 +64,7 @@ def lecture_formula(net: Network) -> str:
     ``3^D prod n_d`` for two kinks each (hardtanh, relu6), ``prod (m_d + 1)
     n_d`` for mixed ones, with a factor for a kinked output activation.
 
-    >>> from pwl.network import Network
+    >>> from pwl.values.network import Network
     >>> lecture_formula(Network.sequential([([[1]], [0], "hardtanh"), ([[1]], [0], "identity")]))
     '3^D prod n_d'
     """
@@ -83,7 +83,7 @@ def one_input_formula(net: Network) -> str:
     ``prod (m_d n_d + 1)`` for mixed ones, times ``(m n_out + 1)`` for an
     output activation with ``m`` kinks.
 
-    >>> from pwl.network import Network
+    >>> from pwl.values.network import Network
     >>> one_input_formula(Network.sequential([([[1]], [0], "hardtanh"), ([[1]], [0], "identity")]))
     'prod (2 n_d + 1)'
     """
@@ -143,7 +143,7 @@ class BoundReport:
 def check_bounds(net: Network, domain: DomainLike = None, output: int = 0) -> BoundReport:
     """Count exactly and check every bound and lemma, neuron by neuron.
 
-    >>> from pwl.constructions import telgarsky
+    >>> from pwl.theory.constructions import telgarsky
     >>> r = check_bounds(telgarsky(3), (0, 1))
     >>> r.pieces, r.bound_lecture, r.bound_one_input, r.holds
     (8, 64, 27, True)

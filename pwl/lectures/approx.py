@@ -29,14 +29,15 @@ from functools import lru_cache
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
-from .constructions import shallow_from_function
-from .errors import DomainError, PWLValueError
-from .function import PiecewiseLinear
-from .network import Layer, Network
-from .numbers import Number, format_decimal, format_exact, to_fraction
+from ..engine.propagate import function_of
+from ..theory.constructions import shallow_from_function
+from ..errors import DomainError, PWLValueError
+from ..values.function import PiecewiseLinear
+from ..values.network import Layer, Network
+from ..values.numbers import Number, format_decimal, format_exact, to_fraction
 
 if TYPE_CHECKING:
-    from .counting import CountResult
+    from ..counting import CountResult
 
 __all__ = [
     "Enclosure",
@@ -166,7 +167,7 @@ def rect(a: Number, b: Number, h: Number, eps: Number = "1e-7") -> Network:
     >>> net = rect(-1, 0, "0.4")
     >>> net.widths, net.evaluate("-1/2"), net.evaluate(1)
     ((4,), (Fraction(2, 5),), (Fraction(0, 1),))
-    >>> net.function().num_pieces
+    >>> function_of(net).num_pieces
     5
     """
     return rect_sum([(a, b, h)], eps)
@@ -246,7 +247,7 @@ def sine_rects(n: int, digits: int = 12, eps: Number = "1e-7") -> Network:
     >>> net = sine_rects(10)
     >>> net.widths
     (28,)
-    >>> net.function((0, 5)).num_pieces
+    >>> function_of(net, (0, 5)).num_pieces
     17
     """
     n = _positive(n, "N")
@@ -670,7 +671,7 @@ def sine_approximation(n: int, digits: int = 12, eps: Number = "1e-7") -> SineRo
     (7, 17, '[1.273408971, 1.273408972]')
     """
     net = sine_rects(n, digits, eps)
-    f = net.function(SINE_DOMAIN)
+    f = function_of(net, SINE_DOMAIN)
     return SineRow(n=n, rects=n - 3, units=net.widths[0], pieces=f.num_pieces,
                    l1=l1_error_sin(f), function=f, network=net)
 
@@ -734,7 +735,7 @@ def barron_table(qs: Sequence[int] = (1, 2, 4, 8, 16, 32, 64), digits: int = 12,
         if progress is not None:
             progress(f"q = {q} (row {i + 1} of {len(qs)})")
         net = sine_interpolant(q, digits)
-        f = net.function(SINE_DOMAIN)
+        f = function_of(net, SINE_DOMAIN)
         rows.append(BarronRow(q=q, units=net.widths[0], pieces=f.num_pieces,
                               mise=l2sq_error_sin(f).scaled(1 / length),
                               barron=BARRON_C_F**2 / q, network=net))
@@ -794,13 +795,14 @@ def _zigzag_layer(n: int) -> tuple[list[Fraction], list[Fraction], list[int], Fr
 def zigzag(widths: Sequence[int]) -> Network:
     """Hidden layers of widths ``n_d >= 3`` whose activation regions and
     pieces on the whole line number ``prod(n_d + 1)``, the most any one-input
-    network of these widths can have (:func:`pwl.bounds.one_input_bound`).
+    network of these widths can have (:func:`pwl.theory.bounds.one_input_bound`).
 
     Each layer is the fold of :func:`_zigzag_layer` applied to the previous
     fold's output; every weight matrix has rank 1.
 
     >>> net = zigzag([3, 4])
-    >>> r = net.partition()
+    >>> from pwl import propagate
+    >>> r = propagate(net)
     >>> r.activation_regions, r.pieces()
     (20, 20)
     """
@@ -858,8 +860,8 @@ def budget_table(budget: int = 100, max_depth: Optional[int] = None,
     >>> [(r.depth, r.width, r.pieces) for r in budget_table(40)]
     [(1, 13, 14), (2, 4, 25), (3, 3, 64)]
     """
-    from .constructions import sawtooth
-    from .counting import count
+    from ..theory.constructions import sawtooth
+    from ..counting import count
 
     budget = _positive(budget, "budget")
     if parameter_count([3]) > budget:

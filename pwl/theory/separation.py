@@ -35,12 +35,13 @@ from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING, Optional
 
+from ..engine.propagate import function_of
 from .constructions import shallow_from_function, telgarsky
 from .distances import distance
-from .errors import PWLValueError
-from .function import PiecewiseLinear
-from .network import Layer, Network
-from .numbers import from_float_exact
+from ..errors import PWLValueError
+from ..values.function import PiecewiseLinear
+from ..values.network import Layer, Network
+from ..values.numbers import from_float_exact
 
 if TYPE_CHECKING:
     import numpy as np
@@ -260,7 +261,7 @@ def competitor(name: str, depth: int, width: int, layers: int = 1, seed: int = 0
     widths = [width] * layers
     if name == "random":
         return _to_network(_random_layers(widths, seed))
-    f = telgarsky(depth, 16).function(UNIT)
+    f = function_of(telgarsky(depth, 16), UNIT)
     if name == "trained":
         return _to_network(_train(f, depth, widths, seed, steps))
     if layers == 1:
@@ -279,10 +280,10 @@ def _composed(name: str, depth: int, width: int, layers: int) -> Network:
     for _ in range(layers - 1):
         d = min(e, rest)
         rest -= d
-        tri_d = (telgarsky(d).function(UNIT) if d
+        tri_d = (function_of(telgarsky(d), UNIT) if d
                  else PiecewiseLinear.from_points([0, 1], [0, 1]))
         parts.append(_widen(shallow_from_function(tri_d), width))
-    last = (telgarsky(rest, 16).function(UNIT) if rest
+    last = (function_of(telgarsky(rest, 16), UNIT) if rest
             else PiecewiseLinear.from_points([0, 1], [0, 16]))
     g = _interp(last, rest, width) if name == "interp" else _lstsq(last, rest, width)
     parts.append(_widen(shallow_from_function(g), width))
@@ -320,7 +321,7 @@ def separation(depth: int, width: int, layers: int = 1, name: str = "interp",
         raise PWLValueError("depth must be at least 1")
     g = network if network is not None else competitor(name, depth, width, layers, seed, steps)
     f = telgarsky(depth, 16)
-    kappa_g = g.function(UNIT).num_pieces
+    kappa_g = function_of(g, UNIT).num_pieces
     m = Fraction(2**depth)
     widths = g.widths
     return SeparationReport(

@@ -31,8 +31,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .approx import Enclosure
-from .errors import PWLValueError
-from .numbers import format_exact
+from ..errors import PWLValueError
+from ..values.numbers import format_exact
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,7 +54,7 @@ __all__ = [
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 INITS = ("standard", "glorot", "he")
 
-#: The slope of leaky relu left of 0, as in :mod:`pwl.activations`.
+#: The slope of leaky relu left of 0, as in :mod:`pwl.values.activations`.
 LEAKY_ALPHA = Fraction(1, 100)
 
 #: ``sup |s'|`` and the identity that proves it, per activation.

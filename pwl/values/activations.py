@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Mapping
 
-from .errors import NetworkFormatError
+from ..errors import NetworkFormatError
 from .numbers import format_exact, to_fraction
 
 __all__ = ["Activation", "get_activation", "ACTIVATIONS"]

@@ -12,13 +12,14 @@ import json
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional
 
-from .errors import PWLValueError
-from .numbers import format_exact
+from ..engine.propagate import function_of
+from ..errors import PWLValueError
+from ..values.numbers import format_exact
 
 if TYPE_CHECKING:
-    from .domain import DomainLike
-    from .function import PiecewiseLinear
-    from .network import Network
+    from ..values.domain import DomainLike
+    from ..values.function import PiecewiseLinear
+    from ..values.network import Network
 
 __all__ = ["FORMATS", "export", "to_json", "to_sympy", "to_latex", "to_csv"]
 
@@ -135,7 +136,7 @@ def export(net: "Network", to: str, domain: "DomainLike" = None, output: int = 0
         raise PWLValueError(f"export: unknown format {to!r} (known: {', '.join(FORMATS)})")
     if to == "json":
         return to_json(net)
-    f = net.function(domain, output)
+    f = function_of(net, domain, output)
     if to == "sympy":
         return to_sympy(f) + "\n"
     if to == "latex":
