@@ -316,36 +316,38 @@ class _LayerFloats:
 
     def __init__(self, layer: Layer) -> None:
         n_out, n_in = layer.n_out, layer.n_in
+        ew: Optional[np.ndarray]
+        eb: Optional[np.ndarray]
         if layer.approx is not None:
             # floats with rigorous bounds, exact entries deferred (a line's first layer)
             w, ew, b, eb = (np.asarray(x, dtype=np.float64).ravel() for x in layer.approx)
         elif layer.floats is not None:
             # the layer's exact entries are these floats: no rounding at all
             w, b = (np.asarray(a, dtype=np.float64).ravel() for a in layer.floats)
-            ew, eb = np.zeros_like(w), np.zeros_like(b)
+            ew = eb = None
         else:
             w, ew = _to_floats([v for row in layer.weights for v in row])
             b, eb = _to_floats(list(layer.bias))
-        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+        mags = (np.abs(w), np.abs(b))
+        if not all(m.max(initial=0.0) < np.inf for m in mags):     # also catches a nan
             raise Undecided("weights beyond the float range")
+        if any(np.min(m, where=m > 0, initial=np.inf) < _SMALLEST for m in mags):
+            raise Undecided("values too close to the float underflow")
         self.w = w.reshape(n_out, n_in)
-        ew2 = ew.reshape(n_out, n_in)
         self.b = b[:, None]
-        self.eb = eb[:, None]
-        nonzero_b = np.abs(b)[b != 0]
-        if nonzero_b.size and nonzero_b.min() < _SMALLEST:
-            raise Undecided("values too close to the float underflow")
-        nonzero_w = np.abs(w)[w != 0]
-        if nonzero_w.size and nonzero_w.min() < _SMALLEST:
-            raise Undecided("values too close to the float underflow")
+        self.eb = np.zeros_like(self.b) if eb is None else eb[:, None]
         self.gamma = _gamma(n_in)
         self.row = _norm_up(self.w, axis=1)[:, None]          # ||w~_i||
-        self.drow = _norm_up(ew2, axis=1)[:, None]             # ||dw_i||
         fro = float(_norm_up(self.row.T, axis=1)[0])          # ||W~||_F
         self.fro = fro
-        self.dfro = float(_norm_up(self.drow.T, axis=1)[0])    # ||dW||_F
+        if ew is None or not ew.any():
+            self.drow = np.zeros_like(self.row)               # ||dw_i|| = 0
+            self.dfro = 0.0
+        else:
+            self.drow = _norm_up(ew.reshape(n_out, n_in), axis=1)[:, None]   # ||dw_i||
+            self.dfro = float(_norm_up(self.drow.T, axis=1)[0])              # ||dW||_F
         self._spectral: Optional[float] = None
-        self.ebn = float(_norm_up(self.eb.T, axis=1)[0])      # ||eb||
+        self.ebn = float(_norm_up(self.eb.T, axis=1)[0]) if eb is not None else 0.0  # ||eb||
         self.live = self.row > 0
         act = layer.activation
         self.kinked = bool(act.kinks)
