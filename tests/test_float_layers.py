@@ -255,3 +255,46 @@ def test_subnormal_weights_route_without_overflow() -> None:
     net = pwl.Network.from_arrays([np.array([[5e-324], [1.0]]), np.array([[1.0, 2.0]])])
     result = pwl.count(net, workers=1)
     assert (result.pieces, result.activation_regions) == (2, 2)
+
+
+# -- exact products of float layers from limbs (local escalation) --------------
+from pwl.engine.escalate import _ExactLayer, _join_digits  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 12), st.integers(0, 2**32 - 1),
+       st.sampled_from([0, 40, 150]), st.integers(0, 900), st.booleans())
+def test_limb_product_is_the_exact_product(n_in: int, n_out: int, seed: int, spread: int,
+                                           hbits: int, sparse: bool) -> None:
+    """A float layer's exact product through limbs equals the big-integer
+    product of the same layer given as Fractions (the python-flint route),
+    on integers of up to ~960 bits of both signs, zeros included."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(n_out, n_in)) * 2.0 ** rng.integers(-spread, spread + 1, size=(n_out, n_in))
+    b = rng.normal(size=n_out)
+    if sparse:
+        w[rng.random(w.shape) < 0.5] = 0.0
+    fast = _ExactLayer(pwl.Layer.from_floats(w, b))
+    slow = _ExactLayer(pwl.Layer.make([[Fraction(float(x)) for x in row] for row in w],
+                                      [Fraction(float(x)) for x in b]))
+    assert fast.limbs is not None and slow.limbs is None
+    h = np.array([[int(v) << hbits for v in rng.integers(-2**62, 2**62, size=3)]
+                  for _ in range(n_in + 1)], dtype=object)
+    h[:, 0] = 0
+    hmax = max(abs(int(v)) for v in h.ravel())
+    za, bound = fast.product(h, hmax)
+    zb, _ = slow.product(h, hmax)
+    assert all(Fraction(int(x), fast.den) == Fraction(int(y), slow.den)
+               for x, y in zip(za.ravel(), zb.ravel()))
+    assert max(abs(int(v)) for v in za.ravel()) <= bound
+
+
+@pytest.mark.parametrize("width", [8, 16])
+def test_join_digits_is_the_sum_of_shifted_digits(width: int) -> None:
+    rng = np.random.default_rng(width)
+    diag = rng.integers(-2**57, 2**57, size=(3, 9, 4))
+    joined = _join_digits(diag, width, 5)
+    for i in range(3):
+        for j in range(4):
+            want = sum(int(diag[i, d, j]) << (width * d) for d in range(9)) << 5
+            assert joined[i, j] == want

@@ -10,8 +10,14 @@ cost of an undecided decision is therefore one region's forms through the
 network (a column of an exact integer matrix product), never a recount.
 
 Each layer is held as an integer matrix over one common denominator
-(``W = Wn / d``, ``b = bn / d``; floats have power-of-two denominators), so
-a batch of regions is one :class:`flint.fmpz_mat` product per layer.
+(``W = Wn / d``, ``b = bn / d``; floats have power-of-two denominators).
+A layer of floats keeps ``Wn`` as limbs of a few bits cut from the
+mantissas by numpy shifts (:mod:`pwl.engine.exactsum`), and a batch of
+regions is a few float64 BLAS products of limbs, each exact, joined per
+diagonal in int64 and then once in Python integers: no Python integer per
+weight, so the first escalation on a wide float network costs milliseconds,
+not a conversion of every weight.  Other layers are one
+:class:`flint.fmpz_mat` product per batch.
 Forms are integer matrices over one denominator ``den`` per layer: column
 ``j`` holds the slopes of region ``j`` and column ``m + j`` its intercepts.
 """
@@ -27,6 +33,7 @@ import flint
 import numpy as np
 
 from .exact import FLOAT_EXACT
+from .exactsum import _dyadic, _limbs
 from ..values.network import Layer, Network
 
 __all__ = ["ExactChain", "ExactForms"]
@@ -111,25 +118,51 @@ class _ExactLayer:
     its one-kink activation's slopes as integers over ``ds`` (below the
     kink: ``s0 / ds``; above: ``s1 / ds``)."""
 
-    __slots__ = ("wb", "wb_float", "rowsum", "den", "n_out", "kinked", "relu", "s0", "s1", "ds")
+    __slots__ = ("wb", "limbs", "width", "lshift", "wb_float", "rowsum", "den", "n_out",
+                 "kinked", "relu", "s0", "s1", "ds")
 
     def __init__(self, layer: Layer):
-        self.n_out = layer.n_out
+        self.n_out = n_out = layer.n_out
         n_in = layer.n_in
         approx = None
+        values: Optional[list[int]] = None
+        self.wb: Optional[flint.fmpz_mat] = None
+        self.limbs: Optional[list[np.ndarray]] = None
+        # limbs of 16 bits (8 for layers past 2^19 inputs): products of two
+        # summed over n_in + 1 terms stay below 2^52, and digits pack into words
+        room = (52 - math.ceil(math.log2(n_in + 2))) // 2
+        self.width = 16 if room >= 16 else 8
+        self.lshift = 0
+        parts = None
         if layer.floats is not None:
+            w, b = layer.floats
+            wb = np.concatenate([w, b[:, None]], axis=1)
+            parts = _dyadic(wb, None) if room >= 8 else None
+            if parts is not None and int(parts[2][0]) < -1000:
+                parts = None        # a denominator beyond the float range: big integers
+        if parts is not None:
+            ints, shift, emin = parts
+            e0 = int(emin[0])
+            # Wn = (sum_s limb_s 2^(width s)) << max(e0, 0) over den = 2^max(-e0, 0)
+            self.den = 1 << max(-e0, 0)
+            self.lshift = max(e0, 0)
+            self.limbs = [limb.reshape(n_out, n_in + 1) for limb in _limbs(ints, shift, self.width)]
+            approx = wb * float(self.den)
+        elif layer.floats is not None:
             w, b = layer.floats
             wb = np.concatenate([w, b[:, None]], axis=1)
             values, self.den = dyadic_integers(wb.ravel())
             with np.errstate(over="ignore"):
                 approx = wb * float(self.den) if self.den < 2**1000 else None
+            self.wb = flint.fmpz_mat(n_out, n_in + 1, values)
         else:
             values, self.den = rational_integers(
                 [v for row, c in zip(layer.weights, layer.bias) for v in row + (c,)])
-        self.wb = flint.fmpz_mat(self.n_out, n_in + 1, values)
+            self.wb = flint.fmpz_mat(n_out, n_in + 1, values)
         # an upper bound on max_i sum_j |entries|: the floats of the integers
         # (each within a relative 2^-53), summed (relative error below n u)
         if approx is None:
+            assert values is not None
             approx = np.array([_float_or_inf(v) for v in values]).reshape(self.n_out, n_in + 1)
         with np.errstate(over="ignore", invalid="ignore"):
             top = float(np.abs(approx).sum(axis=1).max()) * (1 + (n_in + 4) * 2.0**-52)
@@ -156,11 +189,76 @@ class _ExactLayer:
             # every partial sum is an integer below 2^53: float64 is exact
             out = self.wb_float @ h.astype(np.float64)
             return out.astype(np.int64).astype(object), int(np.abs(out).max(initial=0.0))
+        if self.limbs is not None:
+            return self._limb_product(h), self.rowsum * hmax
+        assert self.wb is not None
         hm = flint.fmpz_mat(h.shape[0], h.shape[1], h.ravel().tolist())
         z = self.wb * hm
         return (np.array([int(v) for v in z.entries()], dtype=object).reshape(self.n_out,
                                                                              h.shape[1]),
                 self.rowsum * hmax)
+
+    def _limb_product(self, h: np.ndarray) -> np.ndarray:
+        """``Wn @ h`` exactly from the limbs of ``Wn`` and of ``h`` (an object
+        array of integers): every limb is below ``2^width`` in magnitude, so
+        each limb product, a sum of ``n_in + 1`` terms below ``2^(2 width)``,
+        is below 2^52 and exact in float64; the products on one diagonal
+        (same power of two) are summed in int64 (fewer than 64 of them, so
+        below 2^58), and the diagonals joined once (:func:`_join_digits`)."""
+        assert self.limbs is not None
+        width = self.width
+        negative = h < 0
+        mag = [int(v) for v in np.where(negative, -h, h).ravel().tolist()]
+        sign = np.where(negative, -1.0, 1.0)
+        top = max((v.bit_length() for v in mag), default=0)
+        # h's magnitudes as digits of ``width`` bits: their bytes, read by numpy
+        step = width // 8
+        size = -(-top // width) * step
+        raw = b"".join(v.to_bytes(size, "little") for v in mag)
+        digits = np.frombuffer(raw, dtype="<u2" if width == 16 else np.uint8)
+        digits = digits.reshape(h.shape[0], h.shape[1], size // step)
+        hl = [digits[:, :, t].astype(np.float64) * sign for t in range(size // step)]
+        cols = h.shape[1]
+        if not hl:
+            return np.zeros((self.n_out, cols), dtype=object)
+        stacked = np.concatenate(hl, axis=1)          # one product per limb of Wn
+        nl = len(hl)
+        diag = np.zeros((self.n_out, len(self.limbs) + nl - 1, cols), dtype=np.int64)
+        for s, limb in enumerate(self.limbs):
+            diag[:, s:s + nl, :] += (limb @ stacked).astype(np.int64).reshape(self.n_out, nl, cols)
+        return _join_digits(diag, width, self.lshift)
+
+
+def _join_digits(diag: np.ndarray, width: int, lshift: int) -> np.ndarray:
+    """The integers ``(sum_d diag[:, d, :] 2^(width d)) << lshift`` as an
+    object array, for ``width`` dividing 64: carries propagated in int64
+    (every digit but the last brought into ``[0, 2^width)``, entries below
+    2^59 throughout), the low digits packed into 64-bit words and read as
+    bytes, one Python integer made per entry."""
+    diag = diag.copy()
+    count = diag.shape[1]
+    for d in range(count - 1):
+        carry = diag[:, d, :] >> width                 # floor division by 2^width
+        diag[:, d, :] -= carry << width
+        diag[:, d + 1, :] += carry
+    rows, _, cols = diag.shape
+    tops = diag[:, -1, :].ravel().tolist()
+    out = np.empty((rows, cols), dtype=object)
+    if count == 1:
+        out.ravel()[:] = [t << lshift for t in tops]
+        return out
+    per = 64 // width                                   # digits per word
+    words = -(-(count - 1) // per)
+    digits = np.zeros((rows, cols, words * per), dtype=np.uint64)
+    digits[:, :, :count - 1] = diag[:, :-1, :].transpose(0, 2, 1)
+    shifts = np.arange(per, dtype=np.uint64) * np.uint64(width)
+    packed = np.bitwise_or.reduce(digits.reshape(rows, cols, words, per) << shifts, axis=-1)
+    raw = packed.astype("<u8").tobytes()
+    size = 8 * words
+    base = width * (count - 1)
+    out.ravel()[:] = [(int.from_bytes(raw[size * k:size * (k + 1)], "little") + (t << base)) << lshift
+                      for k, t in enumerate(tops)]
+    return out
 
 
 class ExactForms:
