@@ -78,8 +78,9 @@ activation pattern is read off layer by layer:
    (each cut remembers the layer and neuron whose root it is); the float
    decisions are taken again on the rounded ball forms.  Skipped where
    ``np.longdouble`` is no more precise than float64.
-2. Exact forms (:class:`pwl.engine.escalate.ExactChain`, python-flint integer
-   matrices) and exact ends for what is still undecided; after the floats
+2. Exact forms (:class:`pwl.engine.escalate.ExactChain`: float layers as
+   exact products of 16-bit limbs in float64 BLAS, other layers as
+   python-flint integer matrices) and exact ends for what is still undecided; after the floats
    are retried once more, the exact ties left (a root exactly on a cut,
    equal roots, a slope exactly 0) are decided in exact rational arithmetic
    for that region.
