@@ -33,7 +33,7 @@ import flint
 import numpy as np
 
 from .exact import FLOAT_EXACT
-from .exactsum import _dyadic, _limbs
+from .exactsum import MAX_SPREAD, limbs
 from ..values.network import Layer, Network
 
 __all__ = ["ExactChain", "ExactForms"]
@@ -133,28 +133,24 @@ class _ExactLayer:
         room = (52 - math.ceil(math.log2(n_in + 2))) // 2
         self.width = 16 if room >= 16 else 8
         self.lshift = 0
-        parts = None
         if layer.floats is not None:
             w, b = layer.floats
             wb = np.concatenate([w, b[:, None]], axis=1)
-            parts = _dyadic(wb, None) if room >= 8 else None
-            if parts is not None and int(parts[2][0]) < -1000:
-                parts = None        # a denominator beyond the float range: big integers
-        if parts is not None:
-            ints, shift, emin = parts
-            e0 = int(emin[0])
-            # Wn = (sum_s limb_s 2^(width s)) << max(e0, 0) over den = 2^max(-e0, 0)
-            self.den = 1 << max(-e0, 0)
-            self.lshift = max(e0, 0)
-            self.limbs = [limb.reshape(n_out, n_in + 1) for limb in _limbs(ints, shift, self.width)]
-            approx = wb * float(self.den)
-        elif layer.floats is not None:
-            w, b = layer.floats
-            wb = np.concatenate([w, b[:, None]], axis=1)
-            values, self.den = dyadic_integers(wb.ravel())
-            with np.errstate(over="ignore"):
-                approx = wb * float(self.den) if self.den < 2**1000 else None
-            self.wb = flint.fmpz_mat(n_out, n_in + 1, values)
+            ints, expo, nonzero = dyadic_parts(wb)
+            emin = int(expo[nonzero].min()) if nonzero.any() else 0
+            shift = np.where(nonzero, expo - emin, 0)
+            if room >= 8 and emin >= -1000 and int(shift.max(initial=0)) <= MAX_SPREAD:
+                # Wn = (sum_s limb_s 2^(width s)) << max(emin, 0) over den = 2^max(-emin, 0)
+                self.den = 1 << max(-emin, 0)
+                self.lshift = max(emin, 0)
+                self.limbs = [limb.reshape(n_out, n_in + 1)
+                              for limb in limbs(ints, shift, self.width)]
+                approx = wb * float(self.den)
+            else:       # exponents too far apart for limbs: big integers
+                values, self.den = dyadic_integers(wb.ravel())
+                with np.errstate(over="ignore"):
+                    approx = wb * float(self.den) if self.den < 2**1000 else None
+                self.wb = flint.fmpz_mat(n_out, n_in + 1, values)
         else:
             values, self.den = rational_integers(
                 [v for row, c in zip(layer.weights, layer.bias) for v in row + (c,)])
@@ -233,9 +229,8 @@ def _join_digits(diag: np.ndarray, width: int, lshift: int) -> np.ndarray:
     """The integers ``(sum_d diag[:, d, :] 2^(width d)) << lshift`` as an
     object array, for ``width`` dividing 64: carries propagated in int64
     (every digit but the last brought into ``[0, 2^width)``, entries below
-    2^59 throughout), the low digits packed into 64-bit words and read as
-    bytes, one Python integer made per entry."""
-    diag = diag.copy()
+    2^59 throughout, in place), the low digits packed into 64-bit words and
+    read as bytes, one Python integer made per entry."""
     count = diag.shape[1]
     for d in range(count - 1):
         carry = diag[:, d, :] >> width                 # floor division by 2^width
@@ -243,10 +238,9 @@ def _join_digits(diag: np.ndarray, width: int, lshift: int) -> np.ndarray:
         diag[:, d + 1, :] += carry
     rows, _, cols = diag.shape
     tops = diag[:, -1, :].ravel().tolist()
-    out = np.empty((rows, cols), dtype=object)
     if count == 1:
-        out.ravel()[:] = [t << lshift for t in tops]
-        return out
+        return np.fromiter((t << lshift for t in tops), dtype=object,
+                           count=rows * cols).reshape(rows, cols)
     per = 64 // width                                   # digits per word
     words = -(-(count - 1) // per)
     digits = np.zeros((rows, cols, words * per), dtype=np.uint64)
@@ -256,9 +250,9 @@ def _join_digits(diag: np.ndarray, width: int, lshift: int) -> np.ndarray:
     raw = packed.astype("<u8").tobytes()
     size = 8 * words
     base = width * (count - 1)
-    out.ravel()[:] = [(int.from_bytes(raw[size * k:size * (k + 1)], "little") + (t << base)) << lshift
-                      for k, t in enumerate(tops)]
-    return out
+    values = ((int.from_bytes(raw[size * k:size * (k + 1)], "little") + (t << base)) << lshift
+              for k, t in enumerate(tops))
+    return np.fromiter(values, dtype=object, count=rows * cols).reshape(rows, cols)
 
 
 class ExactForms:
@@ -319,7 +313,6 @@ class ExactChain:
             layer = self.layer(k)
             h = np.concatenate([arr, np.array([[0] * m + [den] * m], dtype=object)], axis=0)
             arr, hmax = layer.product(h, max(hmax, den))
-            n = layer.n_out
             den *= layer.den
             za, zc = arr[:, :m], arr[:, m:]
             out.a.append(za)

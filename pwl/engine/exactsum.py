@@ -25,10 +25,10 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["exact_matmul", "two_sum"]
+__all__ = ["exact_matmul", "two_sum", "limbs", "MAX_SPREAD"]
 
 #: Exponent spreads (bits) beyond this are left to big integers.
-_MAX_SPREAD = 400
+MAX_SPREAD = 400
 
 
 def two_sum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,12 +56,12 @@ def _dyadic(a: np.ndarray, axis: Optional[int]) -> Optional[tuple[np.ndarray, np
     emin = masked.min(axis=axis, keepdims=axis is not None)
     emin = np.where(emin == big, 0, emin)
     shift = np.where(ints != 0, expo - emin, 0)
-    if shift.size and int(shift.max()) > _MAX_SPREAD:
+    if shift.size and int(shift.max()) > MAX_SPREAD:
         return None
     return ints, shift, np.asarray(emin).ravel()
 
 
-def _limbs(ints: np.ndarray, shift: np.ndarray, width: int) -> list[np.ndarray]:
+def limbs(ints: np.ndarray, shift: np.ndarray, width: int) -> list[np.ndarray]:
     """The integers ``ints << shift`` as signed limbs of ``width`` bits:
     ``sum_t limb_t 2^(width t)``, each limb a float64 array below 2^width."""
     sign = np.sign(ints)
@@ -98,8 +98,8 @@ def exact_matmul(w: np.ndarray, v: np.ndarray) -> Optional[list[list[Fraction]]]
     width = (52 - math.ceil(math.log2(k + 1))) // 2
     if width < 8:
         return None
-    wl = _limbs(dw[0], dw[1], width)
-    vl = _limbs(dv[0], dv[1], width)
+    wl = limbs(dw[0], dw[1], width)
+    vl = limbs(dv[0], dv[1], width)
     wmin = int(dw[2][0])
     totals = [[0] * cols for _ in range(n)]
     for s, ws in enumerate(wl):

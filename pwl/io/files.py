@@ -51,9 +51,6 @@ def file_limit() -> int:
     return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_FILE_BYTES
 
 
-#: The limit when the module was imported (see :func:`file_limit`).
-MAX_FILE_BYTES = file_limit()
-
 
 def check_input_file(path: Path) -> int:
     """The size of an input file, refusing a missing, unreadable or too large
