@@ -4,6 +4,7 @@ big-integer products: each cross-checked against exact Fractions."""
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -102,6 +103,32 @@ def test_spectral_bound_is_above_the_norm(m: int, n: int, seed: int) -> None:
     # estimate (the float SVD is within a few ulps of it)
     assert bound >= np.linalg.norm(w, 2) * (1 + 1e-12)
     assert bound <= fro * (1 + 1e-9)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(128, 260), st.integers(0, 2), st.sampled_from([1e-300, 1e-30, 1.0, 1e30, 1e300]),
+       st.sampled_from(["normal", "rank1", "spread"]), st.integers(0, 2**32 - 1))
+def test_single_precision_certificate_is_above_the_norm(m: int, extra: int, scale: float,
+                                                        kind: str, seed: int) -> None:
+    # matrices of 128 rows and more are certified in float32: scaled by a
+    # power of two first, so huge and tiny matrices, rank-one ones and
+    # entries that fall into float32's subnormals are all bounded
+    rng = np.random.default_rng(seed)
+    n = m + extra * m // 2
+    if kind == "normal":
+        w = rng.normal(size=(m, n)) * math.sqrt(2 / n)
+    elif kind == "rank1":
+        w = np.outer(rng.normal(size=m), rng.normal(size=n))
+    else:
+        w = rng.normal(size=(m, n)) * 2.0 ** rng.integers(-140, 4, size=(m, n)).astype(float)
+    # norms of the unscaled matrix, scaled: numpy's own would overflow or underflow
+    fro = float(np.linalg.norm(w)) * scale * (1 + 1e-10)
+    norm = float(np.linalg.norm(w, 2)) * scale
+    bound = spectral_bound(w * scale, fro)
+    assert bound >= norm * (1 + 1e-12)
+    assert bound <= fro * (1 + 1e-9)
+    if kind == "normal":
+        assert bound <= norm * 1.1      # and it is a useful bound
 
 
 @settings(max_examples=30, deadline=None)

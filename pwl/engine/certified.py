@@ -215,11 +215,6 @@ def _norm_from(sq: np.ndarray, top: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _frobenius_up(a: np.ndarray) -> float:
-    """An upper bound on the Frobenius norm of a float matrix."""
-    return float(_norm_up(a.reshape(1, -1), axis=1)[0])
-
-
 #: Block size of :func:`_cholesky`: LAPACK's factorisation of small blocks
 #: runs on one thread; the updates are matrix products.
 _BLOCK = 64
@@ -227,10 +222,11 @@ _BLOCK = 64
 
 def _cholesky(a: np.ndarray) -> np.ndarray:
     """A lower-triangular ``L`` with ``L L^T`` close to ``a`` (right-looking,
-    blocked); :class:`numpy.linalg.LinAlgError` if ``a`` is not numerically
-    positive definite.  Only the residual check in :func:`spectral_bound`
-    makes it rigorous, so any accurate factor will do; LAPACK's threaded
-    factorisation of a whole matrix can stall on a busy machine."""
+    blocked, in ``a``'s precision); :class:`numpy.linalg.LinAlgError` if
+    ``a`` is not numerically positive definite.  Only the residual check in
+    :func:`spectral_bound` makes it rigorous, so any accurate factor will
+    do; LAPACK's threaded factorisation of a whole matrix can stall on a
+    busy machine."""
     n = a.shape[0]
     work = a.copy()
     low = np.zeros_like(a)
@@ -260,6 +256,16 @@ def spectral_bound(w: np.ndarray, fro: float) -> float:
 #: Lanczos steps for the estimate of the largest eigenvalue.
 _LANCZOS_STEPS = 24
 
+#: Matrices whose smaller side has at least this many rows, and the larger
+#: at most twice as many, are certified in float32 (0.6 times the time of
+#: float64, a bound 1 to 5 per cent above the norm instead of 1).
+_SINGLE_MIN = 128
+
+#: Unit roundoffs and smallest subnormals of float32 and float64.
+_U32 = 2.0**-24
+_TINY32 = 2.0**-149
+_TINY64 = 2.0**-1074
+
 
 def _ritz_top(g: np.ndarray) -> float:
     """An estimate from below of the largest eigenvalue of the symmetric
@@ -267,8 +273,8 @@ def _ritz_top(g: np.ndarray) -> float:
     with full reorthogonalisation (Ritz values interlace the eigenvalues, so
     the estimate is at most ``lambda_max`` up to rounding; at the dense edge
     of a random matrix's spectrum it converges far faster than the power
-    method).  Not rigorous and not meant to be: :func:`_spectral_bound`
-    certifies whatever it is given."""
+    method).  Products in ``g``'s precision.  Not rigorous and not meant to
+    be: :func:`_spectral_bound` certifies whatever it is given."""
     m = g.shape[0]
     steps = min(m, _LANCZOS_STEPS)
     basis = np.zeros((steps, m))
@@ -277,7 +283,7 @@ def _ritz_top(g: np.ndarray) -> float:
     alpha, beta = [], []
     for j in range(steps):
         basis[j] = q
-        w = g @ q
+        w = (g @ q.astype(g.dtype)).astype(np.float64)
         a = float(q @ w)
         w -= basis[:j + 1].T @ (basis[:j + 1] @ w)     # full reorthogonalisation
         alpha.append(a)
@@ -292,42 +298,87 @@ def _ritz_top(g: np.ndarray) -> float:
     return top if math.isfinite(top) else 0.0
 
 
+def _fro_up(x: np.ndarray) -> float:
+    """An upper bound on the Frobenius norm of a float32 or float64 matrix
+    whose entries are at most 2^500 in magnitude: squares summed in
+    float64 (exact squares of float32 entries; a float64 square that
+    underflows loses less than the smallest subnormal)."""
+    sq = float(np.einsum("ij,ij->", x, x, dtype=np.float64)) + x.size * _TINY64
+    return math.sqrt(sq * (1 + 2 * _gamma(x.size + 2))) * (1 + 4 * _U)
+
+
 def _spectral_bound(w: np.ndarray, fro: float) -> float:
     m = min(w.shape)
-    if m <= 1 or not math.isfinite(fro):
+    if m <= 1 or not 0 < fro < math.inf:
         return fro
     k = max(w.shape)
+    # scaled by a power of two to a Frobenius norm in [1/2, 1]: no overflow
+    # anywhere below, and underflow only in amounts the bounds carry
+    scale = math.frexp(fro)[1]
+    ws = np.ldexp(w, -scale)          # exact, but entries below 2^-1074 vanish
+    fs = math.ldexp(fro, -scale)
+    if m >= _SINGLE_MIN and k <= 2 * m:
+        dtype, u, tiny = np.float32, _U32, _TINY32
+        wd = ws.astype(np.float32)
+        # rounding to float32: |ws - wd| <= u |ws| + tiny / 2 per entry
+        conv = (_U32 * fs + math.sqrt(m * k) * tiny) * (1 + 4 * _U)
+    else:
+        dtype, u, tiny = np.float64, _U, _TINY64
+        wd = ws
+        conv = math.sqrt(m * k) * tiny
+    top = _certified_norm(wd, fs + conv, dtype, u, tiny)
+    if top is None:
+        return fro
+    # ||ws||_2 <= ||wd||_2 + ||ws - wd||_F, and the scaling back is exact
+    return min(fro, math.ldexp((top + conv) * (1 + 4 * _U), scale))
+
+
+def _certified_norm(w: np.ndarray, fro: float, dtype: Any, u: float, tiny: float
+                    ) -> Optional[float]:
+    """A rigorous upper bound on ``||w||_2`` for ``w`` held in ``dtype``
+    (unit roundoff ``u``, smallest subnormal ``tiny``), its entries at most
+    1 in magnitude and ``fro`` above its Frobenius norm, from a Cholesky
+    factor of ``s I - w w^T`` computed in ``dtype`` and checked a
+    posteriori; None if no certificate was found."""
+    m, k = min(w.shape), max(w.shape)
     g = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
-    eg = _gamma(k) * fro * fro * (1 + 4 * _U)
+    # ||fl(w w^T) - w w^T||_F <= gamma_k ||w||_F^2, plus k tiny per entry for underflow
+    eg = (_gamma_u(k, u) * fro * fro + m * k * tiny) * (1 + 4 * _U)
     # a lower estimate (the largest Ritz value of a Lanczos run), then a
     # certificate above it; the estimate only chooses where to look
     lam = _ritz_top(g)
-    diag = np.diagonal(g).copy()
-    s = max(lam, 0.0) * 1.02 + eg + 1e-300
+    diag = np.diagonal(g).astype(np.float64)
+    s = max(lam, 0.0) * 1.02 + eg + 1e-30
     for _ in range(12):
+        s = float(np.nextafter(dtype(s), dtype(np.inf)))   # a number of dtype, at or above s
         b = -g
         b[np.diag_indices(m)] = s - diag
         try:
             low = _cholesky(b)
         except np.linalg.LinAlgError:
-            s = s * 1.25 + 1e-300
+            s = s * 1.25
             continue
         # B = L L^T + (B - L L^T), and L L^T is positive semidefinite, so
         # lambda_min(B) >= -||B - L L^T||_2: bounded from the computed
         # residual D = fl(B - fl(L L^T)) and the product's rounding
-        # (gamma_m ||L||_F^2), whatever algorithm produced L
-        prod = low @ low.T
-        resid = b - prod
-        fl = _frobenius_up(low)
+        # (gamma_m ||L||_F^2, m tiny per entry for underflow), whatever
+        # algorithm produced L
+        resid = b - low @ low.T
+        fl = _fro_up(low)
         # (a product, not a power: a float power raises OverflowError)
-        delta = (_frobenius_up(resid) * (1 + 2 * _U) + _gamma(m) * (fl * fl) * (1 + 4 * _U))
+        delta = ((_fro_up(resid) * (1 + 2 * u) + _gamma_u(m, u) * (fl * fl) + m * m * tiny)
+                 * (1 + 4 * _U))
         # B's diagonal s - g_ii was rounded once
-        bd = s - diag
-        top = s + delta + 2 * _U * float(np.abs(bd).max())
+        bd = np.diagonal(b).astype(np.float64)
+        top = s + delta + 2 * u * float(np.abs(bd).max())
         if not math.isfinite(top):
-            return fro
-        return min(fro, math.sqrt((top + eg) * (1 + 8 * _U)) * (1 + 4 * _U))
-    return fro
+            return None
+        return math.sqrt((top + eg) * (1 + 8 * _U)) * (1 + 4 * _U)
+    return None
+
+
+def _gamma_u(n: int, u: float) -> float:
+    return n * u / (1 - n * u)
 
 
 #: The layer's spectral norm is certified once the Frobenius norm, grown
