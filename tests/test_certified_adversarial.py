@@ -553,6 +553,73 @@ def test_bug_skipped_escalation_is_caught(monkeypatch: pytest.MonkeyPatch, build
                             staticmethod(lambda d: np.zeros(0, dtype=np.int64)))
 
 
+GUESSES = [pytest.param(b, id=i) for b, i in [
+    (root_on_cut, "root-on-cut"), (equal_roots_second_layer, "equal-roots-2"),
+    (cancel_floats(1.0), "cancellation-floats"), (close_roots_second_layer(F(1, 3), F(0)),
+                                                  "equal-sub-ulp-2"),
+    (amplifier, "amplifier"), (lambda: tie_after_cuts(), "tie-after-cuts")]]
+
+
+def _run_counting_rollbacks(monkeypatch: pytest.MonkeyPatch, build: Build, budget: float
+                            ) -> tuple[object, int]:
+    """The certified result with the Frobenius guess taken below ``budget``
+    expected escalations, and how many times the run went back."""
+    back = []
+    restore = certified._Run._restore
+
+    def counted(self: certified._Run, snapshot: tuple[object, ...]) -> None:
+        back.append(snapshot)
+        restore(self, snapshot)
+
+    monkeypatch.setattr(certified, "_ESCALATION_BUDGET", budget)
+    monkeypatch.setattr(certified._Run, "_restore", counted)
+    r = certified_counts(build(), None)
+    monkeypatch.undo()
+    return (r.pieces, r.joint_pieces, r.activation_regions, r.decisions), len(back)
+
+
+@pytest.mark.parametrize("build", GUESSES)
+def test_a_wrong_frobenius_guess_goes_back_to_the_spectral_run(monkeypatch: pytest.MonkeyPatch,
+                                                               build: Build) -> None:
+    # budget 0: spectral bounds wherever an error is inherited; budget inf:
+    # the Frobenius norm guessed everywhere, then, at the first escalation,
+    # back to the first guess and spectral from there: the very same floats,
+    # so the same decisions, settled the same way
+    spectral, none_back = _run_counting_rollbacks(monkeypatch, build, 0.0)
+    guessed, went_back = _run_counting_rollbacks(monkeypatch, build, float("inf"))
+    assert none_back == 0
+    assert went_back == 1
+    assert guessed == spectral
+    assert spectral[:3] == exact_counts(build())
+
+
+def tie_after_cuts() -> pwl.Network:
+    # n = relu(x); p = relu(n - 1), q = relu(n - 2), r = relu(n + 5);
+    # m = relu(r - 6): m's root is x = 1, exactly p's cut, made a layer
+    # earlier than the tie.  Cuts {0, 1, 2}: 4 regions; y = m: 2 pieces.
+    return pwl.Network.from_arrays(
+        [np.array([[1.0]]), np.array([[1.0], [1.0], [1.0]]), np.array([[0.0, 0.0, 1.0]]),
+         np.array([[1.0]])],
+        [np.array([0.0]), np.array([-1.0, -2.0, 5.0]), np.array([-6.0]), np.array([0.0])])
+
+
+def test_bug_incomplete_rollback_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Going back to the guessed layer but keeping the cuts made after it
+    gives a wrong count (or a crash)."""
+    monkeypatch.setattr(certified, "_ESCALATION_BUDGET", float("inf"))
+    expected = exact_counts(tie_after_cuts())
+    assert expected == ((2,), 2, 4)
+    assert _outcome(tie_after_cuts) == expected
+
+    def keep_cuts(self: certified._Run, snapshot: tuple[object, ...]) -> None:
+        self.resume = snapshot[0]
+        self.checkpoint = None
+
+    monkeypatch.setenv("PWL_JIT", "off")
+    monkeypatch.setattr(certified._Run, "_restore", keep_cuts)
+    assert _outcome(tie_after_cuts) != expected
+
+
 def test_spectral_bound_is_an_upper_bound() -> None:
     # the honest bound on the matrices the sabotage above replaces it on
     rng = np.random.default_rng(7)

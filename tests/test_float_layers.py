@@ -325,3 +325,35 @@ def test_join_digits_is_the_sum_of_shifted_digits(width: int) -> None:
         for j in range(4):
             want = sum(int(diag[i, d, j]) << (width * d) for d in range(9)) << 5
             assert joined[i, j] == want
+
+
+def test_lines_through_one_model_share_its_layer_bounds() -> None:
+    # the hidden layers' floats, norms and spectral bounds are kept with the
+    # layers: a second line through the model reuses them (its own first
+    # layer is new), forget() drops them, and the counts do not depend on it
+    from pwl.engine import certified
+
+    rng = np.random.default_rng(5)
+    sizes = [30, 140, 140, 3]
+    ws = [rng.normal(0, math.sqrt(2 / n), (m, n)) for n, m in zip(sizes, sizes[1:])]
+    bs = [0.1 * rng.normal(size=m) for m in sizes[1:]]
+    net = pwl.Network.from_arrays(ws, bs)
+    points = [rng.random(30) for _ in range(4)]
+    first = pwl.restrict_to_line(net, points[0], points[1])
+    one = pwl.count(first, (0, 1), method="certified", workers=1)
+    hidden = [layer._floats for layer in net.layers[1:]]
+    assert all(isinstance(f, certified._LayerFloats) for f in hidden)
+    second = pwl.restrict_to_line(net, points[2], points[3])
+    two = pwl.count(second, (0, 1), method="certified", workers=1)
+    assert all(layer._floats is f for layer, f in zip(net.layers[1:], hidden))
+    assert second.layers[0]._floats is not first.layers[0]._floats
+    net.forget()
+    assert all(layer._floats is None for layer in net.layers)
+    for line, result in ((first, one), (second, two)):
+        line.forget()
+        again = pwl.count(line, (0, 1), method="certified", workers=1)
+        exact = pwl.count(line, (0, 1), method="enumerate", workers=1)
+        assert (again.pieces, again.activation_regions) == (result.pieces,
+                                                            result.activation_regions)
+        assert (exact.pieces, exact.activation_regions) == (result.pieces,
+                                                            result.activation_regions)

@@ -51,7 +51,11 @@ when the partition has few regions, so ``||W||_F`` (free) stands in for
 the Frobenius norms of all the remaining layers, leave fewer than
 :data:`_ESCALATION_BUDGET` decisions expected to escalate (a decision fails
 about as often as its bound's share of the form's norm).  Either factor
-is a rigorous bound; the choice moves only the speed.  An
+is a rigorous bound; the choice moves only the speed.  The expectation is
+a guess, so it is checked: if a decision after a guessed layer needs
+escalation, the run goes back to the first guessed layer and continues
+with spectral bounds throughout.  A wrong guess costs the recomputation of
+the layers after it, never an escalation that spectral bounds avoid.  An
 activation with slopes in ``{0, 1}`` (relu) multiplies exactly and can only
 shrink both bounds; other slopes add their own rounding.  Every bound is
 inflated by ``1 + 2^-30`` for the rounding of the bounds themselves, and
@@ -122,6 +126,15 @@ def _gamma(n: int) -> float:
 
 class Undecided(Exception):
     """Numbers outside the float range: count with the exact engine instead."""
+
+
+class _Rollback(Exception):
+    """A decision needs escalation after a Frobenius guess: run again from
+    the checkpoint (:meth:`_Run.run`)."""
+
+    def __init__(self, snapshot: tuple[Any, ...]):
+        super().__init__("rollback")
+        self.snapshot = snapshot
 
 
 @dataclass
@@ -384,7 +397,10 @@ def _gamma_u(n: int, u: float) -> float:
 #: The layer's spectral norm is certified once the Frobenius norm, grown
 #: through the remaining layers, would leave more than this many decisions
 #: expected to escalate (module notes); the Frobenius norm serves until then.
-_ESCALATION_BUDGET = 2.0**-10
+#: The expectation is crude, so a wrong guess is caught: an escalation after
+#: a Frobenius layer sends the run back to it with spectral bounds
+#: (:meth:`_Run.run`).
+_ESCALATION_BUDGET = 1.0
 
 #: Column bounds at or below this are the underflow slack of exact zeros.
 _FLOOR = 1e-280
@@ -442,31 +458,45 @@ class _LayerFloats:
             self._spectral = spectral_bound(self.w, self.fro)
         return self._spectral
 
-    #: The product of the Frobenius norms of the layers after this one, and
-    #: the neurons of this layer and the later ones (set by the run).
-    tail_fro: float = math.inf
-    tail_width: int = 0
-
-    def growth(self, E: np.ndarray, Ez: np.ndarray) -> float:
-        """The factor for the inherited error ``E`` in the column bound:
-        ``||W||_F`` while the decisions it would leave to escalation, to the
-        last layer, stay below :data:`_ESCALATION_BUDGET` (module notes),
-        else the spectral bound (a Cholesky certificate, computed once per
-        layer, only where it is needed)."""
+    def growth(self, E: np.ndarray, Ez: np.ndarray, tail: tuple[float, int],
+               spectral: bool = False) -> tuple[float, bool]:
+        """The factor for the inherited error ``E`` in the column bound, and
+        whether it is the Frobenius norm standing in for the spectral one
+        while the error is not zero: ``||W||_F`` while the decisions it
+        would leave to escalation, to the last layer, stay below
+        :data:`_ESCALATION_BUDGET` (module notes) and ``spectral`` is not
+        asked for, else the spectral bound (a Cholesky certificate, computed
+        once per layer, only where it is needed).  ``tail``: the product of
+        the later layers' Frobenius norms, and the neurons from this layer on."""
+        tail_fro, tail_width = tail
         if self._spectral is not None:
-            return self._spectral
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            share = np.where(Ez > 0, self.fro * E / np.where(Ez > 0, Ez, 1.0),
-                             np.where(E > _FLOOR, np.inf, 0.0))
-            expected = float(share.max(initial=0.0)) * self.tail_fro * self.tail_width * E.size
-        if expected <= _ESCALATION_BUDGET:
-            return self.fro
-        return self.spectral
+            return self._spectral, False
+        if not E.max(initial=0.0) > 0:
+            return self.fro, False          # nothing inherited: the factor does not matter
+        if not spectral:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                share = np.where(Ez > 0, self.fro * E / np.where(Ez > 0, Ez, 1.0),
+                                 np.where(E > _FLOOR, np.inf, 0.0))
+                expected = float(share.max(initial=0.0)) * tail_fro * tail_width * E.size
+            if expected <= _ESCALATION_BUDGET:
+                return self.fro, True
+        return self.spectral, False
 
 
-def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, regions: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``W f + [0 | b]`` with its entry and column bounds (module notes)."""
+def _layer_floats(layer: Layer) -> _LayerFloats:
+    """The layer's floats and norms, made once and kept with the layer."""
+    floats = layer._floats
+    if floats is None:
+        floats = layer._floats = _LayerFloats(layer)
+    return floats
+
+
+def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, regions: int,
+            tail: tuple[float, int], spectral: bool = False
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """``W f + [0 | b]`` with its entry and column bounds (module notes),
+    and whether the Frobenius norm stood in for the spectral one
+    (:meth:`_LayerFloats.growth`; ``spectral``: never)."""
     z = layer.w @ f
     z[:, regions:] += layer.b
     H = _norm_up(f, axis=0)
@@ -494,7 +524,8 @@ def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, re
         np.add(err, _TINY, out=err, where=slack)
         Ez = _norm_up(z, axis=0)
     # the column: ||W||_2 E + gamma ||W||_F H + ||dW||_F (H + E) + ||eb|| + u/(1-u)||z||
-    En = layer.growth(E, Ez) * E + layer.gamma * layer.fro * H + layer.dfro * (H + E)
+    factor, frobenius = layer.growth(E, Ez, tail, spectral)
+    En = factor * E + layer.gamma * layer.fro * H + layer.dfro * (H + E)
     En[regions:] += layer.ebn
     En += coef * Ez
     En *= _SAFE
@@ -503,7 +534,7 @@ def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, re
         raise Undecided("forms beyond the float range")   # also catches a nan
     if H.size and np.min(H, where=H > 0, initial=np.inf) < _SMALLEST:
         raise Undecided("values too close to the float underflow")
-    return z, err, En
+    return z, err, En, frobenius
 
 
 #: Layers of at most this many neurons x regions take the fused kernel
@@ -636,15 +667,19 @@ class _Run:
                  progress: Optional[Callable[[int, int], None]] = None):
         self.net = net
         self.layers = net.layers
-        floats = net._memo.certified
-        if floats is None:
-            floats = net._memo.certified = [_LayerFloats(layer) for layer in self.layers]
+        memo = net._memo.certified
+        if memo is None:
+            floats = [_layer_floats(layer) for layer in self.layers]
+            # per layer: the product of the later layers' Frobenius norms and
+            # the neurons from this layer on
+            tails: list[tuple[float, int]] = []
             tail_fro, tail_width = 1.0, 0
             for lf in reversed(floats):
                 tail_width += lf.w.shape[0]
-                lf.tail_fro, lf.tail_width = tail_fro, tail_width
+                tails.append((tail_fro, tail_width))
                 tail_fro *= lf.fro
-        self.floats = floats
+            memo = net._memo.certified = [floats, tails[::-1]]
+        self.floats, self.tails = memo
         self.lo: Optional[Fraction] = None if domain is None else domain[0]
         self.hi: Optional[Fraction] = None if domain is None else domain[1]
         self.ends = (self._end(self.lo), self._end(self.hi))
@@ -658,6 +693,11 @@ class _Run:
         self.origin_layer = np.zeros(0, dtype=np.int64)
         self.origin_neuron = np.zeros(0, dtype=np.int64)
         self.exact_cuts: dict[int, Fraction] = {}
+        # the guess of Frobenius norms (:meth:`run`): where to go back to, and
+        # whether the guess is off
+        self.checkpoint: Optional[tuple[Any, ...]] = None
+        self.resume: Optional[tuple[Any, ...]] = None
+        self.spectral_only = False
 
     @staticmethod
     def _end(value: Optional[Fraction]) -> Optional[tuple[float, float]]:
@@ -750,6 +790,8 @@ class _Run:
         d = self._decide_all(f, e, n_regions)
         escalate = self._undecided_regions(d)
         exact_regions: dict[int, list[Any]] = {}
+        if escalate.size:
+            self._escalating()
         self.decisions.float64 += width * (n_regions - escalate.size)
         regions = escalate.tolist()
         if regions:
@@ -1009,17 +1051,42 @@ class _Run:
     # -- the whole network -------------------------------------------------
 
     def run(self) -> CertifiedResult:
+        """The count: layer by layer, in float64 with bounds.  A layer whose
+        Frobenius norm stood in for its spectral one (a guess that the
+        cheaper bound suffices) leaves a checkpoint; if a decision after it
+        then needs escalation, the run goes back to the first checkpoint
+        and continues with spectral bounds throughout, so the guess costs
+        at most a recomputation and never an escalation."""
+        while True:
+            try:
+                return self._layers()
+            except _Rollback as back:
+                self._restore(back.snapshot)
+                self.spectral_only = True
+
+    def _layers(self) -> CertifiedResult:
         layers = self.layers
-        f = np.array([[1.0, 0.0]])
-        e = np.zeros((1, 2))
-        E = np.zeros(2)
-        hidden_regions = 1
-        # per cut: are the current layer's forms exactly the same on both sides?
-        same = np.zeros(0, dtype=bool)
         last = len(layers) - 1
-        for k, layer in enumerate(self.floats):
+        if self.resume is None:
+            k0 = 0
+            f = np.array([[1.0, 0.0]])
+            e = np.zeros((1, 2))
+            E = np.zeros(2)
+            # per cut: are the current layer's forms exactly the same on both sides?
+            same = np.zeros(0, dtype=bool)
+        else:
+            k0, f, e, E, same = self.resume
+            self.resume = None
+        hidden_regions = 1
+        for k in range(k0, last + 1):
+            layer = self.floats[k]
             regions = self.xs.size + 1
-            f, e, E = _affine(f, e, E, layer, regions)
+            snapshot = None if self.spectral_only or self.checkpoint is not None else \
+                self._snapshot(k, f, e, E, same)
+            f, e, E, frobenius = _affine(f, e, E, layer, regions, self.tails[k],
+                                         self.spectral_only)
+            if frobenius and snapshot is not None:
+                self.checkpoint = snapshot
             if k == last:
                 hidden_regions = regions
                 break
@@ -1054,6 +1121,23 @@ class _Run:
             self._after_layer(k, layer, on, same)
         pieces, joint = self._pieces(f, e, same, last)
         return CertifiedResult(pieces, joint, hidden_regions, self.decisions.as_dict())
+
+    def _snapshot(self, k: int, f: np.ndarray, e: np.ndarray, E: np.ndarray, same: np.ndarray
+                  ) -> tuple[Any, ...]:
+        """What :meth:`_restore` needs to run again from layer ``k``."""
+        return ((k, f, e, E, same.copy()), self.xs.copy(), self.ex.copy(),
+                self.origin_layer, self.origin_neuron, dict(self.exact_cuts),
+                Decisions(**vars(self.decisions)))
+
+    def _restore(self, snapshot: tuple[Any, ...]) -> None:
+        (self.resume, self.xs, self.ex, self.origin_layer, self.origin_neuron,
+         self.exact_cuts, self.decisions) = snapshot
+        self.checkpoint = None
+
+    def _escalating(self) -> None:
+        """Called before any escalation: back to the checkpoint, if any."""
+        if self.checkpoint is not None:
+            raise _Rollback(self.checkpoint)
 
     def _after_layer(self, k: int, layer: _LayerFloats, on: np.ndarray, same: np.ndarray) -> None:
         """``same`` (in place) and progress, after layer ``k``'s cut."""
@@ -1122,6 +1206,8 @@ class _Run:
                                  & (ec[:, 1:] == 0) & (ec[:, :-1] == 0))
         unsure = ~differ & ~equal
         cuts = np.nonzero(unsure.any(axis=0))[0]
+        if cuts.size:
+            self._escalating()
         self.decisions.float64 += outputs * n_cuts - int(unsure.sum())
         if cuts.size:
             self._ball_outputs(cuts, unsure, differ, last)

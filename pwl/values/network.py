@@ -50,7 +50,8 @@ class _Memo:
         self.after: Optional[list[int]] = None
         #: pwl.engine.compose: the rank-1 layers
         self.bottlenecks: Optional[list[int]] = None
-        #: pwl.engine.certified: each layer's floats and norms
+        #: pwl.engine.certified: each layer's floats and norms (kept with the
+        #: layers) and the growth of the layers after it
         self.certified: Optional[list[Any]] = None
         #: pwl.engine.certified: the exact chain for local escalation
         self.exact_chain: Optional[Any] = None
@@ -68,7 +69,7 @@ class Layer:
     them: the certified route and the exact escalation read the arrays.
     """
 
-    __slots__ = ("_weights", "_bias", "activation", "_w", "_b", "_approx", "_exact")
+    __slots__ = ("_weights", "_bias", "activation", "_w", "_b", "_approx", "_exact", "_floats")
 
     def __init__(self, weights: tuple[tuple[Fraction, ...], ...], bias: tuple[Fraction, ...],
                  activation: Activation):
@@ -80,6 +81,10 @@ class Layer:
         self._approx: Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = None
         self._exact: Optional[Callable[[], tuple[tuple[tuple[Fraction, ...], ...],
                                                  tuple[Fraction, ...]]]] = None
+        #: pwl.engine.certified: the layer's floats and norms, kept with the
+        #: layer so that every network holding it (the lines through one
+        #: model) shares them; dropped by :meth:`Network.forget`
+        self._floats: Optional[Any] = None
 
     @classmethod
     def _deferred(cls, approx: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -352,8 +357,13 @@ class Network:
     def forget(self) -> None:
         """Drop what the engine derived from this network (integer plans,
         float norms, exact chains), as if it were new; the next count
-        computes them again (the benchmarks time that)."""
+        computes them again (the benchmarks time that).  What the engine
+        keeps with the layers themselves, shared by the networks holding
+        them, is dropped too."""
         self._memo = _Memo()
+        for node in self._nodes:
+            if node.layer is not None:
+                node.layer._floats = None
 
     # -- construction -------------------------------------------------------
     @classmethod
