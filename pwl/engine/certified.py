@@ -330,6 +330,7 @@ def _spectral_bound(w: np.ndarray, fro: float) -> float:
     scale = math.frexp(fro)[1]
     ws = np.ldexp(w, -scale)          # exact, but entries below 2^-1074 vanish
     fs = math.ldexp(fro, -scale)
+    dtype: Any
     if m >= _SINGLE_MIN and k <= 2 * m:
         dtype, u, tiny = np.float32, _U32, _TINY32
         wd = ws.astype(np.float32)
