@@ -13,14 +13,20 @@ The rows (all seeded; ``--seed`` changes every network and point):
   He-initialised MLPs restricted to the segment between two seeded points of
   ``[0, 1)^n0``, ``t`` in ``[0, 1]``; once for output 0 and once for every
   output and jointly (``joint``: the pieces of the whole output vector).
+* ``again 784-256-256-10``, ...: the next line through the same MLP (two
+  more seeded points), output 0, counted the way a user counts many lines
+  through one model: the model is not forgotten between runs, so its hidden
+  layers' floats, norms and spectral bounds, kept with the layers, are
+  reused; the line's own first layer is made anew in every run.  These rows
+  are reported beside the targets, not in them.
 
 The counters:
 
 * **pwl** (exact): ``pwl.Network.from_arrays`` (every float at its exact
   binary value), then ``pwl.count(net, domain, workers=1)`` for output 0 or
   ``pwl.counting.count_outputs`` for the joint rows.  ``net.forget()`` runs
-  before every run, so each time includes pwl's per-network
-  precomputation; line rows time ``pwl.restrict_to_line`` (given the two
+  before every run (but on the ``again`` rows), so each time includes pwl's
+  per-network precomputation, the bounds kept with the layers included; line rows time ``pwl.restrict_to_line`` (given the two
   points as float64 arrays, at their exact binary value) and the count
   together, building the line network anew in every run.
 * **float** (float64, inexact; the speed reference):
@@ -143,7 +149,7 @@ def int_arrays(sizes: Sequence[int], rng: np.random.Generator, limit: int = 5
 class Subject:
     """One network, its domain, and how each counter reads them."""
 
-    kind: str                       # "he", "int" or "line"
+    kind: str                       # "he", "int", "line" or "again"
     name: str                       # "he 256x8", "line 784-256-256-10"
     width: int                      # narrowest hidden layer
     domain: Optional[tuple[float, float]]   # None: the whole line
@@ -198,12 +204,19 @@ def int_subject(width: int, depth: int, seed: int) -> Subject:
     return Subject("int", f"int {width}x{depth}", width, None, weights, biases)
 
 
-def line_subject(name: str, seed: int) -> Subject:
+def line_subject(name: str, seed: int, again: bool = False) -> Subject:
+    """The line row of an MLP; ``again``: the next line through the same
+    model (two more seeded points), counted with the model's layer bounds
+    kept from earlier counts."""
     sizes = MLPS[name]
     rng = np.random.default_rng(seed)
     weights, biases = he_arrays(sizes, rng)
     a = rng.random(sizes[0])
     b = rng.random(sizes[0])
+    if again:
+        a, b = rng.random(sizes[0]), rng.random(sizes[0])
+        return Subject("again", f"again {name}", min(sizes[1:-1]), (0.0, 1.0), weights, biases,
+                       points=(a, b))
     return Subject("line", f"line {name}", min(sizes[1:-1]), (0.0, 1.0), weights, biases,
                    points=(a, b))
 
@@ -265,7 +278,8 @@ def pwl_runner(s: Subject, joint: bool) -> Callable[[], PwlOutcome]:
     from pwl.counting import count_outputs
 
     def network() -> Any:
-        s.net.forget()
+        if s.kind != "again":       # an "again" row keeps the model's layer bounds
+            s.net.forget()
         if s.points is None:
             return s.net
         return pwl.restrict_to_line(s.net, *s.points)   # float64 arrays, as users hold them
@@ -480,8 +494,17 @@ def _where(row: Row) -> str:
 
 
 def summary(rows: list[Row]) -> list[str]:
-    done = [r for r in rows if r.error is None and r.pwl_s is not None]
+    counted = [r for r in rows if r.error is None and r.pwl_s is not None]
+    # the targets are on cold counts; the "again" rows are reported apart
+    done = [r for r in counted if r.kind != "again"]
     lines: list[str] = []
+    again = [r for r in counted if r.kind == "again"]
+    if again:
+        lines.append("again rows (a second line through a model already counted, not in the "
+                     "targets): " + ", ".join(
+                         f"{r.network} pwl/float {_num(r.ratio(r.float_s), '.2f', 0)} "
+                         f"pwl/regioncam {_num(r.ratio(r.regioncam_s), '.2f', 0)}"
+                         for r in again))
     fl = [(r.ratio(r.float_s), r) for r in done if r.ratio(r.float_s) is not None]
     if fl:
         gmean = math.exp(sum(math.log(v) for v, _ in fl) / len(fl))
@@ -506,7 +529,7 @@ def summary(rows: list[Row]) -> list[str]:
         lines.append(f"decisions beyond float64, He rows: max {worst_pct:.3f} % ({_where(at)}) "
                      f"(target <= {TARGET_BEYOND} %): {_met(worst_pct <= TARGET_BEYOND)}")
     differ = []
-    for r in done:
+    for r in counted:
         for who, pieces, regions in (("float", r.float_pieces, r.float_regions),
                                      ("regioncam", None, r.regioncam_regions)):
             if regions is not None and regions != r.activation_regions:
@@ -535,8 +558,10 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a small subset: he widths 64 256, depths 4 8, the "
                              "784-256-256-10 line (no int row)")
-    parser.add_argument("--rows", nargs="+", choices=["he", "int", "line"],
-                        default=["he", "int", "line"], help="row families (default: all)")
+    parser.add_argument("--rows", nargs="+", choices=["he", "int", "line", "again"],
+                        default=["he", "int", "line", "again"],
+                        help="row families (default: all; 'again' counts a second line "
+                             "through each MLP of --lines, the model's layer bounds kept)")
     parser.add_argument("--widths", type=int, nargs="+", default=None,
                         help=f"he hidden widths (default {' '.join(map(str, HE_WIDTHS))})")
     parser.add_argument("--depths", type=int, nargs="+", default=None,
@@ -585,6 +610,9 @@ def plan(args: argparse.Namespace) -> list[tuple[Callable[[], Subject], list[boo
     if "line" in args.rows:
         for name in args.lines:
             todo.append((lambda n=name: line_subject(n, args.seed), [False, True]))
+    if "again" in args.rows:
+        for name in args.lines:
+            todo.append((lambda n=name: line_subject(n, args.seed, again=True), [False]))
     return todo
 
 

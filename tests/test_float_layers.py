@@ -341,14 +341,14 @@ def test_lines_through_one_model_share_its_layer_bounds() -> None:
     points = [rng.random(30) for _ in range(4)]
     first = pwl.restrict_to_line(net, points[0], points[1])
     one = pwl.count(first, (0, 1), method="certified", workers=1)
-    hidden = [layer._floats for layer in net.layers[1:]]
+    hidden = [layer._derived.get("certified") for layer in net.layers[1:]]
     assert all(isinstance(f, certified._LayerFloats) for f in hidden)
     second = pwl.restrict_to_line(net, points[2], points[3])
     two = pwl.count(second, (0, 1), method="certified", workers=1)
-    assert all(layer._floats is f for layer, f in zip(net.layers[1:], hidden))
-    assert second.layers[0]._floats is not first.layers[0]._floats
+    assert all(layer._derived.get("certified") is f for layer, f in zip(net.layers[1:], hidden))
+    assert second.layers[0]._derived["certified"] is not first.layers[0]._derived["certified"]
     net.forget()
-    assert all(layer._floats is None for layer in net.layers)
+    assert all(not layer._derived for layer in net.layers)
     for line, result in ((first, one), (second, two)):
         line.forget()
         again = pwl.count(line, (0, 1), method="certified", workers=1)

@@ -486,9 +486,9 @@ class _LayerFloats:
 
 def _layer_floats(layer: Layer) -> _LayerFloats:
     """The layer's floats and norms, made once and kept with the layer."""
-    floats = layer._floats
+    floats = layer._derived.get("certified")
     if floats is None:
-        floats = layer._floats = _LayerFloats(layer)
+        floats = layer._derived["certified"] = _LayerFloats(layer)
     return floats
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -52,9 +51,16 @@ MAX_INTERVALS = 200_000
 Form = tuple[Fraction, Fraction]              # slope, intercept
 
 
-@lru_cache(maxsize=4096)
 def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
-    """``(u, v)`` with ``W = u v^T`` if ``W`` has rank at most 1, else None."""
+    """``(u, v)`` with ``W = u v^T`` if ``W`` has rank at most 1, else None
+    (found once, kept with the layer)."""
+    if "rank1" not in layer._derived:
+        layer._derived["rank1"] = _factor_rank1(layer)
+    found: Optional[tuple[list[Fraction], list[Fraction]]] = layer._derived["rank1"]
+    return found
+
+
+def _factor_rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
     if layer.floats is not None and _surely_rank2(layer.floats[0]):
         return None
     rows = layer.weights
@@ -72,18 +78,23 @@ def _rank1(layer: Layer) -> Optional[tuple[list[Fraction], list[Fraction]]]:
 def _surely_rank2(w: "np.ndarray") -> bool:
     """True if the float matrix ``w`` provably has rank at least 2: a 2x2
     minor ``w[p, q] w[i, j] - w[i, q] w[p, j]`` through the largest entry
-    exceeds its rounding bound (each product and the difference round once)."""
+    exceeds its rounding bound (each product and the difference round once).
+    A few rows ``i`` first (almost always enough), then all of them."""
     import numpy as np
 
     if min(w.shape) < 2:
         return False
     p, q = np.unravel_index(int(np.argmax(np.abs(w))), w.shape)
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        # beyond the float range the comparison is False: not sure, ask Fractions
-        left = w[p, q] * w
-        right = np.outer(w[:, q], w[p, :])
-        bound = 4 * 2.0**-53 * (np.abs(left) + np.abs(right)) + 1e-300
-        return bool((np.abs(left - right) > bound).any())
+    few = [i for i in range(min(w.shape[0], 9)) if i != p][:8]
+    for rows in (w[few], w):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            # beyond the float range the comparison is False: not sure, ask Fractions
+            left = w[p, q] * rows
+            right = np.outer(rows[:, q], w[p, :])
+            bound = 4 * 2.0**-53 * (np.abs(left) + np.abs(right)) + 1e-300
+            if (np.abs(left - right) > bound).any():
+                return True
+    return False
 
 
 def bottlenecks(net: Network) -> list[int]:

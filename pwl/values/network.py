@@ -69,7 +69,7 @@ class Layer:
     them: the certified route and the exact escalation read the arrays.
     """
 
-    __slots__ = ("_weights", "_bias", "activation", "_w", "_b", "_approx", "_exact", "_floats")
+    __slots__ = ("_weights", "_bias", "activation", "_w", "_b", "_approx", "_exact", "_derived")
 
     def __init__(self, weights: tuple[tuple[Fraction, ...], ...], bias: tuple[Fraction, ...],
                  activation: Activation):
@@ -81,10 +81,12 @@ class Layer:
         self._approx: Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = None
         self._exact: Optional[Callable[[], tuple[tuple[tuple[Fraction, ...], ...],
                                                  tuple[Fraction, ...]]]] = None
-        #: pwl.engine.certified: the layer's floats and norms, kept with the
-        #: layer so that every network holding it (the lines through one
-        #: model) shares them; dropped by :meth:`Network.forget`
-        self._floats: Optional[Any] = None
+        #: what the engine derives from the layer alone, kept with it so that
+        #: every network holding it (the lines through one model) shares it:
+        #: "certified" (pwl.engine.certified: floats and norms), "rank1"
+        #: (pwl.engine.compose: a rank-one factorisation or None); dropped
+        #: by :meth:`Network.forget`
+        self._derived: dict[str, Any] = {}
 
     @classmethod
     def _deferred(cls, approx: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
@@ -363,7 +365,7 @@ class Network:
         self._memo = _Memo()
         for node in self._nodes:
             if node.layer is not None:
-                node.layer._floats = None
+                node.layer._derived.clear()
 
     # -- construction -------------------------------------------------------
     @classmethod
