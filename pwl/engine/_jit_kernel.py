@@ -258,14 +258,15 @@ def affine_bounds(z, row, drow, col, cold, eb, regions, coef, safe, tiny, live, 
 
 @numba.njit(cache=True, nogil=True)
 def gather_on(f, e, source, on):
-    """Forms and bounds gathered onto the new regions (``source``: each new
-    region's old one), times each neuron's piece (relu: 0 or 1), one pass;
-    also each new column's sum of squared bounds and largest bound."""
+    """Forms gathered onto the new regions (``source``: each new region's
+    old one), times each neuron's piece (relu: 0 or 1), one pass; and each
+    new column's sum of squared bounds and largest bound, over the entries
+    left on (the bounds themselves are not needed after a relu: the next
+    layer reads only the column bounds)."""
     n = f.shape[0]
     old = f.shape[1] // 2
     m = source.size
     nf = np.zeros((n, 2 * m))
-    ne = np.zeros((n, 2 * m))
     esq = np.zeros(2 * m)
     emax = np.zeros(2 * m)
     for i in range(n):
@@ -276,15 +277,13 @@ def gather_on(f, e, source, on):
                 nf[i, m + j] = f[i, old + s]
                 a = e[i, s]
                 c = e[i, old + s]
-                ne[i, j] = a
-                ne[i, m + j] = c
                 esq[j] += a * a
                 esq[m + j] += c * c
                 if a > emax[j]:
                     emax[j] = a
                 if c > emax[m + j]:
                     emax[m + j] = c
-    return nf, ne, esq, emax
+    return nf, esq, emax
 
 
 @numba.njit(cache=True, nogil=True)
@@ -375,7 +374,8 @@ def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny, relu):
     source = np.empty(new_regions, np.int64)
     on = np.empty((width, new_regions), np.bool_)
     out_f = np.zeros((width, 2 * new_regions))
-    out_e = np.zeros((width, 2 * new_regions))
+    # after a relu the bounds are not needed, only their columns' norms
+    out_e = np.zeros((width, 0 if relu else 2 * new_regions))
     esq = np.zeros(2 * new_regions)
     emax = np.zeros(2 * new_regions)
     # the new partition, the same for every neuron
@@ -408,8 +408,9 @@ def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny, relu):
                     out_f[i, row] = f[i, r]
                     out_f[i, new_regions + row] = f[i, n_regions + r]
                     a, c = e[i, r], e[i, n_regions + r]
-                    out_e[i, row] = a
-                    out_e[i, new_regions + row] = c
+                    if not relu:
+                        out_e[i, row] = a
+                        out_e[i, new_regions + row] = c
                     esq[row] += a * a
                     esq[new_regions + row] += c * c
                     if a > emax[row]:

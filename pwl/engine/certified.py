@@ -492,7 +492,12 @@ def _layer_floats(layer: Layer) -> _LayerFloats:
     return floats
 
 
-def _affine(f: np.ndarray, e: np.ndarray, E: np.ndarray, layer: _LayerFloats, regions: int,
+#: The entry bounds after a relu: not kept (the next layer reads only the
+#: column bounds ``E``).
+_NO_BOUNDS = np.zeros((0, 0))
+
+
+def _affine(f: np.ndarray, E: np.ndarray, layer: _LayerFloats, regions: int,
             tail: tuple[float, int], spectral: bool = False
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """``W f + [0 | b]`` with its entry and column bounds (module notes),
@@ -1084,8 +1089,7 @@ class _Run:
             regions = self.xs.size + 1
             snapshot = None if self.spectral_only or self.checkpoint is not None else \
                 self._snapshot(k, f, e, E, same)
-            f, e, E, frobenius = _affine(f, e, E, layer, regions, self.tails[k],
-                                         self.spectral_only)
+            f, e, E, frobenius = _affine(f, E, layer, regions, self.tails[k], self.spectral_only)
             if frobenius and snapshot is not None:
                 self.checkpoint = snapshot
             if k == last:
@@ -1105,7 +1109,8 @@ class _Run:
             E = np.concatenate([E[:regions][source], E[regions:][source]])
             compiled = _jit.kernels(f.shape[0] * source.size)
             if layer.relu and compiled is not None:
-                f, e, esq, emax = compiled.gather_on(f, e, source, on)
+                f, esq, emax = compiled.gather_on(f, e, source, on)
+                e = _NO_BOUNDS
                 # ||D delta|| <= ||D e||: the entries left on bound the error
                 np.minimum(E, _norm_from(esq, emax, f.shape[0]) * _SAFE, out=E)
             else:
