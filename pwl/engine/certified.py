@@ -633,6 +633,9 @@ class _Decided:
     root: np.ndarray
     er: np.ndarray
     undecided: np.ndarray   # per (neuron, region)
+    #: the (neuron, region) pairs of the roots inside, by region then value,
+    #: when every decision is proven (:meth:`_Run._undecided_regions`)
+    ordered: Optional[tuple[np.ndarray, np.ndarray]] = None
 
 
 def _decide(za: np.ndarray, zc: np.ndarray, eza: np.ndarray, ezc: np.ndarray, left: np.ndarray, eleft: np.ndarray, right: np.ndarray,
@@ -957,14 +960,17 @@ class _Run:
     def _undecided_regions(d: _Decided) -> np.ndarray:
         """Regions with an undecided entry, or two roots too close to order."""
         bad: np.ndarray = np.asarray(d.undecided.any(axis=0))
-        i, r = np.nonzero(d.inside & ~bad[None, :])
+        sure = not bad.any()
+        i, r = np.nonzero(d.inside if sure else d.inside & ~bad[None, :])
         if r.size > 1:
             v, ev = d.root[i, r], d.er[i, r]
             order = np.lexsort((v, r))
-            r, v, ev = r[order], v[order], ev[order]
+            i, r, v, ev = i[order], r[order], v[order], ev[order]
             close = (r[1:] == r[:-1]) & (v[:-1] + ev[:-1] >= v[1:] - ev[1:])
             bad[r[1:][close]] = True
-        return np.nonzero(bad)[0]
+        out = np.nonzero(bad)[0]
+        d.ordered = (i, r) if sure and not out.size else None
+        return out
 
     def _exact_region(self, r: int, forms: Any, j: int, k: int, d: _Decided
                       ) -> list[tuple[Fraction, list[int]]]:
@@ -998,10 +1004,15 @@ class _Run:
         xs, ex = self.xs, self.ex
         n_regions = xs.size + 1
         on = d.on
-        key = d.root.copy()
-        dup = np.zeros(on.shape, dtype=bool)
         exact_root: dict[tuple[int, int], Fraction] = {}
+        if exact_regions:
+            d.ordered = None
+            key = d.root.copy()
+            dup: Optional[np.ndarray] = np.zeros(on.shape, dtype=bool)
+        else:
+            key, dup = d.root, None
         for region, groups in exact_regions.items():
+            assert dup is not None
             for rank, (value, neurons) in enumerate(groups):
                 x = _float(value)
                 for t, neuron in enumerate(neurons):
@@ -1010,13 +1021,16 @@ class _Run:
                     d.er[neuron, region] = _rounding(value, x)
                     dup[neuron, region] = t > 0
                 exact_root[(neurons[0], region)] = value
-        i, r = np.nonzero(d.inside)
+        if d.ordered is not None:       # the float decisions' order, found already
+            i, r = d.ordered
+        else:
+            i, r = np.nonzero(d.inside)
+            order = np.lexsort((key[i, r], r))
+            i, r = i[order], r[order]
         if r.size == 0:
             return np.arange(n_regions), on, same
-        order = np.lexsort((key[i, r], r))
-        i, r = i[order], r[order]
-        v, ev, dupl = d.root[i, r], d.er[i, r], dup[i, r]
-        uniq = ~dupl
+        v, ev = d.root[i, r], d.er[i, r]
+        uniq = np.ones(r.size, dtype=bool) if dup is None else ~dup[i, r]
         ru, iu = r[uniq], i[uniq]
         per_region = np.bincount(ru, minlength=n_regions)
         cum = np.cumsum(per_region)
