@@ -328,7 +328,8 @@ def _spectral_bound(w: np.ndarray, fro: float) -> float:
     # scaled by a power of two to a Frobenius norm in [1/2, 1]: no overflow
     # anywhere below, and underflow only in amounts the bounds carry
     scale = math.frexp(fro)[1]
-    ws = np.ldexp(w, -scale)          # exact, but entries below 2^-1074 vanish
+    # exact, but entries below 2^-1074 vanish (a product: ldexp is slower)
+    ws = w * 2.0**-scale if abs(scale) < 1000 else np.ldexp(w, -scale)
     fs = math.ldexp(fro, -scale)
     dtype: Any
     if m >= _SINGLE_MIN and k <= 2 * m:
