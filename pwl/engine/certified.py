@@ -408,6 +408,18 @@ _ESCALATION_BUDGET = 1.0
 _FLOOR = 1e-280
 
 
+_SLOPES: dict[tuple[Fraction, ...], list[tuple[float, float]]] = {}
+
+
+def _slope_floats(slopes: tuple[Fraction, ...]) -> list[tuple[float, float]]:
+    """An activation's slopes as (float, bound on its rounding), made once."""
+    found = _SLOPES.get(slopes)
+    if found is None:
+        pairs = [_to_floats([v]) for v in slopes]
+        found = _SLOPES[slopes] = [(float(f[0]), float(e[0])) for f, e in pairs]
+    return found
+
+
 class _LayerFloats:
     """A layer's weights, biases and activation slopes as floats with
     bounds, and the norms the error bounds need, computed once per network."""
@@ -426,11 +438,13 @@ class _LayerFloats:
         else:
             w, ew = _to_floats([v for row in layer.weights for v in row])
             b, eb = _to_floats(list(layer.bias))
-        mags = (np.abs(w), np.abs(b))
-        if not all(m.max(initial=0.0) < np.inf for m in mags):     # also catches a nan
-            raise Undecided("weights beyond the float range")
-        if any(np.min(m, where=m > 0, initial=np.inf) < _SMALLEST for m in mags):
-            raise Undecided("values too close to the float underflow")
+        for m in (np.abs(w), np.abs(b)):
+            if not m.max(initial=0.0) < np.inf:     # also catches a nan
+                raise Undecided("weights beyond the float range")
+            # (the smallest nonzero magnitude; the plain minimum settles most layers)
+            if m.min(initial=np.inf) < _SMALLEST and \
+                    np.min(m, where=m > 0, initial=np.inf) < _SMALLEST:
+                raise Undecided("values too close to the float underflow")
         self.w = w.reshape(n_out, n_in)
         self.b = b[:, None]
         self.eb = np.zeros_like(self.b) if eb is None else eb[:, None]
@@ -450,8 +464,7 @@ class _LayerFloats:
         act = layer.activation
         self.kinked = bool(act.kinks)
         self.relu = act.is_relu
-        slopes = [_to_floats([v]) for v in act.slopes]
-        self.slopes = [(float(f[0]), float(e[0])) for f, e in slopes]
+        self.slopes = _slope_floats(act.slopes)
 
     @property
     def spectral(self) -> float:

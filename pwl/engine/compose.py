@@ -112,8 +112,10 @@ def _bottlenecks(layers: Sequence[Layer]) -> list[int]:
 
 def applies(net: Network) -> bool:
     """True when some hidden layer after the first is a bottleneck."""
+    # the hidden layers only, each factorised once (the output layer's rank
+    # does not matter here)
     return (net.is_chain and net.input_size == 1
-            and any(k < len(net.layers) - 1 for k in bottlenecks(net)))
+            and any(_rank1(layer) is not None for layer in net.layers[1:-1]))
 
 
 @dataclass
