@@ -54,7 +54,7 @@ def test_float_layer_is_its_fractions(n_out: int, n_in: int, seed: int) -> None:
                            [Fraction(x) for x in b.tolist()])
     assert layer == exact and exact == layer and hash(layer) == hash(exact)
     assert layer.weights == exact.weights and layer.bias == exact.bias
-    fa, fb = IntAffine.of(layer), IntAffine._of_floats(w, b)
+    fa, fb = IntAffine.of(layer), IntAffine._of_floats(pwl.Layer.from_floats(w, b))
     ea = IntAffine.of(exact)
     # the same map: A / scale and b / scale agree entry by entry
     for i in range(n_out):

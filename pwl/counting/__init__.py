@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..values.domain import Domain, DomainLike, as_domain
 from ..errors import PWLValueError, RegionLimitError, ResourceLimitError
-from ..values.network import Network
+from ..values.network import Layer, Network
 from ..values.numbers import format_exact
 from ..values.partition import Partition
 from . import certified as _certified, compose as _compose, enumeration as _enumeration
@@ -66,7 +66,7 @@ def big_numbers(net: Network) -> bool:
                 if layer.approx is not None:
                     big = True          # a line's first layer: dyadic, huge denominators
                 elif layer.floats is not None:
-                    big = _float_denominator(*layer.floats) > BIG_DENOMINATOR
+                    big = _float_denominator(layer) > BIG_DENOMINATOR
                 else:
                     big = any(w.denominator > BIG_DENOMINATOR
                               for row in layer.weights + (layer.bias,) for w in row)
@@ -76,13 +76,11 @@ def big_numbers(net: Network) -> bool:
     return bool(big)
 
 
-def _float_denominator(w: "np.ndarray", b: "np.ndarray") -> float:
+def _float_denominator(layer: Layer) -> float:
     """The least power of two that makes every entry of a float layer an integer."""
-    import numpy as np
+    from ..engine.escalate import layer_dyadic_parts
 
-    from ..engine.escalate import dyadic_parts
-
-    _, expo, nonzero = dyadic_parts(np.concatenate([w.ravel(), b]))
+    _, expo, nonzero = layer_dyadic_parts(layer)
     if not nonzero.any():
         return 1.0
     top = max(-int(expo[nonzero].min()), 0)

@@ -65,17 +65,45 @@ def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
     >>> dyadic_integers(np.array([0.5, -3.0, 0.0, 0.125]))
     ([4, -24, 0, 1], 8)
     """
-    ints, expo, nonzero = dyadic_parts(values)
+    ints, den = dyadic_array(values)
+    return ints.tolist(), den
+
+
+def dyadic_array(values: np.ndarray, parts: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                 = None) -> tuple[np.ndarray, int]:
+    """:func:`dyadic_integers` as an array: int64 when every integer is
+    below 2^62 in magnitude, else an object array of Python ints;
+    ``parts``: the values' :func:`dyadic_parts`, if at hand.
+
+    >>> ints, den = dyadic_array(np.array([0.5, -3.0, 0.0, 0.125]))
+    >>> ints.tolist(), ints.dtype.name, den
+    ([4, -24, 0, 1], 'int64', 8)
+    """
+    ints, expo, nonzero = dyadic_parts(values) if parts is None else parts
     if not nonzero.any():
-        return [0] * values.size, 1
+        return np.zeros(ints.size, dtype=np.int64), 1
     emin = int(expo[nonzero].min())
     shift = np.where(nonzero, expo - min(emin, 0), 0)
     den = 1 << max(-emin, 0)
     bits = np.zeros_like(ints)
     bits[nonzero] = np.ceil(np.log2(np.abs(ints[nonzero]).astype(np.float64) + 1)).astype(np.int64)
     if int((bits + shift).max()) < 62:
-        return (ints << shift).tolist(), den       # all fit in int64
-    return [int(m) << int(t) for m, t in zip(ints.tolist(), shift.tolist())], den
+        return ints << shift, den       # all fit in int64
+    out = np.empty(ints.size, dtype=object)
+    out[:] = [int(m) << int(t) for m, t in zip(ints.tolist(), shift.tolist())]
+    return out, den
+
+
+def layer_dyadic_parts(layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`dyadic_parts` of a float layer's weights then biases (row by
+    row, then the biases), made once and kept with the layer."""
+    found = layer._derived.get("dyadic")
+    if found is None:
+        assert layer.floats is not None
+        w, b = layer.floats
+        found = layer._derived["dyadic"] = dyadic_parts(np.concatenate([w.ravel(), b]))
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray] = found
+    return parts
 
 
 def rational_integers(values: Sequence[Fraction]) -> tuple[list[int], int]:
@@ -90,17 +118,6 @@ def rational_integers(values: Sequence[Fraction]) -> tuple[list[int], int]:
         if v.denominator != 1:
             den = lcm(den, v.denominator)
     return [v.numerator * (den // v.denominator) for v in values], den
-
-
-def dyadic_array(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """:func:`dyadic_integers` as an array: int64 when every integer is
-    below 2^62 in magnitude, else an object array of Python ints."""
-    ints, den = dyadic_integers(values)
-    top = max(map(abs, ints), default=0) if len(ints) < 64 else None
-    arr = np.array(ints, dtype=object if top is not None and top >= 2**62 else None)
-    if arr.dtype != object and arr.dtype != np.int64:
-        arr = np.array(ints, dtype=object)       # numpy chose another type: big ints
-    return arr, den
 
 
 def _float_or_inf(value: int) -> float:

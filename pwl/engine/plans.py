@@ -63,7 +63,7 @@ class IntAffine:
     @classmethod
     def of(cls, layer: Layer) -> "IntAffine":
         if layer.floats is not None:
-            return cls._of_floats(*layer.floats)
+            return cls._of_floats(layer)
         entries = [w for row in layer.weights for w in row] + list(layer.bias)
         scale = lcm(*(f.denominator for f in entries))
         a_int = [[int(w * scale) for w in row] for row in layer.weights]
@@ -77,11 +77,12 @@ class IntAffine:
 
 
     @classmethod
-    def _of_floats(cls, w: np.ndarray, b: np.ndarray) -> "IntAffine":
-        """From float arrays: integers over one power of two, without Fractions."""
-        from .escalate import dyadic_array
+    def _of_floats(cls, layer: Layer) -> "IntAffine":
+        """From a float layer: integers over one power of two, without Fractions."""
+        from .escalate import dyadic_array, layer_dyadic_parts
 
-        ints, scale = dyadic_array(np.concatenate([w.ravel(), b]))
+        w, b = layer.floats  # type: ignore[misc]
+        ints, scale = dyadic_array(w, layer_dyadic_parts(layer))
         k = w.size
         a = ints[:k].reshape(w.shape)
         if a.dtype != object and maxabs(a) >= INT64_SAFE:
