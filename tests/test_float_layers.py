@@ -357,3 +357,44 @@ def test_lines_through_one_model_share_its_layer_bounds() -> None:
                                                             result.activation_regions)
         assert (exact.pieces, exact.activation_regions) == (result.pieces,
                                                             result.activation_regions)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 12), st.integers(0, 2**32 - 1),
+       st.sampled_from([1e-250, 1e-20, 1.0, 1e20, 1e200]),
+       st.sampled_from([1e-200, 1.0, 1e150]), st.sampled_from(["normal", "zeros", "spread"]))
+def test_line_first_layer_bounds_hold(n0: int, n1: int, seed: int, wscale: float,
+                                      xscale: float, kind: str) -> None:
+    # the restricted first layer's floats lie within their stated bounds of
+    # the exact W (b - a) and W a + c, at any scale, with zero rows, a zero
+    # point and weights spanning many binades; and the bounds are about one
+    # rounding of the value where the splitting applies, not gamma_k |W| |x|
+    from pwl.engine.line import _deferred_restriction, _split_direction
+
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(n1, n0)) * wscale
+    if kind == "zeros":
+        w[rng.random(n1) < 0.4] = 0.0
+    elif kind == "spread":
+        w *= 2.0 ** rng.integers(-60, 60, size=w.shape).astype(float)
+    c = rng.normal(size=n1) * wscale
+    a = rng.normal(size=n0) * xscale * (0.0 if kind == "zeros" and seed % 2 else 1.0)
+    b = a + rng.normal(size=n0) * xscale
+    layer = pwl.Layer.from_floats(w, c, "relu")
+    points = _split_direction(a, b)
+    if points is None or not np.isfinite(w).all():
+        return
+    fa, fb = [Fraction(x) for x in a.tolist()], [Fraction(x) for x in b.tolist()]
+    deferred = _deferred_restriction(layer, points, lambda: (fa, fb, [q - p for p, q in zip(fa, fb)]))
+    if deferred is None:            # beyond the float range: the exact layer is used instead
+        return
+    slope, es, icpt, ei = deferred.approx
+    rows = [[Fraction(v) for v in row] for row in w.tolist()]
+    for i in range(n1):
+        exact_slope = sum((wij * (q - p) for wij, p, q in zip(rows[i], fa, fb)), Fraction(0))
+        exact_icpt = sum((wij * p for wij, p in zip(rows[i], fa)), Fraction(0)) + Fraction(c[i])
+        assert abs(Fraction(float(slope[i, 0])) - exact_slope) <= Fraction(float(es[i, 0]))
+        assert abs(Fraction(float(icpt[i])) - exact_icpt) <= Fraction(float(ei[i]))
+        if kind == "normal" and wscale == 1.0 and xscale == 1.0 and n0 >= 50:
+            # a few roundings of the value itself (the splitting), far below gamma_k |W||x|
+            assert float(es[i, 0]) <= 1e-13 * float(abs(exact_slope)) + 1e-290

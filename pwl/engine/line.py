@@ -151,7 +151,8 @@ def _deferred_restriction(layer: Layer, points: Optional[FloatPoints],
                           exact_points: Callable[[], ExactPoints]) -> Optional[Layer]:
     """For a float layer and float points ``(a, hi, lo)``, the restricted
     layer with its exact entries deferred (:meth:`Layer._deferred`):
-    ``W (b - a)`` and ``W a + c`` in float64 with rigorous error bounds now,
+    ``W (b - a)`` and ``W a + c`` in float64 with rigorous error bounds now
+    (:func:`_accurate_products`, else one product and Higham's bound),
     exactly (from ``exact_points()``, the points as Fractions, by
     :func:`_restricted`) only if asked for."""
     if points is None or layer.floats is None:
@@ -163,15 +164,21 @@ def _deferred_restriction(layer: Layer, points: Optional[FloatPoints],
     u = 2.0**-53
     k = w.shape[1]
     gamma = (k + 2) * u / (1 - (k + 2) * u)
-    with np.errstate(over="ignore", invalid="ignore"):
-        prod = w @ np.column_stack([hi, lo, a])         # one product for the three
-        slope = prod[:, 0] + prod[:, 1]
-        icpt = prod[:, 2] + c
-        # |fl(W x) - W x| <= gamma_k |W||x|, the float product of |W||x|
-        # rounded up by (1 + 2 gamma); one more rounding for each sum
-        mags = np.abs(w) @ np.column_stack([np.abs(hi) + np.abs(lo), np.abs(a)])
-        es = gamma * (1 + 2 * gamma) * mags[:, 0] + 2 * u * np.abs(slope)
-        ei = gamma * (1 + 2 * gamma) * (mags[:, 1] + np.abs(c)) + 2 * u * np.abs(icpt)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        accurate = _accurate_products(layer, hi, lo, a)
+        if accurate is not None:
+            slope, es, prod_a, ea = accurate
+            icpt = prod_a + c
+            ei = ea + 2 * u * np.abs(icpt)
+        else:
+            prod = w @ np.column_stack([hi, lo, a])         # one product for the three
+            slope = prod[:, 0] + prod[:, 1]
+            icpt = prod[:, 2] + c
+            # |fl(W x) - W x| <= gamma_k |W||x|, the float product of |W||x|
+            # rounded up by (1 + 2 gamma); one more rounding for each sum
+            mags = np.abs(w) @ np.column_stack([np.abs(hi) + np.abs(lo), np.abs(a)])
+            es = gamma * (1 + 2 * gamma) * mags[:, 0] + 2 * u * np.abs(slope)
+            ei = gamma * (1 + 2 * gamma) * (mags[:, 1] + np.abs(c)) + 2 * u * np.abs(icpt)
     if not all(np.isfinite(x).all() for x in (slope, icpt, es, ei)):
         return None
     safe = 1 + 2.0**-30
@@ -181,6 +188,88 @@ def _deferred_restriction(layer: Layer, points: Optional[FloatPoints],
         return _restricted(layer, *exact_points())
 
     return Layer._deferred(approx, exact, layer.activation)
+
+
+def _split_bits(k: int) -> int:
+    """Bits per part so that a sum of ``k`` products of two parts is exact."""
+    return (53 - max(k - 1, 1).bit_length()) // 2
+
+
+def _split(x: np.ndarray, expo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x = hi + lo`` exactly, ``hi`` an integer multiple of ``2^expo``
+    (``|lo| <= 2^(expo - 1)``)."""
+    import numpy as np
+
+    if int(np.abs(expo).max(initial=0)) < 1000:
+        # products by powers of two (exact but for underflow, which only
+        # makes a part of hi zero: lo = x - hi stays exact); ldexp is slower
+        hi = np.round(x * np.ldexp(1.0, -expo)) * np.ldexp(1.0, expo)
+    else:
+        hi = np.ldexp(np.round(np.ldexp(x, -expo)), expo)
+    return hi, x - hi
+
+
+def _top_exponents(x: np.ndarray, axis: int) -> np.ndarray:
+    """Per row (``axis=1``) or column (``axis=0``): ``E`` with every
+    magnitude below ``2^E`` (0 for an all-zero one)."""
+    top = np.abs(x).max(axis=axis)
+    return np.frexp(top)[1].astype(np.int64)
+
+
+def _accurate_products(layer: Layer, hi: np.ndarray, lo: np.ndarray, a: np.ndarray
+                       ) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """``W (hi + lo)`` and ``W a`` for the float layer ``W``, each within
+    about one rounding of its own value instead of ``gamma_k |W| |x|``:
+    ``(slope, its bound, W a, its bound)``, or None if the numbers are too
+    far out of the float range for the splitting.
+
+    Each row ``w_i`` of ``W`` is split exactly as ``w_hi + w_lo``, ``w_hi``
+    an integer multiple of ``2^p_i`` below ``2^(p_i + b)`` in magnitude
+    (kept with the layer), and each vector ``x`` likewise with ``2^q``.  A
+    product of two high parts is then an integer multiple of
+    ``2^(p_i + q)`` below ``2^(2b)`` of them, and a sum of ``k`` below
+    ``2^53`` for ``b = (53 - log2 k) / 2``: BLAS computes ``w_hi x_hi``
+    exactly, in any order.  The three other products are smaller by
+    ``2^-b`` at least; computed in float64 they err by at most
+    ``(gamma_k + 2u) k 2^(p_i + q) (2^b + 1/4)`` (every part bounded by its
+    grid), and the sum of the exact and the rest rounds once more.
+    ``W lo`` (``|lo| <= u |hi|``) gets Higham's bound by the rows' largest
+    magnitudes."""
+    import numpy as np
+
+    w, _ = layer.floats  # type: ignore[misc]
+    k = w.shape[1]
+    b = _split_bits(k)
+    split = layer._derived.get("row_split")
+    if split is None:
+        p = _top_exponents(w, axis=1) - b
+        w_hi, w_lo = _split(w, p[:, None])
+        top = np.abs(w).max(axis=1)
+        split = layer._derived["row_split"] = (w_hi, w_lo, p, top)
+    w_hi, w_lo, p, top = split
+    x = np.column_stack([hi, a])
+    q = _top_exponents(x, axis=0) - b
+    grid = p[:, None] + q[None, :]
+    if int(grid.min()) < -1000 or int(grid.max()) > 900:
+        return None
+    x_hi, x_lo = _split(x, q[None, :])
+    u = 2.0**-53
+    gamma = k * u / (1 - k * u)
+    exact = w_hi @ x_hi
+    rest = (w_hi @ x_lo + w_lo @ x_hi) + w_lo @ x_lo
+    both = exact + rest
+    unit = np.ldexp(1.0, grid)
+    # (a zero row or a zero vector has exact zero products)
+    unit[(top == 0)[:, None] | (np.abs(x).max(axis=0) == 0)[None, :]] = 0.0
+    bound = ((gamma + 2 * u) * (1 + 4 * u) * k * (2.0**b + 0.25)) * unit
+    err = u * np.abs(both) + bound * (1 + 2 * u)
+    # W lo: |fl(W lo) - W lo| <= gamma_k |W| |lo| <= gamma_k k max|w_i| max|lo|
+    small = w @ lo
+    e_small = (gamma * (1 + 4 * u) * k * float(np.abs(lo).max(initial=0.0))) * top \
+        + u * np.abs(small)
+    slope = both[:, 0] + small
+    e_slope = (err[:, 0] + e_small + u * np.abs(slope)) * (1 + 4 * u)
+    return slope, e_slope, both[:, 1], err[:, 1] * (1 + 4 * u)
 
 
 def restrict_to_line(net: Network, a: "Sequence[object] | np.ndarray",
