@@ -55,7 +55,9 @@ is a rigorous bound; the choice moves only the speed.  The expectation is
 a guess, so it is checked: if a decision after a guessed layer needs
 escalation, the run goes back to the first guessed layer and continues
 with spectral bounds throughout.  A wrong guess costs the recomputation of
-the layers after it, never an escalation that spectral bounds avoid.  An
+the layers after it, never an escalation that spectral bounds avoid.  The
+first layer of a one-input network, applied to the form ``x``, has its
+floats themselves as forms: no bound at all.  An
 activation with slopes in ``{0, 1}`` (relu) multiplies exactly and can only
 shrink both bounds; other slopes add their own rounding.  Every bound is
 inflated by ``1 + 2^-30`` for the rounding of the bounds themselves, and
@@ -1117,7 +1119,14 @@ class _Run:
             regions = self.xs.size + 1
             snapshot = None if self.spectral_only or self.checkpoint is not None else \
                 self._snapshot(k, f, e, E, same)
-            f, e, E, frobenius = _affine(f, E, layer, regions, self.tails[k], self.spectral_only)
+            if k == 0 and layer.w.shape[1] == 1 and layer.dfro == 0 and layer.ebn == 0:
+                # the first layer of a one-input network, on the form x: its
+                # forms are its floats themselves, exactly (no bound at all)
+                f = np.concatenate([layer.w, layer.b], axis=1)
+                e, E, frobenius = np.zeros(f.shape), np.zeros(f.shape[1]), False
+            else:
+                f, e, E, frobenius = _affine(f, E, layer, regions, self.tails[k],
+                                             self.spectral_only)
             if frobenius and snapshot is not None:
                 self.checkpoint = snapshot
             if k == last:
