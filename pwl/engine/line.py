@@ -147,14 +147,23 @@ def _float_restricted(layer: Layer, pa: list[Fraction], pb: list[Fraction]
     return weights, bias
 
 
+#: Lines through models with at least this many dense layers after the
+#: first get the first layer within about one rounding
+#: (:func:`_accurate_products`): the bounds' growth through the later layers
+#: would otherwise cost spectral certificates.  Shallower models take one
+#: product and Higham's bound, which is cheaper and enough there.
+ACCURATE_DEPTH = 3
+
+
 def _deferred_restriction(layer: Layer, points: Optional[FloatPoints],
-                          exact_points: Callable[[], ExactPoints]) -> Optional[Layer]:
+                          exact_points: Callable[[], ExactPoints],
+                          accurate: bool = True) -> Optional[Layer]:
     """For a float layer and float points ``(a, hi, lo)``, the restricted
     layer with its exact entries deferred (:meth:`Layer._deferred`):
     ``W (b - a)`` and ``W a + c`` in float64 with rigorous error bounds now
-    (:func:`_accurate_products`, else one product and Higham's bound),
-    exactly (from ``exact_points()``, the points as Fractions, by
-    :func:`_restricted`) only if asked for."""
+    (:func:`_accurate_products` if ``accurate``, else one product and
+    Higham's bound), exactly (from ``exact_points()``, the points as
+    Fractions, by :func:`_restricted`) only if asked for."""
     if points is None or layer.floats is None:
         return None
     import numpy as np
@@ -165,9 +174,9 @@ def _deferred_restriction(layer: Layer, points: Optional[FloatPoints],
     k = w.shape[1]
     gamma = (k + 2) * u / (1 - (k + 2) * u)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        accurate = _accurate_products(layer, hi, lo, a)
-        if accurate is not None:
-            slope, es, prod_a, ea = accurate
+        products = _accurate_products(layer, hi, lo, a) if accurate else None
+        if products is not None:
+            slope, es, prod_a, ea = products
             icpt = prod_a + c
             ei = ea + 2 * u * np.abs(icpt)
         else:
@@ -311,6 +320,7 @@ def restrict_to_line(net: Network, a: "Sequence[object] | np.ndarray",
             raise PWLValueError("a and b are the same point: the line needs two distinct points")
         points = _float_points(pa, pb)
     source = net.nodes[0]
+    accurate = sum(node.op == "dense" for node in net.nodes) - 1 >= ACCURATE_DEPTH
     nodes: list[Node] = [Node(source.name, "input", (), 1)]
     helper = f"{source.name}.line"
     need_helper = False
@@ -321,7 +331,7 @@ def restrict_to_line(net: Network, a: "Sequence[object] | np.ndarray",
         if node.op == "dense" and node.inputs == (source.name,):
             layer = node.layer
             assert layer is not None
-            deferred = _deferred_restriction(layer, points, exact_points)
+            deferred = _deferred_restriction(layer, points, exact_points, accurate)
             if deferred is None:
                 weights, bias = _restricted(layer, *exact_points())
                 deferred = Layer(weights, bias, layer.activation)
