@@ -215,8 +215,10 @@ def _norm_up(x: np.ndarray, axis: int) -> np.ndarray:
     out = np.sqrt(sq * (1 + 2 * _gamma(n + 2))) * (1 + 4 * _U)
     odd = (sq < 2.0**-900) | (sq > 2.0**1000)
     if odd.any():
-        # squares may have underflowed or overflowed: sqrt(n) max |x| bounds the norm too
-        top = np.abs(x).max(axis=axis, initial=0.0)[odd]
+        # squares may have underflowed or overflowed: sqrt(n) max |x| bounds
+        # the norm too (over those columns or rows only: zero ones are common)
+        part = x[:, odd] if axis == 0 else x[odd]
+        top = np.abs(part).max(axis=axis, initial=0.0)
         out[odd] = top * (math.sqrt(n) * (1 + 4 * _U))
     return out
 
