@@ -751,3 +751,25 @@ def test_escalation_is_rare_on_he_networks(depth, widths, seed, domain) -> None:
     total = d["float64"] + d["exact"]
     assert total > 0
     assert d["exact"] < 0.01 * total, d
+
+
+@pytest.mark.parametrize("style, seed", [("he", 0), ("ties", 1), ("dyadic", 2)])
+def test_blocked_products_count_exactly(monkeypatch: pytest.MonkeyPatch, style: str,
+                                        seed: int) -> None:
+    # products summed over blocks of 64 inputs (their rounding bounded by
+    # gamma_64 + gamma_(n/64)), forced on layers of 150 inputs: the counts are
+    # the exact engine's, and the blocked run is the one that happened
+    monkeypatch.setattr(certified, "_BLOCKED_ABOVE", -1.0)
+    calls = []
+    affine = certified._affine
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs.get("blocked", args[6] if len(args) > 6 else False))
+        return affine(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(certified, "_affine", spy)
+    rng = np.random.default_rng(seed)
+    Ws, bs = float_layers(rng, [150, 150, 150], style)
+    net = pwl.Network.from_arrays(Ws, bs)
+    assert assert_certified_exact(net, (F(-1), F(1)), reference=False) is not None
+    assert any(calls)
