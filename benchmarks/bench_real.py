@@ -26,9 +26,10 @@ The counters:
   binary value), then ``pwl.count(net, domain, workers=1)`` for output 0 or
   ``pwl.counting.count_outputs`` for the joint rows.  ``net.forget()`` runs
   before every run (but on the ``again`` rows), so each time includes pwl's
-  per-network precomputation, the bounds kept with the layers included; line rows time ``pwl.restrict_to_line`` (given the two
-  points as float64 arrays, at their exact binary value) and the count
-  together, building the line network anew in every run.
+  per-network precomputation, the bounds kept with the layers included;
+  line rows time ``pwl.restrict_to_line`` (given the two points as float64
+  arrays, at their exact binary value) and the count together, building
+  the line network anew in every run.
 * **float** (float64, inexact; the speed reference):
   :func:`reference.float_count` on the same arrays.  Line rows restrict the
   first layer in float64 (``W1 @ (b - a)``, ``W1 @ a + c1``) inside the

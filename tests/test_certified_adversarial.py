@@ -553,10 +553,23 @@ def test_bug_skipped_escalation_is_caught(monkeypatch: pytest.MonkeyPatch, build
                             staticmethod(lambda d: np.zeros(0, dtype=np.int64)))
 
 
+def tie_after_cuts() -> pwl.Network:
+    # n0 = relu(x) (exact: no bound), n = relu(n0) (the first rounding
+    # bound, so the next layer is a guess); p = relu(n - 1), q = relu(n - 2),
+    # r = relu(n + 5); m = relu(r - 6): m's root is x = 1, exactly p's cut,
+    # made a layer earlier than the tie.  Cuts {0, 1, 2}: 4 regions;
+    # y = m: 2 pieces.
+    return pwl.Network.from_arrays(
+        [np.array([[1.0]]), np.array([[1.0]]), np.array([[1.0], [1.0], [1.0]]),
+         np.array([[0.0, 0.0, 1.0]]), np.array([[1.0]])],
+        [np.array([0.0]), np.array([0.0]), np.array([-1.0, -2.0, 5.0]), np.array([-6.0]),
+         np.array([0.0])])
+
+
 GUESSES = [pytest.param(b, id=i) for b, i in [
     (root_on_cut, "root-on-cut"), (equal_roots_second_layer, "equal-roots-2"),
     (cancel_floats(1.0), "cancellation-floats"), (amplifier, "amplifier"),
-    (lambda: tie_after_cuts(), "tie-after-cuts")]]
+    (tie_after_cuts, "tie-after-cuts")]]
 
 
 def _run_counting_rollbacks(monkeypatch: pytest.MonkeyPatch, build: Build, budget: float
@@ -590,19 +603,6 @@ def test_a_wrong_frobenius_guess_goes_back_to_the_spectral_run(monkeypatch: pyte
     assert went_back == 1
     assert guessed == spectral
     assert spectral[:3] == exact_counts(build())
-
-
-def tie_after_cuts() -> pwl.Network:
-    # n0 = relu(x) (exact: no bound), n = relu(n0) (the first rounding
-    # bound, so the next layer is a guess); p = relu(n - 1), q = relu(n - 2),
-    # r = relu(n + 5); m = relu(r - 6): m's root is x = 1, exactly p's cut,
-    # made a layer earlier than the tie.  Cuts {0, 1, 2}: 4 regions;
-    # y = m: 2 pieces.
-    return pwl.Network.from_arrays(
-        [np.array([[1.0]]), np.array([[1.0]]), np.array([[1.0], [1.0], [1.0]]),
-         np.array([[0.0, 0.0, 1.0]]), np.array([[1.0]])],
-        [np.array([0.0]), np.array([0.0]), np.array([-1.0, -2.0, 5.0]), np.array([-6.0]),
-         np.array([0.0])])
 
 
 def test_bug_incomplete_rollback_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -771,5 +771,5 @@ def test_blocked_products_count_exactly(monkeypatch: pytest.MonkeyPatch, style: 
     rng = np.random.default_rng(seed)
     Ws, bs = float_layers(rng, [150, 150, 150], style)
     net = pwl.Network.from_arrays(Ws, bs)
-    assert assert_certified_exact(net, (F(-1), F(1)), reference=False) is not None
+    assert_certified_exact(net, (F(-1), F(1)), reference=False)
     assert any(calls)

@@ -256,6 +256,18 @@ def affine_bounds(z, row, drow, col, cold, eb, regions, coef, safe, tiny, live, 
     return err, zsq, zmax
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _note_bounds(esq, emax, j, p, a, c):
+    """A gathered entry's bounds ``a`` (slope, column ``j``) and ``c``
+    (intercept, column ``p``) into the columns' sums of squares and maxima."""
+    esq[j] += a * a
+    esq[p] += c * c
+    if a > emax[j]:
+        emax[j] = a
+    if c > emax[p]:
+        emax[p] = c
+
+
 @numba.njit(cache=True, nogil=True)
 def gather_on(f, e, source, on):
     """Forms gathered onto the new regions (``source``: each new region's
@@ -275,14 +287,7 @@ def gather_on(f, e, source, on):
                 s = source[j]
                 nf[i, j] = f[i, s]
                 nf[i, m + j] = f[i, old + s]
-                a = e[i, s]
-                c = e[i, old + s]
-                esq[j] += a * a
-                esq[m + j] += c * c
-                if a > emax[j]:
-                    emax[j] = a
-                if c > emax[m + j]:
-                    emax[m + j] = c
+                _note_bounds(esq, emax, j, m + j, e[i, s], e[i, old + s])
     return nf, esq, emax
 
 
@@ -411,12 +416,7 @@ def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny, relu):
                     if not relu:
                         out_e[i, row] = a
                         out_e[i, new_regions + row] = c
-                    esq[row] += a * a
-                    esq[new_regions + row] += c * c
-                    if a > emax[row]:
-                        emax[row] = a
-                    if c > emax[new_regions + row]:
-                        emax[new_regions + row] = c
+                    _note_bounds(esq, emax, row, new_regions + row, a, c)
                 row += 1
                 if k >= end:
                     break

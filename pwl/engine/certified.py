@@ -126,8 +126,10 @@ _TINY = 1e-290              # absolute slack for underflow
 _SMALLEST = 2.0**-900       # values below this could underflow: not decided here
 
 
-def _gamma(n: int) -> float:
-    return n * _U / (1 - n * _U)
+def _gamma(n: int, u: Optional[float] = None) -> float:
+    """``gamma_n`` for unit roundoff ``u`` (float64's, read at call time)."""
+    u = _U if u is None else u
+    return n * u / (1 - n * u)
 
 
 class Undecided(Exception):
@@ -366,7 +368,7 @@ def _certified_norm(w: np.ndarray, fro: float, dtype: Any, u: float, tiny: float
     m, k = min(w.shape), max(w.shape)
     g = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
     # ||fl(w w^T) - w w^T||_F <= gamma_k ||w||_F^2, plus k tiny per entry for underflow
-    eg = (_gamma_u(k, u) * fro * fro + m * k * tiny) * (1 + 4 * _U)
+    eg = (_gamma(k, u) * fro * fro + m * k * tiny) * (1 + 4 * _U)
     # a lower estimate (the largest Ritz value of a Lanczos run), then a
     # certificate above it; the estimate only chooses where to look
     lam = _ritz_top(g)
@@ -389,7 +391,7 @@ def _certified_norm(w: np.ndarray, fro: float, dtype: Any, u: float, tiny: float
         resid = b - low @ low.T
         fl = _fro_up(low)
         # (a product, not a power: a float power raises OverflowError)
-        delta = ((_fro_up(resid) * (1 + 2 * u) + _gamma_u(m, u) * (fl * fl) + m * m * tiny)
+        delta = ((_fro_up(resid) * (1 + 2 * u) + _gamma(m, u) * (fl * fl) + m * m * tiny)
                  * (1 + 4 * _U))
         # B's diagonal s - g_ii was rounded once
         bd = np.diagonal(b).astype(np.float64)
@@ -398,10 +400,6 @@ def _certified_norm(w: np.ndarray, fro: float, dtype: Any, u: float, tiny: float
             return None
         return math.sqrt((top + eg) * (1 + 8 * _U)) * (1 + 4 * _U)
     return None
-
-
-def _gamma_u(n: int, u: float) -> float:
-    return n * u / (1 - n * u)
 
 
 #: The layer's spectral norm is certified once the Frobenius norm, grown

@@ -69,17 +69,20 @@ def dyadic_integers(values: np.ndarray) -> tuple[list[int], int]:
     return ints.tolist(), den
 
 
-def dyadic_array(values: np.ndarray, parts: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]
-                 = None) -> tuple[np.ndarray, int]:
+def dyadic_array(values: np.ndarray) -> tuple[np.ndarray, int]:
     """:func:`dyadic_integers` as an array: int64 when every integer is
-    below 2^62 in magnitude, else an object array of Python ints;
-    ``parts``: the values' :func:`dyadic_parts`, if at hand.
+    below 2^62 in magnitude, else an object array of Python ints.
 
     >>> ints, den = dyadic_array(np.array([0.5, -3.0, 0.0, 0.125]))
     >>> ints.tolist(), ints.dtype.name, den
     ([4, -24, 0, 1], 'int64', 8)
     """
-    ints, expo, nonzero = dyadic_parts(values) if parts is None else parts
+    return dyadic_from_parts(dyadic_parts(values))
+
+
+def dyadic_from_parts(parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
+    """:func:`dyadic_array` from the values' :func:`dyadic_parts`."""
+    ints, expo, nonzero = parts
     if not nonzero.any():
         return np.zeros(ints.size, dtype=np.int64), 1
     emin = int(expo[nonzero].min())

@@ -218,11 +218,11 @@ def _split(x: np.ndarray, expo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi, x - hi
 
 
-def _top_exponents(x: np.ndarray, axis: int) -> np.ndarray:
-    """Per row (``axis=1``) or column (``axis=0``): ``E`` with every
-    magnitude below ``2^E`` (0 for an all-zero one)."""
+def _top_exponents(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row (``axis=1``) or column (``axis=0``): the largest magnitude,
+    and ``E`` with every magnitude below ``2^E`` (0 for an all-zero one)."""
     top = np.abs(x).max(axis=axis)
-    return np.frexp(top)[1].astype(np.int64)
+    return top, np.frexp(top)[1].astype(np.int64)
 
 
 def _accurate_products(layer: Layer, hi: np.ndarray, lo: np.ndarray, a: np.ndarray
@@ -251,13 +251,14 @@ def _accurate_products(layer: Layer, hi: np.ndarray, lo: np.ndarray, a: np.ndarr
     b = _split_bits(k)
     split = layer._derived.get("row_split")
     if split is None:
-        p = _top_exponents(w, axis=1) - b
+        top, e_w = _top_exponents(w, axis=1)
+        p = e_w - b
         w_hi, w_lo = _split(w, p[:, None])
-        top = np.abs(w).max(axis=1)
         split = layer._derived["row_split"] = (w_hi, w_lo, p, top)
     w_hi, w_lo, p, top = split
     x = np.column_stack([hi, a])
-    q = _top_exponents(x, axis=0) - b
+    x_top, e_x = _top_exponents(x, axis=0)
+    q = e_x - b
     grid = p[:, None] + q[None, :]
     if int(grid.min()) < -1000 or int(grid.max()) > 900:
         return None
@@ -269,13 +270,12 @@ def _accurate_products(layer: Layer, hi: np.ndarray, lo: np.ndarray, a: np.ndarr
     both = exact + rest
     unit = np.ldexp(1.0, grid)
     # (a zero row or a zero vector has exact zero products)
-    unit[(top == 0)[:, None] | (np.abs(x).max(axis=0) == 0)[None, :]] = 0.0
+    unit[(top == 0)[:, None] | (x_top == 0)[None, :]] = 0.0
     bound = ((gamma + 2 * u) * (1 + 4 * u) * k * (2.0**b + 0.25)) * unit
     err = u * np.abs(both) + bound * (1 + 2 * u)
     # W lo: |fl(W lo) - W lo| <= gamma_k |W| |lo| <= gamma_k k max|w_i| max|lo|
     small = w @ lo
-    e_small = (gamma * (1 + 4 * u) * k * float(np.abs(lo).max(initial=0.0))) * top \
-        + u * np.abs(small)
+    e_small = (gamma * (1 + 4 * u) * k * float(np.abs(lo).max(initial=0.0))) * top
     slope = both[:, 0] + small
     e_slope = (err[:, 0] + e_small + u * np.abs(slope)) * (1 + 4 * u)
     return slope, e_slope, both[:, 1], err[:, 1] * (1 + 4 * u)

@@ -79,10 +79,10 @@ class IntAffine:
     @classmethod
     def _of_floats(cls, layer: Layer) -> "IntAffine":
         """From a float layer: integers over one power of two, without Fractions."""
-        from .escalate import dyadic_array, layer_dyadic_parts
+        from .escalate import dyadic_from_parts, layer_dyadic_parts
 
         w, b = layer.floats  # type: ignore[misc]
-        ints, scale = dyadic_array(w, layer_dyadic_parts(layer))
+        ints, scale = dyadic_from_parts(layer_dyadic_parts(layer))
         k = w.size
         a = ints[:k].reshape(w.shape)
         if a.dtype != object and maxabs(a) >= INT64_SAFE:

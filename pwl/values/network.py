@@ -83,9 +83,11 @@ class Layer:
                                                  tuple[Fraction, ...]]]] = None
         #: what the engine derives from the layer alone, kept with it so that
         #: every network holding it (the lines through one model) shares it:
-        #: "certified" (pwl.engine.certified: floats and norms), "rank1"
-        #: (pwl.engine.compose: a rank-one factorisation or None); dropped
-        #: by :meth:`Network.forget`
+        #: "certified" (pwl.engine.certified: floats, norms, spectral
+        #: bound), "rank1" (pwl.engine.compose: a rank-one factorisation or
+        #: None), "dyadic" (pwl.engine.escalate: the entries as integers
+        #: over powers of two), "row_split" (pwl.engine.line: the rows split
+        #: for exact products); dropped by :meth:`Network.forget`
         self._derived: dict[str, Any] = {}
 
     @classmethod
