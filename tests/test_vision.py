@@ -248,6 +248,35 @@ def test_reanchor_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
         assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
 
 
+def test_reanchors_continue_from_the_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-anchoring before every nonlinear op of one batch: each re-anchor
+    goes on from the one before, so every convolution and linear op is
+    computed in double-double once, on at most as many rows as the batch has
+    distinct forms there, and the counts stay exact."""
+    import pwl.vision.certified as certified
+    import pwl.vision.dd as dd
+
+    calls: list[tuple[int, int, int]] = []
+    affine = dd._Anchor.affine
+
+    def counted(self: dd._Anchor, k: int, x: dd._DT) -> dd._DT:
+        calls.append((k, x.a[0].shape[0], len(x.idx)))
+        return affine(self, k, x)
+
+    monkeypatch.setattr(certified, "RELATIVE_LOOSE", 0.0)
+    monkeypatch.setattr(dd._Anchor, "affine", counted)
+    net = _residual_net(3)
+    rng = np.random.default_rng(203)
+    a, b = rng.standard_normal((2, 6, 6)), rng.standard_normal((2, 6, 6))
+    cert = count_line(net, a, b, max_regions=10**6)
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
+    assert cert.decisions is not None and cert.decisions.get("reanchored_regions", 0) > 3
+    ops = [k for k, _, _ in calls]
+    assert len(calls) >= 2 and len(ops) == len(set(ops))
+    assert all(rows <= regions for _, rows, regions in calls)
+    assert calls[0][1] == 1      # the first convolution: one form for all regions
+
+
 def test_reanchor_deep() -> None:
     """Sixteen convolutions: the float bounds outgrow the values half way,
     the batch is re-anchored and the count stays exact."""

@@ -42,10 +42,11 @@ lies within ``(ea + eb T) / |beta~|`` of ``-alpha~/beta~``.
 Re-anchoring.  Componentwise bounds grow by about the row sums of ``|W|``
 per convolution (8 to 10 times on He-initialised ResNets); once a batch's
 bounds pass 2^-20 of its values, before a nonlinear op, its forms are
-recomputed from the input in double-double (:mod:`pwl.vision.dd`) and the
-batch goes on in float64 with bounds back at one rounding.  Output slopes
-the bounds leave undecided are also retried in double-double before the
-exact route.
+recomputed in double-double (:mod:`pwl.vision.dd`; from the input, or from
+the batch's last re-anchoring, so that each op is computed in double-double
+once along a batch) and the batch goes on in float64 with bounds back at
+one rounding.  Output slopes the bounds leave undecided are also retried in
+double-double, from the deepest re-anchoring, before the exact route.
 
 Exact zeros are known without bounds: a relu that is off gives the exact
 form 0, so a max pooling of relu outputs compares a dead entry with a live
@@ -193,6 +194,7 @@ class _Engine:
         self.hidden = 0
         self._exact: Optional[ExactRun] = None
         self._abs: dict[Any, Any] = {}
+        self.anchors: list[Any] = []
         self.pool = {}
         for k, op in enumerate(net.ops):
             if op.kind in ("avgpool", "maxpool"):
@@ -282,7 +284,8 @@ class _Engine:
         affine = [o for o in self.net.ops[1:k] if o.kind in ("conv", "linear")]
         if not affine or any(int(np.prod(o.params["weight"].shape[1:])) > 2000 for o in affine):
             return reg, live        # nothing to gain, or limbs too long to sum exactly
-        new, bad = reanchor(self, k, reg, live)
+        new, bad, anchor = reanchor(self, k, reg, live, self._start(k, reg.l_hi, reg.r_lo))
+        self.anchors.append(anchor)
         self.decisions["reanchored_regions"] = (self.decisions.get("reanchored_regions", 0)
                                                 + int((~bad).sum()))
         if bad.any():
@@ -293,6 +296,17 @@ class _Engine:
             reg = reg.take(keep)
             new = {name: t.take(tk) for name, t in new.items()}
         return reg, new
+
+    def _start(self, k: int, l_hi: np.ndarray, r_lo: np.ndarray) -> Optional[tuple[Any, Any]]:
+        """The deepest anchor before op ``k`` holding every one of these regions
+        (by a point inside), and the region of it holding each; None if none."""
+        mid = (l_hi + r_lo) / 2
+        for anchor in sorted(self.anchors, key=lambda a: -a.k):
+            if anchor.k < k:
+                which = anchor.find(mid)
+                if (which >= 0).all():
+                    return anchor, which
+        return None
 
     # -- bounds -------------------------------------------------------------------
     def _absop(self, k: int, rows: list[Any], bias: bool) -> list[Any]:
@@ -334,7 +348,8 @@ class _Engine:
             return out if bias is None else out + bias
         src = self.net.op(op.inputs[0])
         c, h, w = src.shape
-        cout, ho, wo = op.shape
+        _, ho, wo = op.shape
+        cout = weight.shape[0]      # more than the op's when weights are stacked
         groups = op.params["groups"]
         kh, kw = op.params["weight"].shape[2:]
         F = torch.nn.functional
@@ -362,7 +377,7 @@ class _Engine:
         (its ``Slow2d`` / ``SlowDilated2d`` kernels, the float64 CPU ones), so
         that every entry is a dot product and Higham's bound holds?  Else
         pwl unfolds and multiplies itself."""
-        key = ("dot", k)
+        key = ("dot", k, weight.shape[0])
         if key not in self._abs:
             torch = self.torch
             try:
@@ -835,7 +850,8 @@ def _pieces(eng: _Engine) -> LineRun:
             pseudo = _Regions(l_hi[idx], l_hi[idx], r_lo[idx], r_lo[idx],
                               np.zeros((len(idx), 2), np.int64), np.zeros((len(idx), 2), np.int64),
                               np.zeros(len(idx), np.int64), np.zeros(len(idx), np.int64))
-            forms, bad = reanchor(eng, len(eng.net.ops), pseudo, {eng.net.output: None})
+            forms, bad, _ = reanchor(eng, len(eng.net.ops), pseudo, {eng.net.output: None},
+                                     eng._start(len(eng.net.ops), l_hi[idx], r_lo[idx]))
             tight = forms[eng.net.output]
             good = ~bad
             out_b[idx[good]] = tight.b.numpy()[good]

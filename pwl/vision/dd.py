@@ -4,22 +4,36 @@ The certified route's componentwise bounds grow by about the row sums of
 ``|W|`` per convolution (8 to 10 times on He-initialised ResNets), so after
 a dozen convolutions they pass the size of the values and float64 can no
 longer prove signs.  Before that happens the batch's forms are recomputed
-from the input in double-double (pairs ``hi + lo``, about 106 bits), each
-region's pattern read off at a float point strictly inside it, and the
-float64 batch continues from there with bounds back at the rounding of one
-float (``|lo| + e``), as if it had just started.
+in double-double (pairs ``hi + lo``, about 106 bits), each region's pattern
+read off at a float point strictly inside it, and the float64 batch
+continues from there with bounds back at the rounding of one float
+(``|lo| + e``), as if it had just started.
+
+Each re-anchoring keeps its double-double tensors (an :class:`Anchor`); the
+next one of the batch, and the double-double retry of undecided output
+slopes, go on from the deepest anchor whose regions hold theirs (a region
+of a later op lies inside one of an earlier op and has its pattern there),
+so every op is computed in double-double once along a batch.  Regions with
+the same pattern so far share one row of every tensor (``idx`` maps regions
+to rows): the products cost what the distinct forms need, as in the float
+pass, not what the final regions would.
 
 Convolutions and matrix products are exact in float64 on limbs: the weights
 are cut into three 21-bit limbs on a power-of-two grid (what is left, for
 weights spanning more than 63 bits, is bounded through one more product), each
-row of the input into six 21-bit limbs below a power of two above its
-largest entry.  A limb product sums at most 2000 products of 42-bit integers
-on one grid, so every partial sum is an integer below 2^53 units: exact, in
-any order.  The 15 products with ``i + j <= 5`` are summed into a
-double-double; the dropped ones, the truncation of the input (below 2^-94
-of its row) and the double-double roundings are bounded by ``2^-88`` of
-``|W| M`` per entry.  Elementwise steps use the error-free two-sum and
-Dekker's two-product (bounded by ``2^-100`` of their operands).
+row of the input into five 21-bit limbs below a power of two above its
+largest entry, the input's low part folded in after the second (what is left
+is below 2^-95 of the row).  A limb product sums at most 2000 products of
+42-bit integers on one grid, so every partial sum is an integer below 2^53
+units: exact, in any order.  The 12 products with ``i + j <= 4`` are kept
+(those of one input limb in one convolution, the weight limbs stacked as
+output channels; a weight limb that is zero throughout is skipped): levels
+3 and 4 summed plainly, levels 2, 1, 0 into a double-double.  The dropped
+products and the plain sum are below ``3 K 2^(e + ex - 104)`` (``2^e``,
+``2^ex`` above the largest weight and input entry), the truncation of the
+input goes through ``|W|``, and the double-double roundings are bounded by
+``2^-88`` of ``|W| M`` per entry.  Elementwise steps use the error-free
+two-sum and Dekker's two-product (bounded by ``2^-100`` of their operands).
 
 Errors propagate as in :mod:`pwl.vision.certified`: per neuron for the
 batch, ``e' = |W| e + local``.  A pattern whose sign the bounds do not prove
@@ -28,15 +42,17 @@ at the inside point sends its region to the exact route.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["reanchor"]
+__all__ = ["Anchor", "reanchor"]
 
 DD_LOCAL = 2.0**-88
 DD_ELEM = 2.0**-100
 SPLIT = 134217729.0      # 2^27 + 1
+X_LIMBS = 5
 
 
 def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
@@ -81,12 +97,33 @@ def _div(x: tuple[Any, Any], n: Any) -> tuple[Any, Any]:
 
 class _DT:
     """A tensor in double-double on a batch: ``hi``/``lo`` for alpha and beta
-    ``(R, N)``, bounds ``ea``/``eb`` ``(N,)``, and whether exact zeros are
-    dead relu outputs."""
+    ``(U, N)``, one row per distinct form, ``idx`` ``(R,)`` the row of each
+    region; bounds ``ea``/``eb`` ``(N,)``, and whether exact zeros are dead
+    relu outputs."""
 
     def __init__(self, a: tuple[Any, Any], b: tuple[Any, Any], ea: Any, eb: Any,
-                 zeros: bool = False):
-        self.a, self.b, self.ea, self.eb, self.zeros = a, b, ea, eb, zeros
+                 zeros: bool = False, idx: Any = None):
+        self.a, self.b, self.ea, self.eb, self.zeros, self.idx = a, b, ea, eb, zeros, idx
+
+    def rows(self, idx: Any) -> "_DT":
+        """The tensor with one row per entry of ``idx`` (rows of this one)."""
+        return _DT((self.a[0][idx], self.a[1][idx]), (self.b[0][idx], self.b[1][idx]),
+                   self.ea, self.eb, self.zeros, None)
+
+    def regions(self) -> "_DT":
+        """One row per region."""
+        return self.rows(self.idx)
+
+
+def _distinct(torch: Any, keys: Any) -> tuple[Any, Any]:
+    """Distinct rows of an integer matrix ``keys``: (first row of each, the
+    distinct row of every row)."""
+    if keys.shape[0] <= 1:
+        return torch.arange(keys.shape[0]), torch.zeros(keys.shape[0], dtype=torch.int64)
+    _, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1,), keys.shape[0], dtype=torch.int64)
+    first = first.scatter_reduce(0, inverse, torch.arange(keys.shape[0]), "amin")
+    return first, inverse
 
 
 class _Anchor:
@@ -94,6 +131,7 @@ class _Anchor:
         self.eng = eng
         self.torch = eng.torch
         self.limbs: dict[int, Any] = {}
+        self.stacked: dict[Any, Any] = {}
 
     # -- exact limb products --------------------------------------------------------
     def _wlimbs(self, k: int) -> Any:
@@ -112,14 +150,14 @@ class _Anchor:
         return self.limbs[k]
 
     def _xlimbs(self, hi: Any, lo: Any) -> tuple[list[Any], Any]:
-        """Six 21-bit limbs per row and the truncation left (per entry)."""
+        """Five 21-bit limbs per row and the truncation left (per entry)."""
         torch = self.torch
         m = hi.abs().amax(1, keepdim=True)
         _, ex = torch.frexp(m)
         ex = ex.to(torch.float64)
         limbs = []
         r = hi
-        for j in range(6):
+        for j in range(X_LIMBS):
             g = torch.pow(2.0, ex - 21 * (j + 1))
             lj = torch.trunc(r / g) * g
             limbs.append(lj)
@@ -133,28 +171,57 @@ class _Anchor:
         eng = self.eng
         op = eng.net.ops[k]
         parts, wrem, _ = self._wlimbs(k)
+        nonzero = [bool(p.any()) for p in parts]
         r = x.a[0].shape[0]
         hi = torch.cat([x.a[0], x.b[0]])
         lo = torch.cat([x.a[1], x.b[1]])
         xl, trunc = self._xlimbs(hi, lo)
-        s = torch.zeros((hi.shape[0], op.size), dtype=torch.float64)
-        c = torch.zeros_like(s)
         k_in = int(np.prod(op.params["weight"].shape[1:]))
-        for level in range(6):
-            # one level's products share a grid; up to three of them, each below
-            # K 2^42 units, sum exactly when 3 K 2^42 < 2^53
-            p = None
-            for i in range(min(level, 2) + 1):
-                q = eng._linear(k, xl[level - i], parts[i], None)
-                if p is None:
-                    p = q
-                elif 3 * k_in < 2**11:
+
+        # the products of one input limb with all the weight limbs it meets
+        # (i + j <= 4) in one convolution, the limbs stacked as output channels
+        # (one call of a wider product is cheaper than several); a weight limb
+        # that is zero throughout (float32 weights within 2^18 of the largest
+        # fill two) gives zero products and is skipped
+        stack = op.kind == "linear" or op.params["groups"] == 1
+        prods: dict[tuple[int, int], Any] = {}
+        for j in range(X_LIMBS):
+            want = [i for i in range(3) if i + j <= 4 and nonzero[i]]
+            if not want:
+                continue
+            if stack and len(want) > 1:
+                key = (k, tuple(want))
+                if key not in self.stacked:
+                    self.stacked[key] = torch.cat([parts[i] for i in want])
+                outs = eng._linear(k, xl[j], self.stacked[key], None)
+                for n, i in enumerate(want):
+                    prods[i, j] = outs[:, n * op.size:(n + 1) * op.size]
+            else:
+                for i in want:
+                    prods[i, j] = eng._linear(k, xl[j], parts[i], None)
+
+        def level(n: int) -> list[Any]:
+            return [prods[i, n - i] for i in range(min(n, 2) + 1) if (i, n - i) in prods] or [
+                torch.zeros((hi.shape[0], op.size), dtype=torch.float64)]
+
+        # levels 3 and 4 (below 2^-62 of the top) summed plainly, levels 2, 1, 0
+        # into a double-double: one level's products share a grid, up to three
+        # of them, each below K 2^42 units, sum exactly when 3 K 2^42 < 2^53
+        low = level(3) + level(4)
+        s = low[0]
+        for q in low[1:]:
+            s = s + q
+        c = torch.zeros_like(s)
+        for n in (2, 1, 0):
+            qs = level(n)
+            if 3 * k_in < 2**11:
+                p = qs[0]
+                for q in qs[1:]:
                     p = p + q
-                else:
-                    s, e = _two_sum(s, q)
-                    c = c + e
-            s, e = _two_sum(s, p)
-            c = c + e
+                qs = [p]
+            for q in qs:
+                s, e = _two_sum(s, q)
+                c = c + e
         out_hi, out_lo = _norm(s, c)
         oa, ob = (out_hi[:r], out_lo[:r]), (out_hi[r:], out_lo[r:])
         bias = op.params["bias"]
@@ -170,17 +237,20 @@ class _Anchor:
         rows = torch.stack([x.ea, x.eb, ma, mb, ta, tb])
         wa = eng._linear(k, rows, absw, None) * (1 + 2.0**-40)
         rem = eng._linear(k, torch.stack([ma, mb]), wrem, None) * (1 + 2.0**-40)
-        # the 3 x 6 - 15 products left out: each entry at most K 2^(e + ex - 126)
+        # the three products left out (i + j >= 5), each entry at most
+        # K 2^(e + ex - 105), and the plain sum of the six of levels 3 and 4,
+        # within 6u of K 2^(e + ex) (3 2^-63 + 3 2^-84): below 3 K 2^(e + ex - 104)
         _, _, wtop = self._wlimbs(k)
         top_a = float(x.a[0].abs().max()) if r else 0.0
         top_b = float(x.b[0].abs().max()) if r else 0.0
-        drop_a = 3 * k_in * wtop * 2 * top_a * 2.0**-126
-        drop_b = 3 * k_in * wtop * 2 * top_b * 2.0**-126
+        drop_a = 3 * k_in * wtop * 2 * top_a * 2.0**-104
+        drop_b = 3 * k_in * wtop * 2 * top_b * 2.0**-104
         ea = wa[0] + DD_LOCAL * wa[2] + wa[4] + rem[0] + drop_a
         eb = wa[1] + DD_LOCAL * wa[3] + wa[5] + rem[1] + drop_b
         if babs is not None:
             ea = ea + DD_ELEM * eng._bias_image(op, babs)
-        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290)
+        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290,
+                   idx=x.idx)
 
     # -- the other operators ----------------------------------------------------------
     def channel_affine(self, k: int, x: _DT) -> _DT:
@@ -198,9 +268,16 @@ class _Anchor:
         s = scale.abs()
         ea = s * x.ea + 4 * DD_ELEM * (s * (ma + mean.abs()) + beta.abs())
         eb = s * x.eb + 2 * DD_ELEM * s * mb
-        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290)
+        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290,
+                   idx=x.idx)
 
     def add(self, ins: list[_DT]) -> _DT:
+        torch = self.torch
+        if all(t.idx is ins[0].idx or torch.equal(t.idx, ins[0].idx) for t in ins[1:]):
+            idx = ins[0].idx
+        else:
+            first, idx = _distinct(torch, torch.stack([t.idx for t in ins], 1))
+            ins = [t.rows(t.idx[first]) for t in ins]
         oa, ob = ins[0].a, ins[0].b
         ea, eb = ins[0].ea, ins[0].eb
         ma = ins[0].a[0].abs().amax(0) if len(oa[0]) else ea * 0
@@ -213,7 +290,7 @@ class _Anchor:
                 mb = mb + t.b[0].abs().amax(0)
         n = len(ins)
         return _DT(oa, ob, (ea + 4 * n * DD_ELEM * ma) * (1 + 2.0**-30) + 1e-290,
-                   (eb + 4 * n * DD_ELEM * mb) * (1 + 2.0**-30) + 1e-290)
+                   (eb + 4 * n * DD_ELEM * mb) * (1 + 2.0**-30) + 1e-290, idx=idx)
 
     def avgpool(self, k: int, x: _DT) -> _DT:
         torch = self.torch
@@ -241,7 +318,8 @@ class _Anchor:
 
         g = (4 * n + 4) * DD_ELEM
         return _DT(oa, ob, (avg(x.ea) * (1 + 2.0**-40) + g * avg(ma)) * (1 + 2.0**-30) + 1e-290,
-                   (avg(x.eb) * (1 + 2.0**-40) + g * avg(mb)) * (1 + 2.0**-30) + 1e-290)
+                   (avg(x.eb) * (1 + 2.0**-40) + g * avg(mb)) * (1 + 2.0**-30) + 1e-290,
+                   idx=x.idx)
 
     def signs(self, a: tuple[Any, Any], b: tuple[Any, Any], ea: Any, eb: Any, t: Any,
               known: Optional[Any] = None, known_sign: Optional[Any] = None
@@ -261,6 +339,19 @@ class _Anchor:
         return sign, unsure.any(1)
 
     def activation(self, k: int, x: _DT, t: Any) -> tuple[_DT, Any]:
+        out, pieces, bad = self._activation(k, x.regions(), t)
+        return self._distinct_out(out, x.idx, pieces), bad
+
+    def _distinct_out(self, out: _DT, idx: Any, pattern: Any) -> _DT:
+        """``out``, one row per region, cut down to one row per distinct
+        (input row, pattern)."""
+        torch = self.torch
+        first, inverse = _distinct(torch, torch.cat([idx[:, None], pattern], 1))
+        res = out.rows(first)
+        res.idx = inverse
+        return res
+
+    def _activation(self, k: int, x: _DT, t: Any) -> tuple[_DT, Any, Any]:
         torch = self.torch
         act = self.eng.net.ops[k].params["activation"]
         n = x.a[0].shape[1]
@@ -288,7 +379,7 @@ class _Anchor:
             ob = (torch.where(on, x.b[0], 0.0), torch.where(on, x.b[1], 0.0))
             alive = on.any(0) if len(zero) else torch.zeros(n, dtype=torch.bool)
             return _DT(oa, ob, torch.where(alive, x.ea, 0.0), torch.where(alive, x.eb, 0.0),
-                       True), bad
+                       True), pieces, bad
         st = torch.tensor(slopes, dtype=torch.float64)[pieces]
         ct = torch.tensor(icpts, dtype=torch.float64)[pieces]
         oa = _add(_mul(x.a, st), (ct, zero))
@@ -299,12 +390,15 @@ class _Anchor:
             c >= 0 for c in icpts)
         return _DT(oa, ob, (smax * x.ea + 4 * DD_ELEM * smax * ma) * (1 + 2.0**-30) + 1e-290,
                    (smax * x.eb + 4 * DD_ELEM * smax * mb) * (1 + 2.0**-30) + 1e-290,
-                   bool(zero_based)), bad
+                   bool(zero_based)), pieces, bad
 
     def maxpool(self, k: int, x: _DT, t: Any) -> tuple[_DT, Any]:
         torch = self.torch
+        idx0 = x.idx
+        x = x.regions()
         groups, _ = self.eng.pool[k]
         first = groups[:, 0]
+        choice = torch.zeros((x.a[0].shape[0], groups.shape[0]), dtype=torch.int64)
         cur_a = (x.a[0][:, first], x.a[1][:, first])
         cur_b = (x.b[0][:, first], x.b[1][:, first])
         ea, eb = x.ea[first].clone(), x.eb[first].clone()
@@ -332,6 +426,7 @@ class _Anchor:
             s, unsure = self.signs(da, db, dea, deb, t, known, known_sign)
             bad |= unsure
             take = s <= 0
+            choice[:, cols] = torch.where(take, step, choice[:, cols])
             new = []
             for cur, cand in ((cur_a, ca), (cur_b, cb)):
                 h, l_ = cur[0].clone(), cur[1].clone()
@@ -341,14 +436,43 @@ class _Anchor:
             cur_a, cur_b = new
             ea[cols] = torch.maximum(ea[cols], x.ea[pick])
             eb[cols] = torch.maximum(eb[cols], x.eb[pick])
-        return _DT(cur_a, cur_b, ea, eb, x.zeros), bad
+        return self._distinct_out(_DT(cur_a, cur_b, ea, eb, x.zeros), idx0, choice), bad
 
 
-def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any]) -> tuple[Any, Any]:
-    """Recompute the batch's live tensors before op ``k`` in double-double.
-    Returns the new live tensors (float64 forms with fresh bounds) and the
-    mask of regions that could not be re-anchored (no float point strictly
-    inside, or a pattern the bounds leave open); None if nothing is gained."""
+@dataclass
+class Anchor:
+    """Double-double forms of a batch's live tensors before op ``k``: the
+    regions' inside points ``t`` and the tensors (rows by ``idx``)."""
+
+    k: int
+    l_hi: np.ndarray
+    r_lo: np.ndarray
+    values: dict[str, _DT]
+
+    def find(self, t: np.ndarray) -> np.ndarray:
+        """The region of this anchor holding each point strictly inside, or -1."""
+        order = np.argsort(self.l_hi, kind="stable")
+        pos = np.searchsorted(self.l_hi[order], t, side="left") - 1
+        pos = np.clip(pos, 0, max(len(order) - 1, 0))
+        if not len(order):
+            return np.full(len(t), -1, dtype=np.int64)
+        cand = order[pos]
+        inside = (self.l_hi[cand] < t) & (t < self.r_lo[cand])
+        return np.where(inside, cand, -1)
+
+
+def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
+             start: Optional[tuple[Anchor, np.ndarray]] = None
+             ) -> tuple[Any, Any, Anchor]:
+    """Recompute the batch's live tensors before op ``k`` in double-double,
+    from the input or from ``start`` (an earlier anchor and the region of it
+    holding each of the batch's regions).  Returns the new live tensors
+    (float64 forms with fresh bounds), the mask of regions that could not be
+    re-anchored (no float point strictly inside, or a pattern the bounds leave
+    open) and the anchor of the batch before op ``k``.
+
+    Regions with the same pattern so far share one row of every tensor: the
+    work per op is that of the distinct forms, as in the float pass."""
     torch = eng.torch
     net = eng.net
     from .certified import _FT
@@ -358,16 +482,29 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any]) -> tuple[Any, Any
     t = torch.from_numpy(np.where(inside, mid, 0.0))[:, None]
     anchor = _Anchor(eng)
     r = len(reg)
-    n0 = net.input_size
-    zeros = torch.zeros((r, n0), dtype=torch.float64)
-    a = torch.from_numpy(eng.a.reshape(1, n0).copy()).expand(r, n0).clone()
-    bh = torch.from_numpy(eng.dir_hi.reshape(1, n0).copy()).expand(r, n0).clone()
-    bl = torch.from_numpy(eng.dir_lo.reshape(1, n0).copy()).expand(r, n0).clone()
-    z0 = torch.zeros(n0, dtype=torch.float64)
-    values: dict[str, _DT] = {"input": _DT((a, zeros), (bh, bl), z0, z0)}
     readers = net.readers()
+    if start is None:
+        n0 = net.input_size
+        zero = torch.zeros((1, n0), dtype=torch.float64)
+        a = torch.from_numpy(eng.a.reshape(1, n0).copy())
+        bh = torch.from_numpy(eng.dir_hi.reshape(1, n0).copy())
+        bl = torch.from_numpy(eng.dir_lo.reshape(1, n0).copy())
+        z0 = torch.zeros(n0, dtype=torch.float64)
+        values = {"input": _DT((a, zero), (bh, bl), z0, z0,
+                               idx=torch.zeros(r, dtype=torch.int64))}
+        first = 1
+    else:
+        base, which = start
+        pick = torch.from_numpy(which)
+        values = {}
+        for name, d in base.values.items():
+            values[name] = _DT(d.a, d.b, d.ea, d.eb, d.zeros, d.idx[pick])
+        first = base.k
+        for op in net.ops[1:first]:
+            for name in op.inputs:
+                readers[name] -= 1
     bad = torch.from_numpy(~inside)
-    for j in range(1, k):
+    for j in range(first, k):
         op = net.ops[j]
         ins = [values[name] for name in op.inputs]
         if op.kind in ("conv", "linear"):
@@ -393,7 +530,7 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any]) -> tuple[Any, Any
                 values.pop(name, None)
     new: dict[str, Any] = {}
     for name, old in live.items():
-        d = values[name]
+        d = values[name].regions()
         # the float forms are the double-doubles' rounded heads; their distance
         # to the exact forms is at most |lo| plus the double-double bound
         ea = (d.a[1].abs().amax(0) if r else d.ea * 0) + d.ea
@@ -408,4 +545,7 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any]) -> tuple[Any, Any
             (new[name].b - old.b).abs() <= new[name].eb + old.eb + 1e-280).all(1)
         if not bool((ok | bad).all()):
             raise AssertionError(f"re-anchored forms of {name!r} disagree with the float ones")
-    return new, bad.numpy()
+    good = ~bad.numpy()
+    keep = {name: values[name] for name in live}
+    return new, bad.numpy(), Anchor(k, np.where(good, reg.l_hi, np.inf),
+                                    np.where(good, reg.r_lo, -np.inf), keep)
