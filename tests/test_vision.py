@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -277,9 +279,7 @@ def test_reanchors_continue_from_the_last(monkeypatch: pytest.MonkeyPatch) -> No
     assert calls[0][1] == 1      # the first convolution: one form for all regions
 
 
-def test_reanchor_deep() -> None:
-    """Sixteen convolutions: the float bounds outgrow the values half way,
-    the batch is re-anchored and the count stays exact."""
+def _deep_net() -> tuple[VisionNetwork, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(4)
     specs: list[dict] = []
     for k in range(16):
@@ -289,9 +289,34 @@ def test_reanchor_deep() -> None:
     specs += [{"kind": "flatten"}, {"kind": "linear", "weight": rng.standard_normal((2, 64))}]
     net = VisionNetwork.build((1, 4, 4), specs)
     a, b = rng.standard_normal((1, 4, 4)), rng.standard_normal((1, 4, 4))
+    return net, a, b
+
+
+def test_reanchor_deep() -> None:
+    """Sixteen convolutions: the float bounds outgrow the values half way,
+    the batch is re-anchored and the count stays exact."""
+    net, a, b = _deep_net()
     cert = count_line(net, a, b)
     assert cert.decisions is not None and cert.decisions.get("reanchored_regions", 0) >= 1
     exact = count_line(net, a, b, method="exact")
     assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == (
         exact.activation_regions, exact.pieces, exact.joint_pieces)
     assert cert.layers == exact.layers
+
+
+def test_undecided_regions_retried_in_double_double(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never re-anchoring a batch ahead: the float bounds of sixteen
+    convolutions leave decisions open; only those regions are taken again
+    from before the op in double-double, which settles them without the
+    exact route, and the count is the exact one."""
+    import pwl.vision.certified as certified
+
+    net, a, b = _deep_net()
+    exact = count_line(net, a, b, method="dense")
+    monkeypatch.setattr(certified, "RELATIVE_LOOSE", math.inf)
+    cert = count_line(net, a, b)
+    d = cert.decisions or {}
+    assert d.get("retried_regions", 0) >= 1 and d.get("escalated_regions", 0) == 0
+    assert d.get("reanchored_regions", 0) <= d["retried_regions"]
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == (
+        exact.activation_regions, exact.pieces, exact.joint_pieces)

@@ -6,8 +6,11 @@ operators in float64 with torch (a convolution is ``unfold`` and one matrix
 product per group, so every entry is a plain dot product), and every entry
 carries a rigorous bound on its distance to the exact form.  A decision (a
 neuron's sign at a region's ends, a root's place, two roots' order) is taken
-when the bounds prove it; a region with a decision they cannot prove leaves
-the batch and is finished exactly by :class:`pwl.vision.exact.ExactRun`, from
+when the bounds prove it; a region with a decision they cannot prove at
+an op's first step is taken again from before that op, re-anchored in
+double-double (below), unless its batch was just re-anchored there; what is
+still open leaves the batch and is finished exactly by
+:class:`pwl.vision.exact.ExactRun`, from
 one exact point strictly inside it (its pattern read off there) and its ends
 recomputed exactly from the neurons whose roots they are.  Between the two,
 batches whose bounds have grown loose are re-anchored in double-double.
@@ -195,6 +198,7 @@ class _Engine:
         self._exact: Optional[ExactRun] = None
         self._abs: dict[Any, Any] = {}
         self.anchors: list[Any] = []
+        self._deferred: Optional[tuple[int, list[np.ndarray]]] = None
         self.pool = {}
         for k, op in enumerate(net.ops):
             if op.kind in ("avgpool", "maxpool"):
@@ -223,13 +227,15 @@ class _Engine:
         eb = torch.from_numpy(np.abs(self.dir_lo) * SAFE)
         ea = torch.zeros(n0, dtype=torch.float64)
         live = {"input": _FT(a, b, ea, eb)}
-        stack: list[tuple[_Regions, dict[str, _FT], int]] = [(regions, live, 1)]
+        stack: list[tuple[_Regions, dict[str, _FT], int, int]] = [(regions, live, 1, 0)]
         while stack:
-            regions, live, start = stack.pop()
-            self._batch(regions, live, start, stack)
+            regions, live, start, fresh = stack.pop()
+            self._batch(regions, live, start, stack, fresh)
 
     def _batch(self, reg: _Regions, live: dict[str, _FT], start: int,
-               stack: list[tuple[_Regions, dict[str, _FT], int]]) -> None:
+               stack: list[tuple[_Regions, dict[str, _FT], int, int]], fresh: int = 0) -> None:
+        """Take a batch through ops ``start`` on (``fresh``: the op before which
+        it was just re-anchored for an undecided decision)."""
         net = self.net
         last = len(net.ops) - 1
         for k in range(start, len(net.ops)):
@@ -238,13 +244,33 @@ class _Engine:
                 self.hidden += len(reg)
             if self.certify and op.is_nonlinear and self._loose(live[op.inputs[0]]):
                 reg, live = self._reanchor(k, op, reg, live)
+                fresh = k
                 if len(reg) == 0:
                     return
             ins = [live[name] for name in op.inputs]
+            before = (reg, dict(live))
             for name in op.inputs:
                 if not any(name in o.inputs for o in net.ops[k + 1:]):
                     live.pop(name, None)
+            self._deferred = None
+            first = self.stage_of.get((k, 0 if op.kind == "activation" else 1))
+            if self.certify and first is not None and fresh != k and self._can_anchor(k):
+                self._deferred = (first, [])
             reg, live, out = self._op(k, op, ins, reg, live)
+            if self._deferred is not None and self._deferred[1]:
+                # decisions the float bounds left open at the op's first step:
+                # those regions again from before the op, re-anchored in
+                # double-double, and only what that leaves open goes exact
+                idx = np.concatenate(self._deferred[1])
+                sub = before[0].take(idx)
+                tidx = self.torch.from_numpy(idx)
+                sub_live = {n: t.take(tidx) for n, t in before[1].items()}
+                self.decisions["retried_regions"] = (self.decisions.get("retried_regions", 0)
+                                                     + len(idx))
+                sub, sub_live = self._reanchor(k, op, sub, sub_live)
+                if len(sub):
+                    stack.append((sub, sub_live, k, k))
+            self._deferred = None
             live[op.name] = out
             if self.progress is not None:
                 self.progress(k, len(reg))
@@ -255,7 +281,8 @@ class _Engine:
                 right = np.arange(half, len(reg))
                 left = np.arange(half)
                 tr = self.torch.from_numpy(right)
-                stack.append((reg.take(right), {n: t.take(tr) for n, t in live.items()}, k + 1))
+                stack.append((reg.take(right), {n: t.take(tr) for n, t in live.items()}, k + 1,
+                              fresh))
                 tl = self.torch.from_numpy(left)
                 reg = reg.take(left)
                 live = {n: t.take(tl) for n, t in live.items()}
@@ -281,9 +308,8 @@ class _Engine:
         (:mod:`pwl.vision.dd`); regions it cannot re-anchor go exact."""
         from .dd import reanchor
 
-        affine = [o for o in self.net.ops[1:k] if o.kind in ("conv", "linear")]
-        if not affine or any(int(np.prod(o.params["weight"].shape[1:])) > 2000 for o in affine):
-            return reg, live        # nothing to gain, or limbs too long to sum exactly
+        if not self._can_anchor(k):
+            return reg, live
         new, bad, anchor = reanchor(self, k, reg, live, self._start(k, reg.l_hi, reg.r_lo))
         self.anchors.append(anchor)
         self.decisions["reanchored_regions"] = (self.decisions.get("reanchored_regions", 0)
@@ -296,6 +322,13 @@ class _Engine:
             reg = reg.take(keep)
             new = {name: t.take(tk) for name, t in new.items()}
         return reg, new
+
+    def _can_anchor(self, k: int) -> bool:
+        """Is there an affine op before op ``k`` (something to gain) and are
+        all of them short enough for exact limb sums?"""
+        affine = [o for o in self.net.ops[1:k] if o.kind in ("conv", "linear")]
+        return bool(affine) and all(int(np.prod(o.params["weight"].shape[1:])) <= 2000
+                                    for o in affine)
 
     def _start(self, k: int, l_hi: np.ndarray, r_lo: np.ndarray) -> Optional[tuple[Any, Any]]:
         """The deepest anchor before op ``k`` holding every one of these regions
@@ -603,7 +636,10 @@ class _Engine:
             signs[tr, tc] = -signs[tr, tc]
         new = _Regions(l_lo, l_hi, r_lo, r_hi, l_org, r_org, d_t, d_i)
         if len(escalate):
-            self._escalate(reg, escalate, stage)
+            if self._deferred is not None and self._deferred[0] == stage:
+                self._deferred[1].append(escalate)
+            else:
+                self._escalate(reg, escalate, stage)
         return new, signs, parent, newcut, cut_m, escalate
 
     def _escalate(self, reg: _Regions, which: np.ndarray, stage: int) -> None:
