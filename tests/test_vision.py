@@ -320,3 +320,23 @@ def test_undecided_regions_retried_in_double_double(monkeypatch: pytest.MonkeyPa
     assert d.get("reanchored_regions", 0) <= d["retried_regions"]
     assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == (
         exact.activation_regions, exact.pieces, exact.joint_pieces)
+
+
+def test_anchors_within_their_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no memory for anchors every re-anchoring starts from the input
+    again (at most one anchor is kept) and the counts are the same."""
+    import torch
+
+    import pwl.vision.certified as certified
+
+    monkeypatch.setattr(certified, "RELATIVE_LOOSE", 0.0)
+    monkeypatch.setattr(certified, "ANCHOR_BYTES", 0)
+    net = _residual_net(3)
+    rng = np.random.default_rng(203)
+    a, b = rng.standard_normal((2, 6, 6)), rng.standard_normal((2, 6, 6))
+    eng = certified._Engine(net, a.reshape(-1), b.reshape(-1), 10**6, True, None)
+    with torch.no_grad():
+        eng.run()
+    run = certified._pieces(eng)
+    assert len(eng.anchors) == 1 and run.decisions.get("reanchored_regions", 0) > 3
+    assert (run.regions, run.pieces, run.joint_pieces) == _dense_counts(net, a, b)

@@ -84,6 +84,8 @@ TINY = 1e-290
 NONE, KILLED, DENSE = -3, -2, -1
 #: A batch whose bounds pass this share of its values is re-anchored.
 RELATIVE_LOOSE = 2.0**-20
+#: Memory kept for double-double anchors (later re-anchorings start there).
+ANCHOR_BYTES = 2**30
 
 
 class Undecided(Exception):
@@ -312,6 +314,9 @@ class _Engine:
             return reg, live
         new, bad, anchor = reanchor(self, k, reg, live, self._start(k, reg.l_hi, reg.r_lo))
         self.anchors.append(anchor)
+        # anchors only save work: the oldest go first past the memory budget
+        while sum(a.nbytes for a in self.anchors) > ANCHOR_BYTES and len(self.anchors) > 1:
+            self.anchors.pop(0)
         self.decisions["reanchored_regions"] = (self.decisions.get("reanchored_regions", 0)
                                                 + int((~bad).sum()))
         if bad.any():

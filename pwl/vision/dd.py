@@ -451,14 +451,18 @@ class Anchor:
 
     def find(self, t: np.ndarray) -> np.ndarray:
         """The region of this anchor holding each point strictly inside, or -1."""
+        if not len(self.l_hi):
+            return np.full(len(t), -1, dtype=np.int64)
         order = np.argsort(self.l_hi, kind="stable")
         pos = np.searchsorted(self.l_hi[order], t, side="left") - 1
-        pos = np.clip(pos, 0, max(len(order) - 1, 0))
-        if not len(order):
-            return np.full(len(t), -1, dtype=np.int64)
-        cand = order[pos]
+        cand = order[np.clip(pos, 0, len(order) - 1)]
         inside = (self.l_hi[cand] < t) & (t < self.r_lo[cand])
         return np.where(inside, cand, -1)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(h.element_size() * h.nelement() for d in self.values.values()
+                   for h in (*d.a, *d.b))
 
 
 def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
