@@ -23,6 +23,7 @@ and prints regions, pieces of output 0, time, peak resident memory, and the
 ratio.  Run::
 
     python benchmarks/bench_cnn.py                     # both networks
+    python benchmarks/bench_cnn.py --net resnet20 --repeat 5
     python benchmarks/bench_cnn.py --net lenet --fraction 1
 """
 
@@ -148,6 +149,14 @@ def measure(name: str, method: str, seed: int, fraction: float, timeout: float
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median time (a failed run, if any failed: it is reported)."""
+    bad = [r for r in runs if "seconds" not in r]
+    if bad:
+        return bad[0]
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--net", choices=[*NETS, "all"], default="all")
@@ -156,6 +165,9 @@ def main() -> None:
                         help="part of the segment a -> b (default: 1 for lenet, 0.002 for "
                              "resnet20)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each method, taking turns; the median time is printed "
+                             "and the ratio is the median of the runs' paired ratios")
     parser.add_argument("--one", nargs=4, metavar=("NET", "METHOD", "SEED", "FRACTION"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -169,14 +181,19 @@ def main() -> None:
     for name in names:
         fraction = args.fraction if args.fraction is not None else (
             1.0 if name == "lenet" else 0.002)
-        rows = {m: measure(name, m, args.seed, fraction, args.timeout)
-                for m in ("float64", "pwl")}
-        base = rows["float64"].get("seconds")
+        runs: dict[str, list[dict[str, Any]]] = {"float64": [], "pwl": []}
+        for _ in range(max(1, args.repeat)):
+            for m in runs:
+                runs[m].append(measure(name, m, args.seed, fraction, args.timeout))
+        rows = {m: median_run(rs) for m, rs in runs.items()}
+        paired = sorted(p["seconds"] / f["seconds"] for p, f in zip(runs["pwl"], runs["float64"])
+                        if "seconds" in p and "seconds" in f)
         for method, r in rows.items():
             if "seconds" not in r:
                 print(f"{name:<9} {fraction:>8g} {method:<8} {json.dumps(r)}")
                 continue
-            ratio = r["seconds"] / base if base else float("nan")
+            ratio = 1.0 if method == "float64" else (
+                paired[len(paired) // 2] if paired else float("nan"))
             print(f"{name:<9} {fraction:>8g} {method:<8} {r['regions']:>8} {r['pieces']:>7} "
                   f"{r['escalated']:>6} {r['seconds']:>9.2f} {r['peak_mib']:>9.0f} "
                   f"{ratio:>6.2f}")

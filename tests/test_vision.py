@@ -340,3 +340,76 @@ def test_anchors_within_their_memory_budget(monkeypatch: pytest.MonkeyPatch) -> 
     run = certified._pieces(eng)
     assert len(eng.anchors) == 1 and run.decisions.get("reanchored_regions", 0) > 3
     assert (run.regions, run.pieces, run.joint_pieces) == _dense_counts(net, a, b)
+
+
+def _exact_matrix(eng: object, k: int, n_in: int) -> list[list[Fraction]]:
+    """Op ``k``'s weights as an exact matrix: its float product on each unit
+    image is a single weight (no sum, no rounding)."""
+    import pwl.vision.certified as certified
+
+    assert isinstance(eng, certified._Engine)
+    w = torch.from_numpy(np.array(eng.net.ops[k].params["weight"]))
+    cols = eng._linear(k, torch.eye(n_in, dtype=torch.float64), w, None).numpy()
+    return [[Fraction(float(v)) for v in row] for row in cols.T]
+
+
+@pytest.mark.parametrize("float32", [True, False])
+def test_double_double_products_enclose_the_exact_ones(float32: bool) -> None:
+    """The double-double products of a convolution and a linear op (float32
+    weights: two weight limbs, exact limb products up to level 2 and float
+    tails; float64 weights: three limbs, exact products up to level 4) lie
+    within their bounds of the exact products, on rows spanning 2^-300 to
+    2^300 and a zero row, and the bounds are within 2^-80 of ``|W| M``."""
+    import pwl.vision.certified as certified
+    import pwl.vision.dd as dd
+
+    rng = np.random.default_rng(11 + float32)
+
+    def weights(*shape: int) -> np.ndarray:
+        # float32 weights over 15 binades (two limbs still hold them); float64
+        # ones over a few (beyond 2^-63 of the largest their remainder's
+        # bound would be the loose one)
+        w = rng.standard_normal(shape) * 2.0 ** rng.integers(-12 if float32 else -2, 3, shape)
+        return w.astype(np.float32).astype(np.float64) if float32 else w
+
+    net = VisionNetwork.build((2, 4, 4), [
+        {"kind": "conv", "weight": weights(3, 2, 3, 3), "bias": rng.standard_normal(3),
+         "padding": 1},
+        {"kind": "activation"},
+        {"kind": "flatten"},
+        {"kind": "linear", "weight": weights(2, 48)},
+    ])
+    eng = certified._Engine(net, np.zeros(32), np.ones(32), 10**6, True, None)
+    anchor = dd._Anchor(eng)
+    scales = 2.0 ** np.array([0, -300, 300, 17, -5])
+    for k, n_in in ((1, 32), (4, 48)):
+        parts, _, _ = anchor._wlimbs(k)
+        assert bool(parts[2].any()) != float32, "the other scheme than meant"
+        rows = []
+        for _ in range(2):
+            h = rng.standard_normal((5, n_in)) * scales[:, None]
+            h[3] = 0.0
+            rows.append((torch.from_numpy(h),
+                         torch.from_numpy(h * 2.0**-54 * rng.uniform(-1, 1, h.shape))))
+        x = dd._DT(rows[0], rows[1], torch.zeros(n_in, dtype=torch.float64),
+                   torch.zeros(n_in, dtype=torch.float64), idx=torch.arange(5))
+        out = anchor.affine(k, x)
+        m = _exact_matrix(eng, k, n_in)
+        bias = net.ops[k].params["bias"]
+        size = len(m)
+        reps = size // len(bias) if bias is not None else 1
+        for form, got, err in ((x.a, out.a, out.ea), (x.b, out.b, out.eb)):
+            mags = [max(abs(float(form[0][r, j])) for r in range(5)) for j in range(n_in)]
+            for r in range(5):
+                v = [Fraction(float(form[0][r, j])) + Fraction(float(form[1][r, j]))
+                     for j in range(n_in)]
+                for i in range(size):
+                    exact = sum(wij * vj for wij, vj in zip(m[i], v))
+                    if form is x.a and bias is not None:
+                        exact += Fraction(float(bias[i // reps]))
+                    value = Fraction(float(got[0][r, i])) + Fraction(float(got[1][r, i]))
+                    assert abs(value - exact) <= Fraction(float(err[i])), (k, r, i)
+            for i in range(size):
+                top = sum(abs(float(wij)) * mj for wij, mj in zip(m[i], mags))
+                extra = abs(float(bias[i // reps])) if form is x.a and bias is not None else 0.0
+                assert float(err[i]) <= 2.0**-80 * (top + extra) + 1e-280

@@ -18,22 +18,36 @@ the same pattern so far share one row of every tensor (``idx`` maps regions
 to rows): the products cost what the distinct forms need, as in the float
 pass, not what the final regions would.
 
-Convolutions and matrix products are exact in float64 on limbs: the weights
-are cut into three 21-bit limbs on a power-of-two grid (what is left, for
-weights spanning more than 63 bits, is bounded through one more product), each
-row of the input into five 21-bit limbs below a power of two above its
-largest entry, the input's low part folded in after the second (what is left
-is below 2^-95 of the row).  A limb product sums at most 2000 products of
-42-bit integers on one grid, so every partial sum is an integer below 2^53
-units: exact, in any order.  The 12 products with ``i + j <= 4`` are kept
-(those of one input limb in one convolution, the weight limbs stacked as
-output channels; a weight limb that is zero throughout is skipped): levels
-3 and 4 summed plainly, levels 2, 1, 0 into a double-double.  The dropped
-products and the plain sum are below ``3 K 2^(e + ex - 104)`` (``2^e``,
-``2^ex`` above the largest weight and input entry), the truncation of the
-input goes through ``|W|``, and the double-double roundings are bounded by
-``2^-88`` of ``|W| M`` per entry.  Elementwise steps use the error-free
-two-sum and Dekker's two-product (bounded by ``2^-100`` of their operands).
+Convolutions and matrix products are built from products that are exact in
+float64: the weights are cut into three 21-bit limbs ``W_i`` on a
+power-of-two grid (what is left, for weights spanning more than 63 bits, is
+bounded through one more product), each row of the input into 21-bit limbs
+``x_j`` below a power of two above its largest entry, the input's low part
+folded in after the second (what is left of it is below 2^-95 of the row).
+A limb product sums at most 2000 products of 42-bit integers on one grid,
+so every partial sum is an integer below 2^53 units: exact, in any order.
+The products of one input limb are one convolution, the weight limbs it
+meets stacked as output channels; a weight limb that is zero throughout is
+skipped.  Then, by the weights:
+
+* two limbs (float32 weights within 2^18 of the largest, the common case):
+  three input limbs, the exact products up to level ``i + j = 2`` (five),
+  and for each weight limb the *tail* ``W_i r_(2-i)``, ``r_j`` what is left
+  of the input after limb ``j`` (exactly), as one float64 product: within
+  ``gamma_K |W_i| |r_(2-i)|``, below ``2^-107`` of ``|W| |x|``; the two tails
+  summed plainly (one rounding more, ``gamma_(K+2)`` in all), each level's two
+  products summed exactly (``K <= 1000``), levels 2, 1, 0 into a
+  double-double.  Seven products in all;
+* three limbs: five input limbs and the 12 exact products with
+  ``i + j <= 4``: levels 3 and 4 summed plainly, levels 2, 1, 0 into a
+  double-double.  The dropped products and the plain sum are below
+  ``3 K 2^(e + ex - 104)`` (``2^e``, ``2^ex`` above the largest weight and
+  input entry).
+
+The input's low part left over goes through ``|W|``, and the double-double
+roundings are bounded by ``2^-88`` of ``|W| M`` per entry.  Elementwise steps
+use the error-free two-sum and Dekker's two-product (bounded by ``2^-100``
+of their operands).
 
 Errors propagate as in :mod:`pwl.vision.certified`: per neuron for the
 batch, ``e' = |W| e + local``.  A pattern whose sign the bounds do not prove
@@ -171,50 +185,68 @@ class _Anchor:
         eng = self.eng
         op = eng.net.ops[k]
         parts, wrem, _ = self._wlimbs(k)
-        nonzero = [bool(p.any()) for p in parts]
+        used = [i for i in range(3) if bool(parts[i].any())]
         r = x.a[0].shape[0]
         hi = torch.cat([x.a[0], x.b[0]])
         lo = torch.cat([x.a[1], x.b[1]])
-        xl, trunc = self._xlimbs(hi, lo)
         k_in = int(np.prod(op.params["weight"].shape[1:]))
+        zero = x.ea * 0
 
-        # the products of one input limb with all the weight limbs it meets
-        # (i + j <= 4) in one convolution, the limbs stacked as output channels
-        # (one call of a wider product is cheaper than several); a weight limb
-        # that is zero throughout (float32 weights within 2^18 of the largest
-        # fill two) gives zero products and is skipped
-        stack = op.kind == "linear" or op.params["groups"] == 1
-        prods: dict[tuple[int, int], Any] = {}
-        for j in range(X_LIMBS):
-            want = [i for i in range(3) if i + j <= 4 and nonzero[i]]
-            if not want:
-                continue
-            if stack and len(want) > 1:
-                key = (k, tuple(want))
-                if key not in self.stacked:
-                    self.stacked[key] = torch.cat([parts[i] for i in want])
-                outs = eng._linear(k, xl[j], self.stacked[key], None)
-                for n, i in enumerate(want):
-                    prods[i, j] = outs[:, n * op.size:(n + 1) * op.size]
-            else:
-                for i in want:
-                    prods[i, j] = eng._linear(k, xl[j], parts[i], None)
+        def side_max(v: Any) -> tuple[Any, Any]:
+            """The largest of ``v`` per entry over alpha's rows and beta's."""
+            return (v[:r].amax(0), v[r:].amax(0)) if r else (zero, zero)
 
-        def level(n: int) -> list[Any]:
-            return [prods[i, n - i] for i in range(min(n, 2) + 1) if (i, n - i) in prods] or [
-                torch.zeros((hi.shape[0], op.size), dtype=torch.float64)]
+        if 2 in used:
+            out_hi, out_lo, trunc, extra = self._limb_products(k, hi, lo, r, used, k_in, x)
+        else:
+            out_hi, out_lo, trunc, extra = self._tail_products(k, hi, lo, used, k_in, side_max)
+        oa, ob = (out_hi[:r], out_lo[:r]), (out_hi[r:], out_lo[r:])
+        bias = op.params["bias"]
+        if bias is not None:
+            bt = eng._bias_image(op, torch.from_numpy(np.array(bias)))
+            oa = _add(oa, (bt.expand_as(oa[0]), torch.zeros_like(oa[0])))
+        # bounds: |W| e; the double-double roundings, DD_LOCAL |W| M; what is
+        # left of the input through |W| and of the weights through |W_rem|;
+        # and the scheme's own terms (``extra``)
+        ma = (x.a[0].abs() + x.a[1].abs()).amax(0) if r else zero
+        mb = (x.b[0].abs() + x.b[1].abs()).amax(0) if r else zero
+        ta, tb = side_max(trunc)
+        absw, babs = eng._abs_weights(k)
+        wa = eng._linear(k, torch.stack([x.ea, x.eb, ma, mb, ta, tb]), absw, None) \
+            * (1 + 2.0**-40)
+        rem = eng._linear(k, torch.stack([ma, mb]), wrem, None) * (1 + 2.0**-40)
+        ea = wa[0] + DD_LOCAL * wa[2] + wa[4] + rem[0] + extra[0]
+        eb = wa[1] + DD_LOCAL * wa[3] + wa[5] + rem[1] + extra[1]
+        if babs is not None:
+            ea = ea + DD_ELEM * eng._bias_image(op, babs)
+        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290,
+                   idx=x.idx)
 
-        # levels 3 and 4 (below 2^-62 of the top) summed plainly, levels 2, 1, 0
-        # into a double-double: one level's products share a grid, up to three
-        # of them, each below K 2^42 units, sum exactly when 3 K 2^42 < 2^53
-        low = level(3) + level(4)
-        s = low[0]
-        for q in low[1:]:
-            s = s + q
-        c = torch.zeros_like(s)
+    def _products(self, k: int, x: Any, want: list[int]) -> dict[int, Any]:
+        """``W_i x`` for the weight limbs ``i`` in ``want``, in one product with
+        the limbs stacked as output channels where the op allows it (one
+        call of a wider product is cheaper than several)."""
+        torch = self.torch
+        eng = self.eng
+        op = eng.net.ops[k]
+        parts, _, _ = self._wlimbs(k)
+        if len(want) > 1 and (op.kind == "linear" or op.params["groups"] == 1):
+            key = (k, tuple(want))
+            if key not in self.stacked:
+                self.stacked[key] = torch.cat([parts[i] for i in want])
+            outs = eng._linear(k, x, self.stacked[key], None)
+            return {i: outs[:, n * op.size:(n + 1) * op.size] for n, i in enumerate(want)}
+        return {i: eng._linear(k, x, parts[i], None) for i in want}
+
+    def _sum_levels(self, s: Any, prods: dict[tuple[int, int], Any], used: list[int],
+                    exact_levels: bool) -> tuple[Any, Any]:
+        """``s`` plus the products of levels 2, 1, 0 (``i + j``), into a
+        double-double by two-sums; a level's products are summed plainly
+        first where ``exact_levels`` says that this is exact."""
+        c = self.torch.zeros_like(s)
         for n in (2, 1, 0):
-            qs = level(n)
-            if 3 * k_in < 2**11:
+            qs = [prods[i, n - i] for i in used if (i, n - i) in prods]
+            if exact_levels and len(qs) > 1:
                 p = qs[0]
                 for q in qs[1:]:
                     p = p + q
@@ -222,35 +254,87 @@ class _Anchor:
             for q in qs:
                 s, e = _two_sum(s, q)
                 c = c + e
-        out_hi, out_lo = _norm(s, c)
-        oa, ob = (out_hi[:r], out_lo[:r]), (out_hi[r:], out_lo[r:])
-        bias = op.params["bias"]
-        if bias is not None:
-            bt = eng._bias_image(op, torch.from_numpy(np.array(bias)))
-            oa = _add(oa, (bt.expand_as(oa[0]), torch.zeros_like(oa[0])))
-        # bounds: |W| e, plus the local errors through |W| and |W_rem|
-        ma = (x.a[0].abs() + x.a[1].abs()).amax(0) if r else x.ea * 0
-        mb = (x.b[0].abs() + x.b[1].abs()).amax(0) if r else x.eb * 0
-        ta = trunc[:r].amax(0) if r else x.ea * 0
-        tb = trunc[r:].amax(0) if r else x.eb * 0
-        absw, babs = eng._abs_weights(k)
-        rows = torch.stack([x.ea, x.eb, ma, mb, ta, tb])
-        wa = eng._linear(k, rows, absw, None) * (1 + 2.0**-40)
-        rem = eng._linear(k, torch.stack([ma, mb]), wrem, None) * (1 + 2.0**-40)
+        return _norm(s, c)
+
+    def _limb_products(self, k: int, hi: Any, lo: Any, r: int, used: list[int], k_in: int,
+                       x: _DT) -> tuple[Any, Any, Any, tuple[Any, Any]]:
+        """``W (hi + lo)`` for weights in three limbs: the exact products of
+        five input limbs with ``i + j <= 4`` (module notes)."""
+        torch = self.torch
+        op = self.eng.net.ops[k]
+        xl, trunc = self._xlimbs(hi, lo)
+        prods: dict[tuple[int, int], Any] = {}
+        for j in range(X_LIMBS):
+            for i, v in self._products(k, xl[j], [i for i in used if i + j <= 4]).items():
+                prods[i, j] = v
+        # levels 3 and 4 (below 2^-62 of the top) summed plainly; up to three
+        # products of one level, each below K 2^42 units, sum exactly when
+        # 3 K 2^42 < 2^53
+        low = [prods[i, n - i] for n in (3, 4) for i in used if (i, n - i) in prods]
+        s = low[0] if low else torch.zeros((hi.shape[0], op.size), dtype=torch.float64)
+        for q in low[1:]:
+            s = s + q
+        out_hi, out_lo = self._sum_levels(s, prods, used, 3 * k_in < 2**11)
         # the three products left out (i + j >= 5), each entry at most
         # K 2^(e + ex - 105), and the plain sum of the six of levels 3 and 4,
         # within 6u of K 2^(e + ex) (3 2^-63 + 3 2^-84): below 3 K 2^(e + ex - 104)
         _, _, wtop = self._wlimbs(k)
-        top_a = float(x.a[0].abs().max()) if r else 0.0
-        top_b = float(x.b[0].abs().max()) if r else 0.0
-        drop_a = 3 * k_in * wtop * 2 * top_a * 2.0**-104
-        drop_b = 3 * k_in * wtop * 2 * top_b * 2.0**-104
-        ea = wa[0] + DD_LOCAL * wa[2] + wa[4] + rem[0] + drop_a
-        eb = wa[1] + DD_LOCAL * wa[3] + wa[5] + rem[1] + drop_b
-        if babs is not None:
-            ea = ea + DD_ELEM * eng._bias_image(op, babs)
-        return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290,
-                   idx=x.idx)
+        drops = tuple(3 * k_in * wtop * 2 * (float(v[0].abs().max()) if r else 0.0) * 2.0**-104
+                      for v in (x.a, x.b))
+        return out_hi, out_lo, trunc, (drops[0], drops[1])
+
+    def _tail_products(self, k: int, hi: Any, lo: Any, used: list[int], k_in: int,
+                       side_max: Any) -> tuple[Any, Any, Any, tuple[Any, Any]]:
+        """``W (hi + lo)`` for weights in two limbs (``used``: the nonzero of
+        ``W_0``, ``W_1``): the exact products of three input limbs up to
+        level 2, and the rest of each weight limb's product in one float64
+        product (module notes)."""
+        torch = self.torch
+        top = hi.abs().amax(1, keepdim=True)
+        _, ex = torch.frexp(top)
+        ex = ex.to(torch.float64)
+        limbs, rests = [], []
+        rest = hi
+        for j in range(3):
+            g = torch.pow(2.0, ex - 21 * (j + 1))
+            limb = torch.trunc(rest / g) * g
+            limbs.append(limb)
+            rest = rest - limb
+            if j == 1:
+                rest, lo = _two_sum(rest, lo)
+            rests.append(rest)      # what is left after limb j, exactly
+        prods: dict[tuple[int, int], Any] = {}
+        for j in range(3):
+            for i, v in self._products(k, limbs[j], [i for i in used if i + j <= 2]).items():
+                prods[i, j] = v
+        # the tails: W_i times what is left after limb 2 - i, in float64
+        parts, _, _ = self._wlimbs(k)
+        tails = [self.eng._linear(k, rests[2 - i], parts[i], None) for i in used]
+        op = self.eng.net.ops[k]
+        s = tails[0] if tails else torch.zeros((hi.shape[0], op.size), dtype=torch.float64)
+        for t in tails[1:]:
+            s = s + t
+        # a level's two products share a grid, each below K 2^42 (1 + 2^-11)
+        # units: they sum exactly for K <= 1000
+        out_hi, out_lo = self._sum_levels(s, prods, used, k_in <= 1000)
+        # each tail within gamma_K |W_i| |rest| of its product, their sum one
+        # rounding more: gamma_(K+2) |W_i| |rest| in all
+        g = (k_in + 2) * 2.0**-53 / (1 - (k_in + 2) * 2.0**-53)
+        extra_a = extra_b = 0.0
+        for i in used:
+            imgs = torch.stack(side_max(rests[2 - i].abs()))
+            bound = self.eng._linear(k, imgs, self._abs_limb(k, i), None) * (1 + 2.0**-40)
+            extra_a = extra_a + g * bound[0]
+            extra_b = extra_b + g * bound[1]
+        return out_hi, out_lo, lo.abs(), (extra_a, extra_b)
+
+    def _abs_limb(self, k: int, i: int) -> Any:
+        """``|W_i|``, weight limb ``i`` of op ``k`` in magnitude, made once."""
+        key = ("abs", k, i)
+        if key not in self.stacked:
+            parts, _, _ = self._wlimbs(k)
+            self.stacked[key] = parts[i].abs()
+        return self.stacked[key]
 
     # -- the other operators ----------------------------------------------------------
     def channel_affine(self, k: int, x: _DT) -> _DT:
