@@ -31,13 +31,16 @@ meets stacked as output channels; a weight limb that is zero throughout is
 skipped.  Then, by the weights:
 
 * two limbs (float32 weights within 2^18 of the largest, the common case):
-  three input limbs, the exact products up to level ``i + j = 2`` (five),
-  and for each weight limb the *tail* ``W_i r_(2-i)``, ``r_j`` what is left
-  of the input after limb ``j`` (exactly), as one float64 product: within
-  ``gamma_K |W_i| |r_(2-i)|``, below ``2^-107`` of ``|W| |x|``; the two tails
-  summed plainly (one rounding more, ``gamma_(K+2)`` in all), each level's two
-  products summed exactly (``K <= 1000``), levels 2, 1, 0 into a
-  double-double.  Seven products in all;
+  two input limbs ``x_0``, ``x_1`` and what is left, ``r_0 = hi - x_0`` and
+  ``r_1 = r_0 - x_1`` (exact); the exact products ``W_0 x_0``, ``W_1 x_0``,
+  ``W_0 x_1`` (level 1's two summed exactly for ``K <= 1000``), and for each
+  weight limb the *tail* of its product as one float64 product:
+  ``W_0 fl(r_1 + lo)`` and ``W_1 fl(r_0 + lo)``, within
+  ``(gamma_K + u) |W_i| |t_i|`` of ``W_0 (r_1 + lo)`` and ``W_1 (r_0 + lo)``
+  (``|t_0|`` is below 2^-42 of the row, ``|W_1|`` below 2^-21 of the largest
+  weight: about 2^-86 of ``|W| |x|``).  The tails summed plainly (one
+  rounding more, ``gamma_(K+2)`` in all), then levels 1 and 0 into a
+  double-double.  Five products in all;
 * three limbs: five input limbs and the 12 exact products with
   ``i + j <= 4``: levels 3 and 4 summed plainly, levels 2, 1, 0 into a
   double-double.  The dropped products and the plain sum are below
@@ -286,47 +289,53 @@ class _Anchor:
     def _tail_products(self, k: int, hi: Any, lo: Any, used: list[int], k_in: int,
                        side_max: Any) -> tuple[Any, Any, Any, tuple[Any, Any]]:
         """``W (hi + lo)`` for weights in two limbs (``used``: the nonzero of
-        ``W_0``, ``W_1``): the exact products of three input limbs up to
-        level 2, and the rest of each weight limb's product in one float64
-        product (module notes)."""
+        ``W_0``, ``W_1``): the exact products of two input limbs up to level
+        1, and the rest of each weight limb's product in one float64 product
+        (module notes); nothing of the input is left over."""
         torch = self.torch
+        op = self.eng.net.ops[k]
+        u = 2.0**-53
         top = hi.abs().amax(1, keepdim=True)
         _, ex = torch.frexp(top)
         ex = ex.to(torch.float64)
-        limbs, rests = [], []
-        rest = hi
-        for j in range(3):
-            g = torch.pow(2.0, ex - 21 * (j + 1))
-            limb = torch.trunc(rest / g) * g
-            limbs.append(limb)
-            rest = rest - limb
-            if j == 1:
-                rest, lo = _two_sum(rest, lo)
-            rests.append(rest)      # what is left after limb j, exactly
-        prods: dict[tuple[int, int], Any] = {}
-        for j in range(3):
-            for i, v in self._products(k, limbs[j], [i for i in used if i + j <= 2]).items():
-                prods[i, j] = v
-        # the tails: W_i times what is left after limb 2 - i, in float64
+        g = torch.pow(2.0, ex - 21)
+        x0 = torch.trunc(hi / g) * g
+        r0 = hi - x0                    # exact, as the next two
+        g = torch.pow(2.0, ex - 42)
+        x1 = torch.trunc(r0 / g) * g
+        r1 = r0 - x1
+        # what each weight limb meets beyond the exact products, rounded once
+        rest = {0: r1 + lo, 1: r0 + lo}
+        n = hi.shape[0]
         parts, _, _ = self._wlimbs(k)
-        tails = [self.eng._linear(k, rests[2 - i], parts[i], None) for i in used]
-        op = self.eng.net.ops[k]
-        s = tails[0] if tails else torch.zeros((hi.shape[0], op.size), dtype=torch.float64)
+        prods: dict[tuple[int, int], Any] = {}
+        for i, v in self._products(k, x0, used).items():
+            prods[i, 0] = v
+        tails = []
+        for i in used:
+            if i == 0:
+                both = self.eng._linear(k, torch.cat([x1, rest[0]]), parts[0], None)
+                prods[0, 1] = both[:n]
+                tails.append(both[n:])
+            else:
+                tails.append(self.eng._linear(k, rest[1], parts[1], None))
+        s = tails[0] if tails else torch.zeros((n, op.size), dtype=torch.float64)
         for t in tails[1:]:
             s = s + t
-        # a level's two products share a grid, each below K 2^42 (1 + 2^-11)
-        # units: they sum exactly for K <= 1000
+        # level 1's two products share a grid, each below K 2^42 units: they
+        # sum exactly for K <= 1000
         out_hi, out_lo = self._sum_levels(s, prods, used, k_in <= 1000)
-        # each tail within gamma_K |W_i| |rest| of its product, their sum one
-        # rounding more: gamma_(K+2) |W_i| |rest| in all
-        g = (k_in + 2) * 2.0**-53 / (1 - (k_in + 2) * 2.0**-53)
+        # each tail within gamma_K |W_i| |rest_i| of its product and their sum
+        # one rounding more (gamma_(K+2) in all), the rest's own rounding
+        # u |rest_i| through |W_i|
+        gam = (k_in + 2) * u / (1 - (k_in + 2) * u)
         extra_a = extra_b = 0.0
         for i in used:
-            imgs = torch.stack(side_max(rests[2 - i].abs()))
+            imgs = torch.stack(side_max(rest[i].abs())) * ((gam + u) * (1 + 2 * u))
             bound = self.eng._linear(k, imgs, self._abs_limb(k, i), None) * (1 + 2.0**-40)
-            extra_a = extra_a + g * bound[0]
-            extra_b = extra_b + g * bound[1]
-        return out_hi, out_lo, lo.abs(), (extra_a, extra_b)
+            extra_a = extra_a + bound[0]
+            extra_b = extra_b + bound[1]
+        return out_hi, out_lo, torch.zeros_like(hi), (extra_a, extra_b)
 
     def _abs_limb(self, k: int, i: int) -> Any:
         """``|W_i|``, weight limb ``i`` of op ``k`` in magnitude, made once."""
