@@ -73,9 +73,16 @@ X_LIMBS = 5
 
 
 def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
+    """Knuth's two-sum, ``s + e = a + b`` exactly; three new tensors, not
+    six (fresh large tensors cost page faults)."""
+    import torch
+
     s = a + b
     bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
+    t = s - bb
+    torch.sub(a, t, out=t)          # a - (s - bb)
+    torch.sub(b, bb, out=bb)        # b - bb
+    return s, t.add_(bb)
 
 
 def _split(a: Any) -> tuple[Any, Any]:
@@ -256,7 +263,7 @@ class _Anchor:
                 qs = [p]
             for q in qs:
                 s, e = _two_sum(s, q)
-                c = c + e
+                c.add_(e)
         return _norm(s, c)
 
     def _limb_products(self, k: int, hi: Any, lo: Any, r: int, used: list[int], k_in: int,
