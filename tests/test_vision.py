@@ -6,9 +6,11 @@ forced by ties."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
+import functools
 import math
+from fractions import Fraction
+from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -87,9 +89,14 @@ def test_midpoints_exact_and_float() -> None:
     assert all(h == l2 for (_, h), (l2, _) in zip(res.ends, res.ends[1:]))
 
 
-def test_ties_go_exact() -> None:
+@pytest.mark.parametrize("lead", [False, True])
+def test_ties_go_exact(monkeypatch: pytest.MonkeyPatch, lead: bool) -> None:
     """Duplicate channels make equal roots and integer data roots on cuts:
-    the floats cannot order them, the exact route settles them."""
+    the floats cannot order them, the exact route settles them (also when
+    every op but the output goes in double-double first)."""
+    import pwl.vision.certified as certified
+
+    monkeypatch.setattr(certified, "LEAD_BITS", 0.0 if lead else math.inf)
     rng = np.random.default_rng(3)
     w = rng.integers(-2, 3, (2, 1, 2, 2)).astype(float)
     net = VisionNetwork.build((1, 5, 5), [
@@ -105,12 +112,18 @@ def test_ties_go_exact() -> None:
     b = rng.integers(-3, 4, 25).astype(float)
     cert = count_line(net, a, b)
     assert cert.decisions is not None and cert.decisions["escalated_regions"] >= 1
+    assert cert.decisions.get("double_double_ops", 0) == (len(net.ops) - 2 if lead else 0)
     assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
 
 
-def test_escalation_after_float_cuts() -> None:
+@pytest.mark.parametrize("lead", [False, True])
+def test_escalation_after_float_cuts(monkeypatch: pytest.MonkeyPatch, lead: bool) -> None:
     """A tie deep in the network: the region leaves the float batch with ends
-    that are float cuts, recomputed exactly from their origin neurons."""
+    that are float cuts, recomputed exactly from their origin neurons (also
+    out of a double-double lead)."""
+    import pwl.vision.certified as certified
+
+    monkeypatch.setattr(certified, "LEAD_BITS", 0.0 if lead else math.inf)
     rng = np.random.default_rng(11)
     w2 = rng.standard_normal((2, 3, 3, 3))
     net = VisionNetwork.build((1, 6, 6), [
@@ -123,6 +136,7 @@ def test_escalation_after_float_cuts() -> None:
     a, b = rng.standard_normal(36), rng.standard_normal(36)
     cert = count_line(net, a, b, max_regions=3)
     assert cert.decisions is not None and cert.decisions["escalated_regions"] >= 1
+    assert cert.decisions.get("double_double_ops", 0) == (len(net.ops) - 2 if lead else 0)
     assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
 
 
@@ -182,10 +196,16 @@ def tiny_cnns(draw: st.DrawFn) -> tuple[VisionNetwork, np.ndarray, np.ndarray]:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tiny_cnns())
-def test_tiny_cnns_differential(case: tuple[VisionNetwork, np.ndarray, np.ndarray]) -> None:
+@given(tiny_cnns(), st.booleans())
+def test_tiny_cnns_differential(case: tuple[VisionNetwork, np.ndarray, np.ndarray],
+                                lead: bool) -> None:
+    """Certified (with every op but the output in double-double first, or
+    none) against the dense and the exact routes."""
+    import pwl.vision.certified as certified
+
     net, a, b = case
-    cert = count_line(net, a, b)
+    with mock.patch.object(certified, "LEAD_BITS", 0.0 if lead else math.inf):
+        cert = count_line(net, a, b)
     assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == _dense_counts(net, a, b)
     exact = count_line(net, a, b, method="exact")
     assert exact.layers == cert.layers
@@ -292,13 +312,23 @@ def _deep_net() -> tuple[VisionNetwork, np.ndarray, np.ndarray]:
     return net, a, b
 
 
-def test_reanchor_deep() -> None:
-    """Sixteen convolutions: the float bounds outgrow the values half way,
-    the batch is re-anchored and the count stays exact."""
+@functools.lru_cache(maxsize=1)
+def _deep_exact() -> object:
+    net, a, b = _deep_net()
+    return count_line(net, a, b, method="exact")
+
+
+def test_reanchor_deep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sixteen convolutions, without a double-double lead: the float bounds
+    outgrow the values half way, the batch is re-anchored and the count
+    stays exact."""
+    import pwl.vision.certified as certified
+
+    monkeypatch.setattr(certified, "LEAD_BITS", math.inf)
     net, a, b = _deep_net()
     cert = count_line(net, a, b)
     assert cert.decisions is not None and cert.decisions.get("reanchored_regions", 0) >= 1
-    exact = count_line(net, a, b, method="exact")
+    exact: Any = _deep_exact()
     assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == (
         exact.activation_regions, exact.pieces, exact.joint_pieces)
     assert cert.layers == exact.layers
@@ -314,12 +344,45 @@ def test_undecided_regions_retried_in_double_double(monkeypatch: pytest.MonkeyPa
     net, a, b = _deep_net()
     exact = count_line(net, a, b, method="dense")
     monkeypatch.setattr(certified, "RELATIVE_LOOSE", math.inf)
+    monkeypatch.setattr(certified, "LEAD_BITS", math.inf)
     cert = count_line(net, a, b)
     d = cert.decisions or {}
     assert d.get("retried_regions", 0) >= 1 and d.get("escalated_regions", 0) == 0
     assert d.get("reanchored_regions", 0) <= d["retried_regions"]
     assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == (
         exact.activation_regions, exact.pieces, exact.joint_pieces)
+
+
+@pytest.mark.parametrize("lead_bits, max_regions", [(19.0, 256), (4.0, 256), (4.0, 40)])
+def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
+                            max_regions: int) -> None:
+    """Sixteen convolutions: the first ops go in double-double only (no float
+    pass over them: the float route's convolutions all come after the lead),
+    split in batches like the float route's when they outgrow
+    ``max_regions``, and the counts and per-op cuts are the exact ones."""
+    import pwl.vision.certified as certified
+
+    net, a, b = _deep_net()
+    exact: Any = _deep_exact()
+    seen: list[int] = []
+    op = certified._Engine._op
+
+    def watched(self: certified._Engine, k: int, o: object, *args: object) -> object:
+        if getattr(o, "kind") == "conv":
+            seen.append(k)
+        return op(self, k, o, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(certified, "LEAD_BITS", lead_bits)
+    monkeypatch.setattr(certified._Engine, "_op", watched)
+    cert = count_line(net, a, b, max_regions=max_regions)
+    d = cert.decisions or {}
+    led = d.get("double_double_ops", 0)
+    assert led >= (9 if lead_bits > 10 else 20)
+    assert seen and min(seen) > led
+    assert d.get("escalated_regions", 0) == 0
+    assert (cert.activation_regions, cert.pieces, cert.joint_pieces) == (
+        exact.activation_regions, exact.pieces, exact.joint_pieces)
+    assert cert.layers == exact.layers
 
 
 def test_anchors_within_their_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:

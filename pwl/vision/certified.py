@@ -51,6 +51,16 @@ once along a batch) and the batch goes on in float64 with bounds back at
 one rounding.  Output slopes the bounds leave undecided are also retried in
 double-double, from the deepest re-anchoring, before the exact route.
 
+Lead.  Where the float64 bounds could not last from the input to the
+output (:meth:`_Engine._lead_until`: about ``0.3 log2 K`` bits per affine op
+of ``K`` inputs, against :data:`LEAD_BITS`), the first batch takes the ops up
+to a point in double-double only (:func:`pwl.vision.dd.lead`): each
+nonlinear op cut by this route's own decisions on the double-doubles' heads
+(within ``|lo|`` plus the double-double bound), the patterns then read off in
+double-double; float64 from there, with the lead as the batch's anchor.  The
+float pass over the led ops, which a re-anchoring would recompute anyway, is
+not made at all.
+
 Exact zeros are known without bounds: a relu that is off gives the exact
 form 0, so a max pooling of relu outputs compares a dead entry with a live
 one (positive inside the region) structurally.
@@ -86,6 +96,10 @@ NONE, KILLED, DENSE = -3, -2, -1
 RELATIVE_LOOSE = 2.0**-20
 #: Memory kept for double-double anchors (later re-anchorings start there).
 ANCHOR_BYTES = 2**30
+#: The growth of float64 bounds, in bits, that the float64 tail of a network
+#: may take after a double-double lead (:meth:`_Engine._lead_until`): from
+#: about 2^-44 after its first product to 2^-25 at the output.
+LEAD_BITS = 19.0
 
 
 class Undecided(Exception):
@@ -230,6 +244,17 @@ class _Engine:
         ea = torch.zeros(n0, dtype=torch.float64)
         live = {"input": _FT(a, b, ea, eb)}
         stack: list[tuple[_Regions, dict[str, _FT], int, int]] = [(regions, live, 1, 0)]
+        until = self._lead_until() if self.certify else 1
+        if until > 1:
+            # float64 bounds would not last from the input to the output: the
+            # first ops in double-double only, float64 from there
+            from .dd import lead
+
+            stack = []
+            for regions, live, anchor, k0 in lead(self, regions, until):
+                self.anchors.append(anchor)
+                stack.append((regions, live, k0, k0))
+            self.decisions["double_double_ops"] = until - 1
         while stack:
             regions, live, start, fresh = stack.pop()
             self._batch(regions, live, start, stack, fresh)
@@ -327,6 +352,25 @@ class _Engine:
             reg = reg.take(keep)
             new = {name: t.take(tk) for name, t in new.items()}
         return reg, new
+
+    def _lead_until(self) -> int:
+        """The op from which float64 takes the first batch over, after the
+        ops before it in double-double (:func:`pwl.vision.dd.lead`); 1 for
+        none.  Float64 bounds grow by about ``0.3 log2 K`` bits through an
+        affine op of ``K`` inputs (``sqrt K`` for a sum of ``K`` terms of
+        random signs, a little less after relus): the float64 part is the
+        longest tail of ops within :data:`LEAD_BITS` of that.  A guess: where
+        it is short, the batch is re-anchored on the way as without a lead."""
+        ops = self.net.ops
+        bits = 0.0
+        for k in range(len(ops) - 1, 0, -1):
+            op = ops[k]
+            if op.kind in ("conv", "linear"):
+                bits += 0.3 * math.log2(max(2, int(np.prod(op.params["weight"].shape[1:]))))
+                if bits > LEAD_BITS:
+                    until = min(k + 1, len(ops) - 1)     # the output op in float64
+                    return until if self._can_anchor(until) else 1
+        return 1
 
     def _can_anchor(self, k: int) -> bool:
         """Is there an affine op before op ``k`` (something to gain) and are

@@ -52,6 +52,10 @@ roundings are bounded by ``2^-88`` of ``|W| M`` per entry.  Elementwise steps
 use the error-free two-sum and Dekker's two-product (bounded by ``2^-100``
 of their operands).
 
+:func:`lead` runs the first ops of a line in double-double only, cutting
+the regions with the certified route's decisions on the heads; each batch it
+hands over to float64 keeps its double-doubles as an anchor.
+
 Errors propagate as in :mod:`pwl.vision.certified`: per neuron for the
 batch, ``e' = |W| e + local``.  A pattern whose sign the bounds do not prove
 at the inside point sends its region to the exact route.
@@ -64,7 +68,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["Anchor", "reanchor"]
+__all__ = ["Anchor", "reanchor", "lead"]
 
 DD_LOCAL = 2.0**-88
 DD_ELEM = 2.0**-100
@@ -137,6 +141,13 @@ class _DT:
     def regions(self) -> "_DT":
         """One row per region."""
         return self.rows(self.idx)
+
+
+def _subset(torch: Any, d: "_DT", pick: Any) -> "_DT":
+    """``d`` for the regions ``pick`` of it, with only the rows they use."""
+    used, inverse = torch.unique(d.idx[pick], return_inverse=True)
+    return _DT((d.a[0][used], d.a[1][used]), (d.b[0][used], d.b[1][used]), d.ea, d.eb,
+               d.zeros, inverse)
 
 
 def _distinct(torch: Any, keys: Any) -> tuple[Any, Any]:
@@ -600,9 +611,9 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
     else:
         base, which = start
         pick = torch.from_numpy(which)
-        values = {}
-        for name, d in base.values.items():
-            values[name] = _DT(d.a, d.b, d.ea, d.eb, d.zeros, d.idx[pick])
+        # only the anchor's rows these regions use (a few regions retried
+        # from a large anchor cost what they need)
+        values = {name: _subset(torch, d, pick) for name, d in base.values.items()}
         first = base.k
         for op in net.ops[1:first]:
             for name in op.inputs:
@@ -653,3 +664,119 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
     keep = {name: values[name] for name in live}
     return new, bad.numpy(), Anchor(k, np.where(good, reg.l_hi, np.inf),
                                     np.where(good, reg.r_lo, -np.inf), keep)
+
+
+def _heads(x: _DT) -> Any:
+    """A double-double tensor as float64 forms, one row per region: the heads,
+    within ``|lo|`` plus the double-double bound of the exact forms."""
+    from .certified import _FT
+
+    d = x.regions()
+    r = d.a[0].shape[0]
+    ea = (d.a[1].abs().amax(0) if r else d.ea * 0) + d.ea
+    eb = (d.b[1].abs().amax(0) if r else d.eb * 0) + d.eb
+    return _FT(d.a[0].contiguous(), d.b[0].contiguous(), ea * (1 + 2.0**-30) + 1e-290,
+               eb * (1 + 2.0**-30) + 1e-290, x.zeros)
+
+
+def lead(eng: Any, reg: Any, until: int) -> list[tuple[Any, dict[str, Any], Anchor, int]]:
+    """Take the first batch through ops ``1 .. until - 1`` in double-double
+    only, where float64 bounds would not last to the output anyway: an affine
+    op in double-double, a nonlinear one cut by the certified route's own
+    decisions on the double-doubles' heads (:func:`_heads`), the new regions'
+    patterns then read off in double-double at a point inside each (a region
+    whose pattern the bounds leave open goes exact, as in :func:`reanchor`).
+    A batch that outgrows ``eng.max_regions`` is split in two, as the float
+    route splits it.  Returns the batches for the float route (those with
+    regions left): regions, live tensors as float64 forms, the anchor before
+    op ``until``, and ``until``."""
+    torch = eng.torch
+    net = eng.net
+    n0 = net.input_size
+    zero = torch.zeros((1, n0), dtype=torch.float64)
+    a = torch.from_numpy(eng.a.reshape(1, n0).copy())
+    bh = torch.from_numpy(eng.dir_hi.reshape(1, n0).copy())
+    bl = torch.from_numpy(eng.dir_lo.reshape(1, n0).copy())
+    z0 = torch.zeros(n0, dtype=torch.float64)
+    values = {"input": _DT((a, zero), (bh, bl), z0, z0,
+                           idx=torch.zeros(len(reg), dtype=torch.int64))}
+    todo = [(reg, values, 1, net.readers())]
+    done = []
+    while todo:
+        reg, values, k, readers = todo.pop()
+        anchor = _Anchor(eng)
+        while k < until and len(reg):
+            reg, values = _lead_op(eng, anchor, k, reg, values)
+            for name in net.ops[k].inputs:
+                readers[name] -= 1
+                if readers[name] == 0:
+                    values.pop(name, None)
+            if eng.progress is not None:
+                eng.progress(k, len(reg))
+            k += 1
+            if len(reg) > eng.max_regions and k < until:
+                half = len(reg) // 2
+                right = np.arange(half, len(reg))
+                tr = torch.from_numpy(right)
+                todo.append((reg.take(right), {n: _subset(torch, d, tr) for n, d in values.items()},
+                             k, dict(readers)))
+                tl = torch.from_numpy(np.arange(half))
+                reg = reg.take(np.arange(half))
+                values = {n: _subset(torch, d, tl) for n, d in values.items()}
+        if len(reg):
+            live = {name: _heads(d) for name, d in values.items()}
+            done.append((reg, live, Anchor(k, reg.l_hi.copy(), reg.r_lo.copy(), values), k))
+    return done
+
+
+def _lead_op(eng: Any, anchor: _Anchor, k: int, reg: Any, values: dict[str, _DT]
+             ) -> tuple[Any, dict[str, _DT]]:
+    """Op ``k`` of :func:`lead` on a batch: the regions after it and the
+    double-double tensors."""
+    torch = eng.torch
+    from .certified import _FT
+
+    op = eng.net.ops[k]
+    ins = [values[name] for name in op.inputs]
+    if op.kind in ("activation", "maxpool"):
+        # the float route's cut, on the heads; a probe carries each new
+        # region's old one through it
+        r = len(reg)
+        z1 = torch.zeros(1, dtype=torch.float64)
+        probe = _FT(torch.arange(r, dtype=torch.float64)[:, None],
+                    torch.zeros((r, 1), dtype=torch.float64), z1, z1)
+        reg, carried, _ = eng._op(k, op, [_heads(ins[0])], reg, {"probe": probe})
+        parent = carried["probe"].a[:, 0].to(torch.int64)
+        values = {n: _DT(d.a, d.b, d.ea, d.eb, d.zeros, d.idx[parent])
+                  for n, d in values.items()}
+        mid = (reg.l_hi + reg.r_lo) / 2
+        inside = (reg.l_hi < mid) & (mid < reg.r_lo)
+        t = torch.from_numpy(np.where(inside, mid, 0.0))[:, None]
+        x = values[op.inputs[0]]
+        if op.kind == "activation":
+            out, unsure = anchor.activation(k, x, t)
+        else:
+            out, unsure = anchor.maxpool(k, x, t)
+        bad = unsure.numpy() | ~inside
+        if bad.any():
+            first = 0 if op.kind == "activation" else 1
+            eng._escalate(reg, np.nonzero(bad)[0], eng.stage_of[(k, first)])
+            keep = np.nonzero(~bad)[0]
+            tk = torch.from_numpy(keep)
+            reg = reg.take(keep)
+            values = {n: _DT(d.a, d.b, d.ea, d.eb, d.zeros, d.idx[tk]) for n, d in values.items()}
+            out = _DT(out.a, out.b, out.ea, out.eb, out.zeros, out.idx[tk])
+    else:
+        eng._track(k, op, reg)
+        if op.kind in ("conv", "linear"):
+            out = anchor.affine(k, ins[0])
+        elif op.kind == "channel_affine":
+            out = anchor.channel_affine(k, ins[0])
+        elif op.kind == "avgpool":
+            out = anchor.avgpool(k, ins[0])
+        elif op.kind == "add":
+            out = anchor.add(ins)
+        else:
+            out = ins[0]
+    values[op.name] = out
+    return reg, values
