@@ -98,8 +98,9 @@ RELATIVE_LOOSE = 2.0**-20
 ANCHOR_BYTES = 2**30
 #: The growth of float64 bounds, in bits, that the float64 tail of a network
 #: may take after a double-double lead (:meth:`_Engine._lead_until`): from
-#: about 2^-44 after its first product to 2^-25 at the output.
-LEAD_BITS = 19.0
+#: about 2^-44 after its first product to 2^-22 at the output (output slopes
+#: closer than that are retried from the lead's anchor).
+LEAD_BITS = 22.0
 
 
 class Undecided(Exception):
