@@ -31,16 +31,16 @@ meets stacked as output channels; a weight limb that is zero throughout is
 skipped.  Then, by the weights:
 
 * two limbs (float32 weights within 2^18 of the largest, the common case):
-  two input limbs ``x_0``, ``x_1`` and what is left, ``r_0 = hi - x_0`` and
-  ``r_1 = r_0 - x_1`` (exact); the exact products ``W_0 x_0``, ``W_1 x_0``,
-  ``W_0 x_1`` (level 1's two summed exactly for ``K <= 1000``), and for each
-  weight limb the *tail* of its product as one float64 product:
-  ``W_0 fl(r_1 + lo)`` and ``W_1 fl(r_0 + lo)``, within
-  ``(gamma_K + u) |W_i| |t_i|`` of ``W_0 (r_1 + lo)`` and ``W_1 (r_0 + lo)``
-  (``|t_0|`` is below 2^-42 of the row, ``|W_1|`` below 2^-21 of the largest
-  weight: about 2^-86 of ``|W| |x|``).  The tails summed plainly (one
-  rounding more, ``gamma_(K+2)`` in all), then levels 1 and 0 into a
-  double-double.  Five products in all;
+  two input limbs ``x_0``, ``x_1`` and the rest ``t = fl((hi - x_0 - x_1) +
+  lo)`` (the differences exact, the sum rounded once); the exact products
+  ``W_i x_j`` (a level's two summed exactly for ``K <= 1000``) and the
+  *tails* ``W_i t`` in float64, within ``(gamma_K + u) |W_i| |t|`` of
+  ``W_i (hi - x_0 - x_1 + lo)`` (``|t|`` is below 2^-42 of the row: about
+  2^-86 of ``|W| |x|``).  The tails summed plainly (one rounding more,
+  ``gamma_(K+2)`` in all), then levels 2, 1, 0 into a double-double.  Each
+  of the three inputs meets both weight limbs in one convolution: where the
+  input's unfolding costs more than the product, as in narrow layers, three
+  convolutions of two limbs cost far less than more of one;
 * three limbs: five input limbs and the 12 exact products with
   ``i + j <= 4``: levels 3 and 4 summed plainly, levels 2, 1, 0 into a
   double-double.  The dropped products and the plain sum are below
@@ -307,9 +307,10 @@ class _Anchor:
     def _tail_products(self, k: int, hi: Any, lo: Any, used: list[int], k_in: int,
                        side_max: Any) -> tuple[Any, Any, Any, tuple[Any, Any]]:
         """``W (hi + lo)`` for weights in two limbs (``used``: the nonzero of
-        ``W_0``, ``W_1``): the exact products of two input limbs up to level
-        1, and the rest of each weight limb's product in one float64 product
-        (module notes); nothing of the input is left over."""
+        ``W_0``, ``W_1``): the exact products of two input limbs, and the
+        products with the rest of the input in float64, each of the three
+        inputs in one product with the weight limbs stacked (module notes);
+        nothing of the input is left over."""
         torch = self.torch
         op = self.eng.net.ops[k]
         u = 2.0**-53
@@ -321,35 +322,26 @@ class _Anchor:
         r0 = hi - x0                    # exact, as the next two
         g = torch.pow(2.0, ex - 42)
         x1 = torch.trunc(r0 / g) * g
-        r1 = r0 - x1
-        # what each weight limb meets beyond the exact products, rounded once
-        rest = {0: r1 + lo, 1: r0 + lo}
-        n = hi.shape[0]
-        parts, _, _ = self._wlimbs(k)
+        rest = (r0 - x1) + lo           # rounded once
         prods: dict[tuple[int, int], Any] = {}
-        for i, v in self._products(k, x0, used).items():
-            prods[i, 0] = v
-        tails = []
-        for i in used:
-            if i == 0:
-                both = self.eng._linear(k, torch.cat([x1, rest[0]]), parts[0], None)
-                prods[0, 1] = both[:n]
-                tails.append(both[n:])
-            else:
-                tails.append(self.eng._linear(k, rest[1], parts[1], None))
+        for j, x in enumerate((x0, x1)):
+            for i, v in self._products(k, x, used).items():
+                prods[i, j] = v
+        tails = list(self._products(k, rest, used).values())
+        n = hi.shape[0]
         s = tails[0] if tails else torch.zeros((n, op.size), dtype=torch.float64)
         for t in tails[1:]:
             s = s + t
-        # level 1's two products share a grid, each below K 2^42 units: they
-        # sum exactly for K <= 1000
+        # a level's products share a grid, each below K 2^42 units: two of
+        # them sum exactly for K <= 1000
         out_hi, out_lo = self._sum_levels(s, prods, used, k_in <= 1000)
-        # each tail within gamma_K |W_i| |rest_i| of its product and their sum
+        # each tail within gamma_K |W_i| |rest| of its product and their sum
         # one rounding more (gamma_(K+2) in all), the rest's own rounding
-        # u |rest_i| through |W_i|
+        # u |rest| through |W_i|
         gam = (k_in + 2) * u / (1 - (k_in + 2) * u)
+        imgs = torch.stack(side_max(rest.abs())) * ((gam + u) * (1 + 2 * u))
         extra_a = extra_b = 0.0
         for i in used:
-            imgs = torch.stack(side_max(rest[i].abs())) * ((gam + u) * (1 + 2 * u))
             bound = self.eng._linear(k, imgs, self._abs_limb(k, i), None) * (1 + 2.0**-40)
             extra_a = extra_a + bound[0]
             extra_b = extra_b + bound[1]
