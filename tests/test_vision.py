@@ -419,8 +419,8 @@ def _exact_matrix(eng: object, k: int, n_in: int) -> list[list[Fraction]]:
 @pytest.mark.parametrize("float32", [True, False])
 def test_double_double_products_enclose_the_exact_ones(float32: bool) -> None:
     """The double-double products of a convolution and a linear op (float32
-    weights: two weight limbs, exact limb products up to level 1 and float
-    tails; float64 weights: three limbs, exact products up to level 4) lie
+    weights: two weight limbs; float64 weights: three; exact products with
+    two input limbs, float64 tails with the rest) lie
     within their bounds of the exact products, on rows spanning 2^-300 to
     2^300 and a zero row, and the bounds are within 2^-80 of ``|W| M``."""
     import pwl.vision.certified as certified

@@ -19,38 +19,29 @@ to rows): the products cost what the distinct forms need, as in the float
 pass, not what the final regions would.
 
 Convolutions and matrix products are built from products that are exact in
-float64: the weights are cut into three 21-bit limbs ``W_i`` on a
+float64.  The weights are cut into three 21-bit limbs ``W_i`` on a
 power-of-two grid (what is left, for weights spanning more than 63 bits, is
-bounded through one more product), each row of the input into 21-bit limbs
-``x_j`` below a power of two above its largest entry, the input's low part
-folded in after the second (what is left of it is below 2^-95 of the row).
-A limb product sums at most 2000 products of 42-bit integers on one grid,
-so every partial sum is an integer below 2^53 units: exact, in any order.
-The products of one input limb are one convolution, the weight limbs it
-meets stacked as output channels; a weight limb that is zero throughout is
-skipped.  Then, by the weights:
+bounded through ``|W_rem|``; float32 weights within 2^18 of the largest fill
+two, and a limb that is zero throughout is skipped).  Each row of the input
+``hi + lo`` gives two 21-bit limbs ``x_0``, ``x_1`` below a power of two above
+its largest ``|hi|`` and the rest ``t = fl((hi - x_0 - x_1) + lo)`` (the
+differences exact, the sum rounded once, so that ``|t|`` is below 2^-42 of
+the row).  A limb product ``W_i x_j`` sums at most 2000 products of 42-bit
+integers on one grid, so every partial sum is an integer below 2^53 units:
+exact, in any order; a level's two (``i + j`` equal) sum exactly for
+``K <= 1000``.  The *tails* ``W_i t`` are float64 products, within
+``(gamma_K + u) |W_i| |t|`` of ``W_i (hi - x_0 - x_1 + lo)``: about 2^-86 of
+``|W| |x|``.  The tails are summed plainly (one rounding more,
+``gamma_(K+2)`` in all), then the levels, the highest first, into a
+double-double by two-sums.  Each of the three inputs meets every weight limb
+in one convolution, the limbs stacked as output channels: in narrow layers
+unfolding an input costs more than the product, so three inputs of two
+limbs cost far less than more inputs of one.
 
-* two limbs (float32 weights within 2^18 of the largest, the common case):
-  two input limbs ``x_0``, ``x_1`` and the rest ``t = fl((hi - x_0 - x_1) +
-  lo)`` (the differences exact, the sum rounded once); the exact products
-  ``W_i x_j`` (a level's two summed exactly for ``K <= 1000``) and the
-  *tails* ``W_i t`` in float64, within ``(gamma_K + u) |W_i| |t|`` of
-  ``W_i (hi - x_0 - x_1 + lo)`` (``|t|`` is below 2^-42 of the row: about
-  2^-86 of ``|W| |x|``).  The tails summed plainly (one rounding more,
-  ``gamma_(K+2)`` in all), then levels 2, 1, 0 into a double-double.  Each
-  of the three inputs meets both weight limbs in one convolution: where the
-  input's unfolding costs more than the product, as in narrow layers, three
-  convolutions of two limbs cost far less than more of one;
-* three limbs: five input limbs and the 12 exact products with
-  ``i + j <= 4``: levels 3 and 4 summed plainly, levels 2, 1, 0 into a
-  double-double.  The dropped products and the plain sum are below
-  ``3 K 2^(e + ex - 104)`` (``2^e``, ``2^ex`` above the largest weight and
-  input entry).
-
-The input's low part left over goes through ``|W|``, and the double-double
-roundings are bounded by ``2^-88`` of ``|W| M`` per entry.  Elementwise steps
-use the error-free two-sum and Dekker's two-product (bounded by ``2^-100``
-of their operands).
+Nothing of the input is left over; the double-double roundings are bounded
+by ``2^-88`` of ``|W| M`` per entry (at most five two-sums: their errors sum
+within ``12 u^2`` of it).  Elementwise steps use the error-free two-sum and
+Dekker's two-product (bounded by ``2^-100`` of their operands).
 
 :func:`lead` runs the first ops of a line in double-double only, cutting
 the regions with the certified route's decisions on the heads; each batch it
@@ -73,7 +64,6 @@ __all__ = ["Anchor", "reanchor", "lead"]
 DD_LOCAL = 2.0**-88
 DD_ELEM = 2.0**-100
 SPLIT = 134217729.0      # 2^27 + 1
-X_LIMBS = 5
 
 
 def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
@@ -184,23 +174,6 @@ class _Anchor:
             self.limbs[k] = (parts, torch.from_numpy(np.abs(r)), float(np.ldexp(1.0, e)))
         return self.limbs[k]
 
-    def _xlimbs(self, hi: Any, lo: Any) -> tuple[list[Any], Any]:
-        """Five 21-bit limbs per row and the truncation left (per entry)."""
-        torch = self.torch
-        m = hi.abs().amax(1, keepdim=True)
-        _, ex = torch.frexp(m)
-        ex = ex.to(torch.float64)
-        limbs = []
-        r = hi
-        for j in range(X_LIMBS):
-            g = torch.pow(2.0, ex - 21 * (j + 1))
-            lj = torch.trunc(r / g) * g
-            limbs.append(lj)
-            r = r - lj
-            if j == 1:
-                r, lo = _two_sum(r, lo)
-        return limbs, r.abs() + lo.abs()
-
     def affine(self, k: int, x: _DT) -> _DT:
         torch = self.torch
         eng = self.eng
@@ -217,10 +190,7 @@ class _Anchor:
             """The largest of ``v`` per entry over alpha's rows and beta's."""
             return (v[:r].amax(0), v[r:].amax(0)) if r else (zero, zero)
 
-        if 2 in used:
-            out_hi, out_lo, trunc, extra = self._limb_products(k, hi, lo, r, used, k_in, x)
-        else:
-            out_hi, out_lo, trunc, extra = self._tail_products(k, hi, lo, used, k_in, side_max)
+        out_hi, out_lo, trunc, extra = self._tail_products(k, hi, lo, used, k_in, side_max)
         oa, ob = (out_hi[:r], out_lo[:r]), (out_hi[r:], out_lo[r:])
         bias = op.params["bias"]
         if bias is not None:
@@ -261,11 +231,11 @@ class _Anchor:
 
     def _sum_levels(self, s: Any, prods: dict[tuple[int, int], Any], used: list[int],
                     exact_levels: bool) -> tuple[Any, Any]:
-        """``s`` plus the products of levels 2, 1, 0 (``i + j``), into a
-        double-double by two-sums; a level's products are summed plainly
-        first where ``exact_levels`` says that this is exact."""
+        """``s`` plus the products of every level ``i + j``, the highest first,
+        into a double-double by two-sums; a level's products are summed
+        plainly first where ``exact_levels`` says that this is exact."""
         c = self.torch.zeros_like(s)
-        for n in (2, 1, 0):
+        for n in range(max(i + j for i, j in prods), -1, -1) if prods else ():
             qs = [prods[i, n - i] for i in used if (i, n - i) in prods]
             if exact_levels and len(qs) > 1:
                 p = qs[0]
@@ -277,52 +247,26 @@ class _Anchor:
                 c.add_(e)
         return _norm(s, c)
 
-    def _limb_products(self, k: int, hi: Any, lo: Any, r: int, used: list[int], k_in: int,
-                       x: _DT) -> tuple[Any, Any, Any, tuple[Any, Any]]:
-        """``W (hi + lo)`` for weights in three limbs: the exact products of
-        five input limbs with ``i + j <= 4`` (module notes)."""
-        torch = self.torch
-        op = self.eng.net.ops[k]
-        xl, trunc = self._xlimbs(hi, lo)
-        prods: dict[tuple[int, int], Any] = {}
-        for j in range(X_LIMBS):
-            for i, v in self._products(k, xl[j], [i for i in used if i + j <= 4]).items():
-                prods[i, j] = v
-        # levels 3 and 4 (below 2^-62 of the top) summed plainly; up to three
-        # products of one level, each below K 2^42 units, sum exactly when
-        # 3 K 2^42 < 2^53
-        low = [prods[i, n - i] for n in (3, 4) for i in used if (i, n - i) in prods]
-        s = low[0] if low else torch.zeros((hi.shape[0], op.size), dtype=torch.float64)
-        for q in low[1:]:
-            s = s + q
-        out_hi, out_lo = self._sum_levels(s, prods, used, 3 * k_in < 2**11)
-        # the three products left out (i + j >= 5), each entry at most
-        # K 2^(e + ex - 105), and the plain sum of the six of levels 3 and 4,
-        # within 6u of K 2^(e + ex) (3 2^-63 + 3 2^-84): below 3 K 2^(e + ex - 104)
-        _, _, wtop = self._wlimbs(k)
-        drops = tuple(3 * k_in * wtop * 2 * (float(v[0].abs().max()) if r else 0.0) * 2.0**-104
-                      for v in (x.a, x.b))
-        return out_hi, out_lo, trunc, (drops[0], drops[1])
-
     def _tail_products(self, k: int, hi: Any, lo: Any, used: list[int], k_in: int,
                        side_max: Any) -> tuple[Any, Any, Any, tuple[Any, Any]]:
-        """``W (hi + lo)`` for weights in two limbs (``used``: the nonzero of
-        ``W_0``, ``W_1``): the exact products of two input limbs, and the
-        products with the rest of the input in float64, each of the three
-        inputs in one product with the weight limbs stacked (module notes);
-        nothing of the input is left over."""
+        """``W (hi + lo)`` (``used``: the nonzero weight limbs): the exact
+        products of two input limbs, and the products with the rest of the
+        input in float64, each of the three inputs in one product with the
+        weight limbs stacked (module notes); nothing of the input is left
+        over."""
         torch = self.torch
         op = self.eng.net.ops[k]
         u = 2.0**-53
         top = hi.abs().amax(1, keepdim=True)
         _, ex = torch.frexp(top)
         ex = ex.to(torch.float64)
+        # (in place where the tensors are new: fresh large tensors cost page faults)
         g = torch.pow(2.0, ex - 21)
-        x0 = torch.trunc(hi / g) * g
-        r0 = hi - x0                    # exact, as the next two
+        x0 = (hi / g).trunc_().mul_(g)
+        rest = hi - x0                  # exact, as the next two
         g = torch.pow(2.0, ex - 42)
-        x1 = torch.trunc(r0 / g) * g
-        rest = (r0 - x1) + lo           # rounded once
+        x1 = (rest / g).trunc_().mul_(g)
+        rest.sub_(x1).add_(lo)          # the sum rounded once
         prods: dict[tuple[int, int], Any] = {}
         for j, x in enumerate((x0, x1)):
             for i, v in self._products(k, x, used).items():
@@ -331,7 +275,7 @@ class _Anchor:
         n = hi.shape[0]
         s = tails[0] if tails else torch.zeros((n, op.size), dtype=torch.float64)
         for t in tails[1:]:
-            s = s + t
+            s = s.add_(t) if s.is_contiguous() else s + t
         # a level's products share a grid, each below K 2^42 units: two of
         # them sum exactly for K <= 1000
         out_hi, out_lo = self._sum_levels(s, prods, used, k_in <= 1000)
