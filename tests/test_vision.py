@@ -476,3 +476,24 @@ def test_double_double_products_enclose_the_exact_ones(float32: bool) -> None:
                 top = sum(abs(float(wij)) * mj for wij, mj in zip(m[i], mags))
                 extra = abs(float(bias[i // reps])) if form is x.a and bias is not None else 0.0
                 assert float(err[i]) <= 2.0**-80 * (top + extra) + 1e-280
+
+
+def test_retries_start_from_the_anchor_holding_them() -> None:
+    """Regions of several batches are retried in groups, each from the
+    deepest anchor holding all of its regions; regions no anchor holds
+    start from the input."""
+    import pwl.vision.certified as certified
+    from pwl.vision.dd import Anchor
+
+    net = _residual_net(0)
+    eng = certified._Engine(net, np.zeros(72), np.ones(72), 10**6, True, None)
+    eng.anchors = [Anchor(3, np.array([0.0, 0.5]), np.array([0.5, 1.0]), {}),
+                   Anchor(5, np.array([0.0]), np.array([0.25]), {}),
+                   Anchor(9, np.array([0.0]), np.array([1.0]), {})]
+    l_hi = np.array([0.1, 0.3, 0.6, 0.05])
+    r_lo = np.array([0.2, 0.4, 0.7, 0.15])
+    groups = eng._starts(8, l_hi, r_lo)
+    got = [(pos.tolist(), None if s is None else (s[0].k, s[1].tolist())) for pos, s in groups]
+    assert got == [([0, 3], (5, [0, 0])), ([1, 2], (3, [0, 1]))]
+    groups = eng._starts(3, l_hi, r_lo)
+    assert [(pos.tolist(), s) for pos, s in groups] == [([0, 1, 2, 3], None)]

@@ -393,6 +393,25 @@ class _Engine:
                     return anchor, which
         return None
 
+    def _starts(self, k: int, l_hi: np.ndarray, r_lo: np.ndarray
+                ) -> list[tuple[np.ndarray, Optional[tuple[Any, Any]]]]:
+        """These regions in groups, each with the deepest anchor before op
+        ``k`` holding all of it and the region of it holding each (as
+        :meth:`_start`; None for the regions no anchor holds)."""
+        mid = (l_hi + r_lo) / 2
+        left = np.arange(len(mid))
+        groups: list[tuple[np.ndarray, Optional[tuple[Any, Any]]]] = []
+        for anchor in sorted(self.anchors, key=lambda a: -a.k):
+            if anchor.k < k and len(left):
+                which = anchor.find(mid[left])
+                held = which >= 0
+                if held.any():
+                    groups.append((left[held], (anchor, which[held])))
+                    left = left[~held]
+        if len(left):
+            groups.append((left, None))
+        return groups
+
     # -- bounds -------------------------------------------------------------------
     def _absop(self, k: int, rows: list[Any], bias: bool) -> list[Any]:
         """``|W| v`` for each bound image ``v`` ``(N,)`` (one float product,
@@ -934,16 +953,21 @@ def _pieces(eng: _Engine) -> LineRun:
                                        for o in affine):
             from .dd import reanchor
 
-            idx = np.array(involved, dtype=np.int64)
-            pseudo = _Regions(l_hi[idx], l_hi[idx], r_lo[idx], r_lo[idx],
-                              np.zeros((len(idx), 2), np.int64), np.zeros((len(idx), 2), np.int64),
-                              np.zeros(len(idx), np.int64), np.zeros(len(idx), np.int64))
-            forms, bad, _ = reanchor(eng, len(eng.net.ops), pseudo, {eng.net.output: None},
-                                     eng._start(len(eng.net.ops), l_hi[idx], r_lo[idx]))
-            tight = forms[eng.net.output]
-            good = ~bad
-            out_b[idx[good]] = tight.b.numpy()[good]
-            err[idx[good]] = np.broadcast_to(tight.eb.numpy(), (len(idx), outs))[good]
+            every = np.array(involved, dtype=np.int64)
+            end = len(eng.net.ops)
+            # each group of them from the deepest anchor holding it (regions
+            # of several batches lie in several anchors)
+            for pos, start in eng._starts(end, l_hi[every], r_lo[every]):
+                idx = every[pos]
+                pseudo = _Regions(l_hi[idx], l_hi[idx], r_lo[idx], r_lo[idx],
+                                  np.zeros((len(idx), 2), np.int64),
+                                  np.zeros((len(idx), 2), np.int64),
+                                  np.zeros(len(idx), np.int64), np.zeros(len(idx), np.int64))
+                forms, bad, _ = reanchor(eng, end, pseudo, {eng.net.output: None}, start)
+                tight = forms[eng.net.output]
+                good = ~bad
+                out_b[idx[good]] = tight.b.numpy()[good]
+                err[idx[good]] = np.broadcast_to(tight.eb.numpy(), (len(idx), outs))[good]
             ob = out_b[order]
             eb = err[order]
             diff = np.abs(ob[1:] - ob[:-1])
