@@ -385,23 +385,27 @@ def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
     assert cert.layers == exact.layers
 
 
-def test_anchors_within_their_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lead", [False, True])
+def test_anchors_within_their_memory_budget(monkeypatch: pytest.MonkeyPatch, lead: bool) -> None:
     """With no memory for anchors every re-anchoring starts from the input
-    again (at most one anchor is kept) and the counts are the same."""
+    again (at most one anchor is kept, also of a lead's several batches) and
+    the counts are the same."""
     import torch
 
     import pwl.vision.certified as certified
 
     monkeypatch.setattr(certified, "RELATIVE_LOOSE", 0.0)
     monkeypatch.setattr(certified, "ANCHOR_BYTES", 0)
+    monkeypatch.setattr(certified, "LEAD_BITS", 0.0 if lead else math.inf)
     net = _residual_net(3)
     rng = np.random.default_rng(203)
     a, b = rng.standard_normal((2, 6, 6)), rng.standard_normal((2, 6, 6))
-    eng = certified._Engine(net, a.reshape(-1), b.reshape(-1), 10**6, True, None)
+    eng = certified._Engine(net, a.reshape(-1), b.reshape(-1), 4 if lead else 10**6, True, None)
     with torch.no_grad():
         eng.run()
     run = certified._pieces(eng)
-    assert len(eng.anchors) == 1 and run.decisions.get("reanchored_regions", 0) > 3
+    assert len(eng.anchors) == 1
+    assert run.decisions.get("double_double_ops" if lead else "reanchored_regions", 0) > 3
     assert (run.regions, run.pieces, run.joint_pieces) == _dense_counts(net, a, b)
 
 

@@ -255,7 +255,7 @@ class _Engine:
 
             stack = []
             for regions, live, anchor, k0 in lead(self, regions, until):
-                self.anchors.append(anchor)
+                self._keep(anchor)
                 stack.append((regions, live, k0, k0))
             self.decisions["double_double_ops"] = until - 1
         while stack:
@@ -341,10 +341,7 @@ class _Engine:
         if not self._can_anchor(k):
             return reg, live
         new, bad, anchor = reanchor(self, k, reg, live, self._start(k, reg.l_hi, reg.r_lo))
-        self.anchors.append(anchor)
-        # anchors only save work: the oldest go first past the memory budget
-        while sum(a.nbytes for a in self.anchors) > ANCHOR_BYTES and len(self.anchors) > 1:
-            self.anchors.pop(0)
+        self._keep(anchor)
         self.decisions["reanchored_regions"] = (self.decisions.get("reanchored_regions", 0)
                                                 + int((~bad).sum()))
         if bad.any():
@@ -374,6 +371,13 @@ class _Engine:
                     until = min(k + 1, len(ops) - 1)     # the output op in float64
                     return until if self._can_anchor(until) else 1
         return 1
+
+    def _keep(self, anchor: Any) -> None:
+        """Keep an anchor for later re-anchorings; anchors only save work, so
+        the oldest go first past the memory budget."""
+        self.anchors.append(anchor)
+        while sum(a.nbytes for a in self.anchors) > ANCHOR_BYTES and len(self.anchors) > 1:
+            self.anchors.pop(0)
 
     def _can_anchor(self, k: int) -> bool:
         """Is there an affine op before op ``k`` (something to gain) and are
