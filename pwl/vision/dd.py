@@ -174,6 +174,20 @@ class _Anchor:
             self.limbs[k] = (parts, torch.from_numpy(np.abs(r)), float(np.ldexp(1.0, e)))
         return self.limbs[k]
 
+    def linear_op(self, k: int, ins: list[_DT]) -> _DT:
+        """Op ``k``, one that cuts nothing (affine, batch norm, average
+        pooling, sum, flattening), on its inputs."""
+        kind = self.eng.net.ops[k].kind
+        if kind in ("conv", "linear"):
+            return self.affine(k, ins[0])
+        if kind == "channel_affine":
+            return self.channel_affine(k, ins[0])
+        if kind == "avgpool":
+            return self.avgpool(k, ins[0])
+        if kind == "add":
+            return self.add(ins)
+        return ins[0]
+
     def affine(self, k: int, x: _DT) -> _DT:
         torch = self.torch
         eng = self.eng
@@ -512,6 +526,19 @@ class Anchor:
                    for h in (*d.a, *d.b))
 
 
+def _input(eng: Any, regions: int) -> _DT:
+    """The line's input in double-double, one row for all ``regions``:
+    ``a + t (hi + lo)``, ``b - a = hi + lo`` exactly."""
+    torch = eng.torch
+    n0 = eng.net.input_size
+    zero = torch.zeros((1, n0), dtype=torch.float64)
+    a = torch.from_numpy(eng.a.reshape(1, n0).copy())
+    bh = torch.from_numpy(eng.dir_hi.reshape(1, n0).copy())
+    bl = torch.from_numpy(eng.dir_lo.reshape(1, n0).copy())
+    z0 = torch.zeros(n0, dtype=torch.float64)
+    return _DT((a, zero), (bh, bl), z0, z0, idx=torch.zeros(regions, dtype=torch.int64))
+
+
 def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
              start: Optional[tuple[Anchor, np.ndarray]] = None
              ) -> tuple[Any, Any, Anchor]:
@@ -535,14 +562,7 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
     r = len(reg)
     readers = net.readers()
     if start is None:
-        n0 = net.input_size
-        zero = torch.zeros((1, n0), dtype=torch.float64)
-        a = torch.from_numpy(eng.a.reshape(1, n0).copy())
-        bh = torch.from_numpy(eng.dir_hi.reshape(1, n0).copy())
-        bl = torch.from_numpy(eng.dir_lo.reshape(1, n0).copy())
-        z0 = torch.zeros(n0, dtype=torch.float64)
-        values = {"input": _DT((a, zero), (bh, bl), z0, z0,
-                               idx=torch.zeros(r, dtype=torch.int64))}
+        values = {"input": _input(eng, r)}
         first = 1
     else:
         base, which = start
@@ -558,16 +578,8 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
     for j in range(first, k):
         op = net.ops[j]
         ins = [values[name] for name in op.inputs]
-        if op.kind in ("conv", "linear"):
-            out = anchor.affine(j, ins[0])
-        elif op.kind == "channel_affine":
-            out = anchor.channel_affine(j, ins[0])
-        elif op.kind == "avgpool":
-            out = anchor.avgpool(j, ins[0])
-        elif op.kind == "add":
-            out = anchor.add(ins)
-        elif op.kind == "flatten":
-            out = ins[0]
+        if op.kind not in ("activation", "maxpool"):
+            out = anchor.linear_op(j, ins)
         elif op.kind == "activation":
             out, unsure = anchor.activation(j, ins[0], t)
             bad |= unsure
@@ -628,15 +640,7 @@ def lead(eng: Any, reg: Any, until: int) -> list[tuple[Any, dict[str, Any], Anch
     op ``until``, and ``until``."""
     torch = eng.torch
     net = eng.net
-    n0 = net.input_size
-    zero = torch.zeros((1, n0), dtype=torch.float64)
-    a = torch.from_numpy(eng.a.reshape(1, n0).copy())
-    bh = torch.from_numpy(eng.dir_hi.reshape(1, n0).copy())
-    bl = torch.from_numpy(eng.dir_lo.reshape(1, n0).copy())
-    z0 = torch.zeros(n0, dtype=torch.float64)
-    values = {"input": _DT((a, zero), (bh, bl), z0, z0,
-                           idx=torch.zeros(len(reg), dtype=torch.int64))}
-    todo = [(reg, values, 1, net.readers())]
+    todo = [(reg, {"input": _input(eng, len(reg))}, 1, net.readers())]
     done = []
     while todo:
         reg, values, k, readers = todo.pop()
@@ -704,15 +708,6 @@ def _lead_op(eng: Any, anchor: _Anchor, k: int, reg: Any, values: dict[str, _DT]
             out = _DT(out.a, out.b, out.ea, out.eb, out.zeros, out.idx[tk])
     else:
         eng._track(k, op, reg)
-        if op.kind in ("conv", "linear"):
-            out = anchor.affine(k, ins[0])
-        elif op.kind == "channel_affine":
-            out = anchor.channel_affine(k, ins[0])
-        elif op.kind == "avgpool":
-            out = anchor.avgpool(k, ins[0])
-        elif op.kind == "add":
-            out = anchor.add(ins)
-        else:
-            out = ins[0]
+        out = anchor.linear_op(k, ins)
     values[op.name] = out
     return reg, values
