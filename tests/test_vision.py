@@ -353,14 +353,17 @@ def test_undecided_regions_retried_in_double_double(monkeypatch: pytest.MonkeyPa
         exact.activation_regions, exact.pieces, exact.joint_pieces)
 
 
-@pytest.mark.parametrize("lead_bits, max_regions", [(22.0, 256), (4.0, 256), (4.0, 40)])
+@pytest.mark.parametrize("lead_bits, max_regions, lead_bytes", [
+    (22.0, 256, 2**24), (4.0, 256, 2**24), (4.0, 40, 2**24), (4.0, 256, 16 * 64 * 30)])
 def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
-                            max_regions: int) -> None:
+                            max_regions: int, lead_bytes: int) -> None:
     """Sixteen convolutions: the first ops go in double-double only (no float
     pass over them: the float route's convolutions all come after the lead),
     split in batches like the float route's when they outgrow
-    ``max_regions``, and the counts and per-op cuts are the exact ones."""
+    ``max_regions`` or the lead's memory per tensor, and the counts and
+    per-op cuts are the exact ones."""
     import pwl.vision.certified as certified
+    import pwl.vision.dd as dd
 
     net, a, b = _deep_net()
     exact: Any = _deep_exact()
@@ -373,6 +376,7 @@ def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
         return op(self, k, o, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(certified, "LEAD_BITS", lead_bits)
+    monkeypatch.setattr(dd, "LEAD_BYTES", lead_bytes)    # the last: batches of 30 regions
     monkeypatch.setattr(certified._Engine, "_op", watched)
     cert = count_line(net, a, b, max_regions=max_regions)
     d = cert.decisions or {}
