@@ -354,16 +354,15 @@ def test_undecided_regions_retried_in_double_double(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize("lead_bits, max_regions, lead_bytes", [
-    (22.0, 256, 2**24), (4.0, 256, 2**24), (4.0, 40, 2**24), (4.0, 256, 16 * 64 * 30)])
+    (22.0, 256, 2**22), (4.0, 256, 2**22), (4.0, 40, 2**22), (4.0, 256, 8 * 64 * 30)])
 def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
                             max_regions: int, lead_bytes: int) -> None:
     """Sixteen convolutions: the first ops go in double-double only (no float
     pass over them: the float route's convolutions all come after the lead),
     split in batches like the float route's when they outgrow
-    ``max_regions`` or the lead's memory per tensor, and the counts and
-    per-op cuts are the exact ones."""
+    ``max_regions`` or the memory per tensor, and the counts and per-op
+    cuts are the exact ones."""
     import pwl.vision.certified as certified
-    import pwl.vision.dd as dd
 
     net, a, b = _deep_net()
     exact: Any = _deep_exact()
@@ -376,7 +375,8 @@ def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
         return op(self, k, o, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(certified, "LEAD_BITS", lead_bits)
-    monkeypatch.setattr(dd, "LEAD_BYTES", lead_bytes)    # the last: batches of 30 regions
+    # the last: batches of at most 30 regions of 64 neurons
+    monkeypatch.setattr(certified, "BATCH_BYTES", lead_bytes)
     monkeypatch.setattr(certified._Engine, "_op", watched)
     cert = count_line(net, a, b, max_regions=max_regions)
     d = cert.decisions or {}

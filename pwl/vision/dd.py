@@ -63,12 +63,6 @@ __all__ = ["Anchor", "reanchor", "lead"]
 
 DD_LOCAL = 2.0**-88
 DD_ELEM = 2.0**-100
-#: A lead's batches hold at most this many bytes per form tensor (fewer
-#: regions than the float route's batches: tensors that stay below the
-#: allocator's 32 MiB mmap threshold are reused instead of faulted in anew;
-#: ResNet-20's stage 1, 16384 neurons, gets 64 regions, which measured twice
-#: as fast as 256 on a 505-region line).
-LEAD_BYTES = 2**24
 SPLIT = 134217729.0      # 2^27 + 1
 
 
@@ -640,13 +634,13 @@ def lead(eng: Any, reg: Any, until: int) -> list[tuple[Any, dict[str, Any], Anch
     decisions on the double-doubles' heads (:func:`_heads`), the new regions'
     patterns then read off in double-double at a point inside each (a region
     whose pattern the bounds leave open goes exact, as in :func:`reanchor`).
-    A batch that outgrows ``eng.max_regions``, or :data:`LEAD_BYTES` per
-    tensor, is split in two, as the float route splits its batches.  Returns the batches for the float route (those with
+    A batch that outgrows ``eng.max_regions`` is split in two, as the float
+    route splits its batches.  Returns the batches for the float route (those with
     regions left): regions, live tensors as float64 forms, the anchor before
     op ``until``, and ``until``."""
     torch = eng.torch
     net = eng.net
-    cap = max(1, min(eng.max_regions, LEAD_BYTES // (16 * max(op.size for op in net.ops))))
+    cap = eng.max_regions
     todo = [(reg, {"input": _input(eng, len(reg))}, 1, net.readers())]
     done = []
     while todo:
