@@ -204,24 +204,25 @@ class _Anchor:
             """The largest of ``v`` per entry over alpha's rows and beta's."""
             return (v[:r].amax(0), v[r:].amax(0)) if r else (zero, zero)
 
-        out_hi, out_lo, trunc, extra = self._tail_products(k, hi, lo, used, k_in, side_max)
+        out_hi, out_lo, tails = self._tail_products(k, hi, lo, used, k_in, side_max)
         oa, ob = (out_hi[:r], out_lo[:r]), (out_hi[r:], out_lo[r:])
         bias = op.params["bias"]
         if bias is not None:
             bt = eng._bias_image(op, torch.from_numpy(np.array(bias)))
             oa = _add(oa, (bt.expand_as(oa[0]), torch.zeros_like(oa[0])))
-        # bounds: |W| e; the double-double roundings, DD_LOCAL |W| M; what is
-        # left of the input through |W| and of the weights through |W_rem|;
-        # and the scheme's own terms (``extra``)
+        # bounds, all through |W| in one product (the limbs have the weights'
+        # signs, so sum_i |W_i| <= |W|): the inherited e; the double-double
+        # roundings, DD_LOCAL M; the tails'; the weights' remainder through
+        # |W_rem| where there is one; the images rounded up by 1 + 2^-50
         ma = (x.a[0].abs() + x.a[1].abs()).amax(0) if r else zero
         mb = (x.b[0].abs() + x.b[1].abs()).amax(0) if r else zero
-        ta, tb = side_max(trunc)
         absw, babs = eng._abs_weights(k)
-        wa = eng._linear(k, torch.stack([x.ea, x.eb, ma, mb, ta, tb]), absw, None) \
-            * (1 + 2.0**-40)
-        rem = eng._linear(k, torch.stack([ma, mb]), wrem, None) * (1 + 2.0**-40)
-        ea = wa[0] + DD_LOCAL * wa[2] + wa[4] + rem[0] + extra[0]
-        eb = wa[1] + DD_LOCAL * wa[3] + wa[5] + rem[1] + extra[1]
+        imgs = torch.stack([x.ea + DD_LOCAL * ma + tails[0], x.eb + DD_LOCAL * mb + tails[1]])
+        wa = eng._linear(k, imgs * (1 + 2.0**-50), absw, None) * (1 + 2.0**-40)
+        ea, eb = wa[0], wa[1]
+        if bool(wrem.any()):
+            rem = eng._linear(k, torch.stack([ma, mb]), wrem, None) * (1 + 2.0**-40)
+            ea, eb = ea + rem[0], eb + rem[1]
         if babs is not None:
             ea = ea + DD_ELEM * eng._bias_image(op, babs)
         return _DT(oa, ob, ea * (1 + 2.0**-30) + 1e-290, eb * (1 + 2.0**-30) + 1e-290,
@@ -262,7 +263,7 @@ class _Anchor:
         return _norm(s, c)
 
     def _tail_products(self, k: int, hi: Any, lo: Any, used: list[int], k_in: int,
-                       side_max: Any) -> tuple[Any, Any, Any, tuple[Any, Any]]:
+                       side_max: Any) -> tuple[Any, Any, tuple[Any, Any]]:
         """``W (hi + lo)`` (``used``: the nonzero weight limbs): the exact
         products of two input limbs, and the products with the rest of the
         input in float64, each of the three inputs in one product with the
@@ -295,23 +296,11 @@ class _Anchor:
         out_hi, out_lo = self._sum_levels(s, prods, used, k_in <= 1000)
         # each tail within gamma_K |W_i| |rest| of its product and their sum
         # one rounding more (gamma_(K+2) in all), the rest's own rounding
-        # u |rest| through |W_i|
+        # u |rest| through |W_i|: the image of (gamma + u) |rest|, for |W|
         gam = (k_in + 2) * u / (1 - (k_in + 2) * u)
-        imgs = torch.stack(side_max(rest.abs())) * ((gam + u) * (1 + 2 * u))
-        extra_a = extra_b = 0.0
-        for i in used:
-            bound = self.eng._linear(k, imgs, self._abs_limb(k, i), None) * (1 + 2.0**-40)
-            extra_a = extra_a + bound[0]
-            extra_b = extra_b + bound[1]
-        return out_hi, out_lo, torch.zeros_like(hi), (extra_a, extra_b)
-
-    def _abs_limb(self, k: int, i: int) -> Any:
-        """``|W_i|``, weight limb ``i`` of op ``k`` in magnitude, made once."""
-        key = ("abs", k, i)
-        if key not in self.stacked:
-            parts, _, _ = self._wlimbs(k)
-            self.stacked[key] = parts[i].abs()
-        return self.stacked[key]
+        ta, tb = side_max(rest.abs())
+        g = (gam + u) * (1 + 2 * u)
+        return out_hi, out_lo, (ta * g, tb * g)
 
     # -- the other operators ----------------------------------------------------------
     def channel_affine(self, k: int, x: _DT) -> _DT:
