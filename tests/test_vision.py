@@ -353,10 +353,10 @@ def test_undecided_regions_retried_in_double_double(monkeypatch: pytest.MonkeyPa
         exact.activation_regions, exact.pieces, exact.joint_pieces)
 
 
-@pytest.mark.parametrize("lead_bits, max_regions, lead_bytes", [
+@pytest.mark.parametrize("lead_bits, max_regions, batch_bytes", [
     (22.0, 256, 2**22), (4.0, 256, 2**22), (4.0, 40, 2**22), (4.0, 256, 8 * 64 * 30)])
 def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
-                            max_regions: int, lead_bytes: int) -> None:
+                            max_regions: int, batch_bytes: int) -> None:
     """Sixteen convolutions: the first ops go in double-double only (no float
     pass over them: the float route's convolutions all come after the lead),
     split in batches like the float route's when they outgrow
@@ -376,7 +376,7 @@ def test_double_double_lead(monkeypatch: pytest.MonkeyPatch, lead_bits: float,
 
     monkeypatch.setattr(certified, "LEAD_BITS", lead_bits)
     # the last: batches of at most 30 regions of 64 neurons
-    monkeypatch.setattr(certified, "BATCH_BYTES", lead_bytes)
+    monkeypatch.setattr(certified, "BATCH_BYTES", batch_bytes)
     monkeypatch.setattr(certified._Engine, "_op", watched)
     cert = count_line(net, a, b, max_regions=max_regions)
     d = cert.decisions or {}

@@ -39,8 +39,8 @@ unfolding an input costs more than the product, so three inputs of two
 limbs cost far less than more inputs of one.
 
 Nothing of the input is left over; the double-double roundings are bounded
-by ``2^-88`` of ``|W| M`` per entry (at most five two-sums: their errors sum
-within ``12 u^2`` of it).  Elementwise steps use the error-free two-sum and
+by ``2^-88`` of ``|W| M`` per entry (at most seven two-sums, exact; the float
+sum of their six errors within ``30 u^2`` of ``|W| M``).  Elementwise steps use the error-free two-sum and
 Dekker's two-product (bounded by ``2^-100`` of their operands).
 
 :func:`lead` runs the first ops of a line in double-double only, cutting
@@ -290,7 +290,7 @@ class _Anchor:
         n = hi.shape[0]
         s = tails[0] if tails else torch.zeros((n, op.size), dtype=torch.float64)
         for t in tails[1:]:
-            s = s.add_(t) if s.is_contiguous() else s + t
+            s = s + t
         # a level's products share a grid, each below K 2^42 units: two of
         # them sum exactly for K <= 1000
         out_hi, out_lo = self._sum_levels(s, prods, used, k_in <= 1000)
@@ -542,8 +542,6 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
     work per op is that of the distinct forms, as in the float pass."""
     torch = eng.torch
     net = eng.net
-    from .certified import _FT
-
     mid = (reg.l_hi + reg.r_lo) / 2
     inside = (reg.l_hi < mid) & (mid < reg.r_lo)
     t = torch.from_numpy(np.where(inside, mid, 0.0))[:, None]
@@ -582,14 +580,8 @@ def reanchor(eng: Any, k: int, reg: Any, live: dict[str, Any],
                 values.pop(name, None)
     new: dict[str, Any] = {}
     for name, old in live.items():
-        d = values[name].regions()
-        # the float forms are the double-doubles' rounded heads; their distance
-        # to the exact forms is at most |lo| plus the double-double bound
-        ea = (d.a[1].abs().amax(0) if r else d.ea * 0) + d.ea
-        eb = (d.b[1].abs().amax(0) if r else d.eb * 0) + d.eb
-        new[name] = _FT(d.a[0].contiguous(), d.b[0].contiguous(),
-                        (ea * (1 + 2.0**-30) + 1e-290), (eb * (1 + 2.0**-30) + 1e-290),
-                        old is not None and old.zeros)
+        new[name] = _heads(values[name])
+        new[name].zeros = old is not None and old.zeros
         if old is None:
             continue
         # both are enclosures of the same exact forms: they must meet
