@@ -730,7 +730,7 @@ class _Run:
     """One certified count: the cuts, their bounds and origins, the forms."""
 
     def __init__(self, net: Network, domain: Domain,
-                 progress: Optional[Callable[[int, int], None]] = None):
+                 progress: Optional[Callable[[int, int], None]] = None, points: bool = True):
         self.net = net
         self.layers = net.layers
         memo = net._memo.certified
@@ -768,6 +768,8 @@ class _Run:
         # the products' rounding would reach the decisions, or once a layer
         # has escalated
         self.blocked = _rounding_reach(self.floats) > _BLOCKED_ABOVE
+        #: wide layers on points (:mod:`pwl.engine.vertex`) where they apply
+        self.points = points
 
     @staticmethod
     def _end(value: Optional[Fraction]) -> Optional[tuple[float, float]]:
@@ -1157,12 +1159,22 @@ class _Run:
             # per cut: are the current layer's forms exactly the same on both sides?
             same = np.zeros(0, dtype=bool)
         else:
+            if self.resume[0] == "vertex":
+                from . import vertex
+                _, k0, f, E, same, kept = self.resume
+                self.resume = None
+                return vertex.vertex_layers(self, k0, f, E, same, kept)
             k0, f, e, E, same = self.resume
             self.resume = None
         hidden_regions = 1
         for k in range(k0, last + 1):
             layer = self.floats[k]
             regions = self.xs.size + 1
+            if self.points and k > 0:
+                from . import vertex
+                if vertex.applies(self, k):
+                    # wide layers: values at points, half the product (pwl.engine.vertex)
+                    return vertex.vertex_layers(self, k, f, E, same)
             snapshot = None if self.spectral_only or self.checkpoint is not None else \
                 self._snapshot(k, f, e, E, same)
             if k == 0 and layer.w.shape[1] == 1 and layer.dfro == 0 and layer.ebn == 0:
@@ -1293,12 +1305,22 @@ class _Run:
         equal = same[None, :] | ((a[:, 1:] == a[:, :-1]) & (c[:, 1:] == c[:, :-1])
                                  & (ea[:, 1:] == 0) & (ea[:, :-1] == 0)
                                  & (ec[:, 1:] == 0) & (ec[:, :-1] == 0))
-        unsure = ~differ & ~equal
+        return self._settle_outputs(differ, ~differ & ~equal, last)
+
+    def _settle_outputs(self, differ: np.ndarray, unsure: np.ndarray, last: int
+                        ) -> tuple[tuple[int, ...], int]:
+        """Pieces of every output and jointly from the cuts where an output
+        provably changes (``differ``), after settling the ``unsure`` ones
+        in balls and then exactly (both in place)."""
+        outputs, n_cuts = differ.shape
+        self.decisions.float64 += outputs * n_cuts - int(unsure.sum())
         cuts = np.nonzero(unsure.any(axis=0))[0]
         if cuts.size:
-            self._escalating()
-        self.decisions.float64 += outputs * n_cuts - int(unsure.sum())
+            # float64 still, and bounds that hold whatever the guess of norms
+            self._float_outputs(cuts, unsure, differ, last)
+            cuts = np.nonzero(unsure.any(axis=0))[0]
         if cuts.size:
+            self._escalating()
             self._ball_outputs(cuts, unsure, differ, last)
             cuts = np.nonzero(unsure.any(axis=0))[0]
         if cuts.size:
@@ -1314,6 +1336,67 @@ class _Run:
                     differ[o, cut] = fa[o, jl] != fa[o, jr] or fc[o, jl] != fc[o, jr]
         pieces = tuple(1 + int(n) for n in differ.sum(axis=1))
         return pieces, 1 + int(differ.any(axis=0).sum())
+
+    def _float_forms(self, regions: list[int], k: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """Layer ``k``'s forms on a few regions, recomputed in float64 from
+        a float point inside each (its pattern read off layer by layer, as
+        :meth:`_ball_layers` does) with the bounds of :func:`_affine`:
+        ``(regions done, forms [a | c], entry bounds)``.  Values at points
+        (:mod:`pwl.engine.vertex`) know a short region's slope only to their
+        own error over its width; its forms know it directly."""
+        cols, xs = [], []
+        for r in regions:
+            p = self._interior(r)
+            x = _float(p)
+            if Fraction(x) == p:
+                cols.append(r)
+                xs.append(x)
+        m = len(cols)
+        xv = np.array(xs)
+        ax = np.abs(xv)
+        h = np.zeros((1, 2 * m))
+        h[0, :m] = 1
+        E = np.zeros(2 * m)
+        ok = np.ones(m, dtype=bool)
+        z = err = np.zeros((0, 2 * m))
+        for j in range(k + 1):
+            z, err, E, _ = _affine(h, E, self.floats[j], m, self.tails[j], True, True)
+            if j == k:
+                break
+            za, zc, eza, ezc = z[:, :m], z[:, m:], err[:, :m], err[:, m:]
+            v = za * xv + zc
+            bound = (eza * ax + ezc + 4 * _U * (np.abs(za) * ax + np.abs(v))) * _SAFE
+            zero = (za == 0) & (zc == 0) & (eza == 0) & (ezc == 0)
+            ok &= ((np.abs(v) > bound) | zero).all(axis=0)
+            on2 = np.concatenate([v > bound, v > bound], axis=1)
+            h = np.where(on2, z, 0.0)
+            E = np.minimum(E, _norm_up(np.where(on2, err, 0.0), axis=0) * _SAFE)
+        index = np.nonzero(ok)[0]
+        return [cols[t] for t in index.tolist()], z[:, np.concatenate([index, m + index])], \
+            err[:, np.concatenate([index, m + index])]
+
+    def _float_outputs(self, cuts: np.ndarray, unsure: np.ndarray, differ: np.ndarray,
+                       last: int) -> None:
+        """Unsure output cuts whose two sides' float64 forms, recomputed
+        (:meth:`_float_forms`), provably differ; settles them in place."""
+        if not all(lf.relu for lf in self.floats[:last]):
+            return
+        needed = sorted(set(cuts.tolist()) | set((cuts + 1).tolist()))
+        done, z, e = self._float_forms(needed, last)
+        col = {r: j for j, r in enumerate(done)}
+        m = len(done)
+        for cut in cuts.tolist():
+            if cut not in col or cut + 1 not in col:
+                continue
+            tl, tr = col[cut], col[cut + 1]
+            for o in np.nonzero(unsure[:, cut])[0].tolist():
+                for ql, qr in ((tl, tr), (m + tl, m + tr)):
+                    gap = abs(z[o, ql] - z[o, qr])
+                    if gap > (e[o, ql] + e[o, qr]) * _SAFE + 2 * _U * gap:
+                        differ[o, cut] = True
+                        unsure[o, cut] = False
+                        self.decisions.float64 += 1
+                        break
 
     def _ball_outputs(self, cuts: np.ndarray, unsure: np.ndarray, differ: np.ndarray,
                       last: int) -> None:

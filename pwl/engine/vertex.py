@@ -1,0 +1,696 @@
+"""The certified route on wide layers: values at the partition's points
+instead of forms on its regions.
+
+A region's pre-activations are affine in ``x``; :mod:`pwl.engine.certified`
+keeps them as slope and intercept per region (``2 R`` columns per layer).
+They are just as well given by their values at the regions' ends, and the
+network is continuous, so neighbouring regions share the value at their
+common cut: ``P = R + 1`` columns (on a bounded domain; a ray's end at
+infinity is its slope, a column that takes no bias).  On wide layers the
+layer's product is the whole cost, so this halves it.  The cut itself reads
+signs at points: neuron ``i`` has a root strictly inside the region between
+two points exactly when its values there have opposite signs, so most
+decisions are sign decisions on single values, and roots are computed only
+where a sign changes.
+
+Error analysis (``u = 2^-53``; the bounds of :mod:`pwl.engine.certified`)
+-------------------------------------------------------------------------
+Every column ``v`` (one point's values, or one ray's slopes) carries entry
+bounds ``e_iv`` and a column bound ``E_v`` (2-norm), as forms do there, and
+the layer's product bounds them the same way (:func:`certified._affine`).
+
+* **Signs.**  ``z~ > e`` proves ``z > 0``; ``z~ < -e`` proves ``z < 0``;
+  ``z~ = e = 0`` is an exact zero.  Anything else is undecided: the point's
+  values are recomputed exactly (below).
+* **A root inside a region** between points ``p`` and ``q`` (values of
+  opposite signs ``z_p``, ``z_q``) is at ``t = A / (A + B)`` of the way from
+  ``p`` to ``q``, ``A = |z_p|``, ``B = |z_q|``: a ratio of positive numbers,
+  with no cancellation.  ``A* in [A~ - e_p, A~ + e_p]`` and likewise ``B``,
+  so ``t*`` lies between ``(A~ - e_p) / ((A~ - e_p) + (B~ + e_q))`` and
+  ``(A~ + e_p) / ((A~ + e_p) + (B~ - e_q))``; each is computed in three
+  roundings of relative size ``u`` and widened by ``1 -+ 8u``.  Two roots
+  of one region are ordered when their intervals of ``t`` are disjoint.  On
+  a ray from point ``p`` with slope ``d`` (signs such that the value reaches
+  0) the root lies ``w = A / |d|`` from ``p``, bounded likewise.
+* **A new point** is the cut's position, ``x = x_p + t (x_q - x_p)`` with
+  ``|x~ - x*| <= (max(ex_p, ex_q) + et (|x~_q - x~_p| + ex_p + ex_q) +
+  3u (|x_p| + t |x_q - x_p|))``, and its values, those of the region's
+  affine pre-activations there: ``z = z_p + t (z_q - z_p)`` (all neurons;
+  the root's own neuron is exactly 0).  Since ``(1 - t*) d_p + t* d_q``
+  (``d`` the values' errors) is at most ``max(e_p, e_q)`` per entry and
+  ``max(E_p, E_q)`` in norm, the new values err by at most
+  ``max(e_p, e_q) + et (|z~_q - z~_p| + e_p + e_q) + 3u (t |z~_q - z~_p| + |z~|)``
+  per entry (column: the same with norms).  On a ray ``z = z_p - w d`` (to
+  the left) or ``z_p + w d`` (to the right), with ``e_p + w e_d + ew (|d| +
+  e_d)`` plus the roundings.
+* **Signs at new points** follow from the order: a neuron keeps its sign
+  across a region up to its own root, and no neuron has two roots in one
+  region.  So nothing is decided twice.
+* **The relu** keeps the entries of positive sign and their bounds; the
+  others become exact zeros.  A ray's slope after the relu keeps the
+  neurons that are on at infinity.
+* **Output pieces.**  Across the cut between regions ``L`` and ``R`` an
+  output's slope changes exactly when ``D = N_L W_R - N_R W_L`` is nonzero
+  (``N``: the output's change across a region, ``W``: its width; a ray has
+  ``N = d``, ``W = 1``).  ``|D~ - D*|`` is bounded from the values' and the
+  positions' bounds plus the roundings of the two products and the
+  difference.  ``D`` provably nonzero: the output changes.  The output is
+  provably unchanged where the layers' forms are the same on both sides (a
+  whole layer off on both sides).  Everything else goes to the balls and
+  the exact forms of both sides, as on the forms route.
+
+Local escalation: a point whose sign is undecided gets its exact position
+(the root of its origin neuron, from the exact forms of a region next to
+it) and its exact values (those forms there), rounded once; a ray's
+undecided slope gets its exact slope; a region whose roots are too close
+to order is cut in exact arithmetic, its new points' values exact.  The
+cost of an undecided decision stays one region's exact forms.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from . import certified as _c
+
+if TYPE_CHECKING:       # pragma: no cover
+    from .certified import _Run
+
+__all__ = ["MIN_WIDTH", "applies", "vertex_layers"]
+
+_U = _c._U
+_SAFE = _c._SAFE
+_TINY = _c._TINY
+
+#: Layers with at least this many inputs are counted on points: there the
+#: product dominates; on narrower ones the forms route's compiled kernels
+#: cost less than the extra numpy passes.
+MIN_WIDTH = 128
+
+
+def applies(run: "_Run", k: int) -> bool:
+    """Whether layers ``k`` to the output can go on points: the hidden
+    ones all relu, layer ``k`` at least :data:`MIN_WIDTH` inputs wide, and
+    at least one finite point (a cut or a finite end)."""
+    layers = run.floats
+    if k == 0 or layers[k].w.shape[1] < MIN_WIDTH:
+        return False
+    if not all(lf.relu for lf in layers[k:-1]):
+        return False
+    points = run.xs.size + (run.ends[0] is not None) + (run.ends[1] is not None)
+    if not points:
+        return False
+    # the points' intervals apart (exact cuts closer than an ulp are not)
+    x, ex = _Points(run).positions()
+    return bool((x[1:] - ex[1:] > x[:-1] + ex[:-1]).all())
+
+
+class _Points:
+    """The partition as points: the cuts (kept by the run, sorted) with the
+    domain's finite ends, and the rays' slopes as extra columns first."""
+
+    def __init__(self, run: "_Run"):
+        self.run = run
+        self.nlo = int(run.ends[0] is not None)
+        self.nhi = int(run.ends[1] is not None)
+        # columns: the left ray's slope, the right ray's slope (if rays), then points
+        self.left_ray = -1 if self.nlo else 0
+        self.right_ray = -1 if self.nhi else (1 - self.nlo)
+        self.nd = (1 - self.nlo) + (1 - self.nhi)
+        # per cut: a bound-carrying |slope| of its neuron's pre-activation
+        # where it crosses (nan where unknown), for the output's slope
+        # changes (:func:`_slope_changes`); per layer on points: the
+        # points' positions and which neurons are on there
+        self.sig = np.zeros(0)
+        self.esig = np.zeros(0)
+        self.hist: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every point's position and its bound, in order."""
+        run = self.run
+        parts, errs = [run.xs], [run.ex]
+        if self.nlo:
+            lo, elo = run.ends[0]
+            parts.insert(0, np.array([lo]))
+            errs.insert(0, np.array([elo]))
+        if self.nhi:
+            hi, ehi = run.ends[1]
+            parts.append(np.array([hi]))
+            errs.append(np.array([ehi]))
+        return np.concatenate(parts), np.concatenate(errs)
+
+
+def _convert(run: "_Run", pts: _Points, k0: int, f: np.ndarray, E: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Forms ``[a | c]`` on the regions (post-activation, column bounds
+    ``E``) to values at the points and the rays' slopes, with column bounds.
+    A point takes the forms of the region on its left (the first region for
+    the left end), ``v = a x + c`` at its float ``x``, off from that piece by
+    at most ``E_a |x| + E_c + 2u (||a|| |x| + ||v||)`` and from the piece on
+    its right by at most ``(||a_L - a_R|| + E_aL + E_aR) ex`` more (the
+    pieces meet at the exact cut, within ``ex`` of ``x``)."""
+    regions = run.xs.size + 1
+    x, ex = pts.positions()
+    left = np.clip(np.arange(x.size) - pts.nlo, 0, regions - 1)
+    right = np.clip(np.arange(x.size) - pts.nlo + 1, 0, regions - 1)
+    a, c = f[:, left], f[:, regions + left]
+    v = a * x + c
+    na = _c._norm_up(a, axis=0)
+    nv = _c._norm_up(v, axis=0)
+    Ea, Ec = E[left], E[regions + left]
+    jump = _c._norm_up(f[:, right] - a, axis=0) * (1 + 2 * _U) + Ea + E[right]
+    Ev = (Ea * np.abs(x) + Ec + jump * ex + 2 * _U * (na * np.abs(x) + nv)) * _SAFE
+    Ev += _TINY * math.sqrt(f.shape[0])
+    cols = []
+    bounds = []
+    if not pts.nlo:
+        cols.append(f[:, :1])
+        bounds.append(E[:1])
+    if not pts.nhi:
+        cols.append(f[:, regions - 1:regions])
+        bounds.append(E[regions - 1:regions])
+    H = np.concatenate(cols + [v], axis=1)
+    # a cut of the layer just done: both sides' forms are its region's,
+    # times the pieces, so they differ only in the neurons whose root it
+    # is; where that is its own neuron alone (no exact tie), that neuron is
+    # on on one side only, with the pre-activation's slope
+    C = run.xs.size
+    pts.sig = np.full(C, np.nan)
+    pts.esig = np.full(C, np.nan)
+    mine = np.nonzero(run.origin_layer == k0 - 1)[0]
+    if mine.size:
+        changed = ((f[:, mine] != f[:, mine + 1])
+                   | (f[:, regions + mine] != f[:, regions + mine + 1])).sum(axis=0)
+        mine = mine[changed == 1]
+    if mine.size:
+        i = run.origin_neuron[mine]
+        pts.sig[mine] = np.abs(f[i, mine] - f[i, mine + 1]) * (1 + 2 * _U)
+        pts.esig[mine] = (E[mine] + E[mine + 1]) * _SAFE
+    return H, np.concatenate(bounds + [Ev])
+
+
+def _hand_over(run: "_Run", pts: _Points, k: int, H: np.ndarray, E: np.ndarray,
+               same: np.ndarray) -> Any:
+    """Layers ``k`` on on the forms route, from values at points: the forms
+    of a region through its two points, ``a = (H_q - H_p) / (x_q - x_p)``,
+    ``c = H_p - a x_p`` (a ray: its slope, through its point), with
+    ``E_a <= (E_p + E_q + 2u ||dH||) / dx (1 + 4u)`` and
+    ``E_c <= E_p + |x_p| E_a + 3u (||a|| |x_p| + ||c||)``.  Taken when a
+    decision on points is not proven: the forms route settles it locally."""
+    nd = pts.nd
+    x, _ = pts.positions()
+    Hp, Ep = H[:, nd:], E[nd:]
+    dH = Hp[:, 1:] - Hp[:, :-1]
+    dx = x[1:] - x[:-1]
+    a = dH / dx
+    Ea = ((Ep[1:] + Ep[:-1]) * (1 + 2 * _U) + 2 * _U * _c._norm_up(dH, axis=0)) / dx * (1 + 4 * _U)
+    Ea += 2 * _U * _c._norm_up(a, axis=0)
+    base = np.arange(dx.size)               # each finite region's left point
+    slopes, slope_bounds, through = [a], [Ea], [base]
+    if not pts.nlo:
+        slopes.insert(0, H[:, pts.left_ray:pts.left_ray + 1])
+        slope_bounds.insert(0, E[pts.left_ray:pts.left_ray + 1])
+        through.insert(0, np.zeros(1, dtype=np.int64))
+    if not pts.nhi:
+        slopes.append(H[:, pts.right_ray:pts.right_ray + 1])
+        slope_bounds.append(E[pts.right_ray:pts.right_ray + 1])
+        through.append(np.full(1, x.size - 1, dtype=np.int64))
+    A = np.concatenate(slopes, axis=1)
+    EA = np.concatenate(slope_bounds)
+    at = np.concatenate(through)
+    xa = x[at]
+    Cf = Hp[:, at] - A * xa
+    EC = (Ep[at] + np.abs(xa) * EA
+          + 3 * _U * (_c._norm_up(A, axis=0) * np.abs(xa) + _c._norm_up(Cf, axis=0))) * _SAFE
+    EC += _TINY * math.sqrt(H.shape[0])
+    f = np.concatenate([A, Cf], axis=1)
+    run.points = False
+    run.resume = (k, f, np.zeros(0), np.concatenate([EA * _SAFE, EC]), same)
+    return run._layers()
+
+
+def vertex_layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.ndarray,
+                  kept: Optional[tuple[Any, ...]] = None) -> Any:
+    """Layers ``k0`` to the output on points (module notes), from the
+    post-activation forms ``f`` with column bounds ``E`` (or, with
+    ``kept``, from values at the points already, and the slopes and
+    patterns a snapshot keeps); the count as :meth:`certified._Run._layers`
+    returns it."""
+    pts = _Points(run)
+    if kept is not None:
+        H = f
+        pts.sig, pts.esig, hist = kept
+        pts.hist = dict(hist)
+    else:
+        H, E = _convert(run, pts, k0, f, E)
+    layers = run.floats
+    last = len(layers) - 1
+    for k in range(k0, last + 1):
+        layer = layers[k]
+        snapshot = None if run.spectral_only or run.checkpoint is not None else \
+            (("vertex", k, H, E, same.copy(), (pts.sig, pts.esig, dict(pts.hist))),) \
+            + run._snapshot(k, H, E, E, same)[1:]
+        z, ez, Ez, frobenius = _c._affine(H, E, layer, pts.nd, run.tails[k],
+                                          run.spectral_only, run.blocked)
+        if frobenius and snapshot is not None:
+            run.checkpoint = snapshot
+        if k == last:
+            pieces, joint = _pieces(run, pts, z, ez, same, last)
+            return _c.CertifiedResult(pieces, joint, run.xs.size + 1, run.decisions.as_dict())
+        got = _cut(run, pts, k, z, ez, Ez, same)
+        if got is None:
+            return _hand_over(run, pts, k, H, E, same)
+        H, E, same = got
+        if run.progress is not None:
+            run.progress(k, run.xs.size + 1)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- one layer's cut --------------------------------------------------------
+
+def _ratio_bounds(A: np.ndarray, eA: np.ndarray, B: np.ndarray, eB: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``t~ = A / (A + B)`` and a bound on ``|t~ - t*|`` (module notes)."""
+    t = A / (A + B)
+    a_lo, a_hi = A - eA, A + eA
+    b_lo, b_hi = B - eB, B + eB
+    t_lo = a_lo / (a_lo + b_hi) * (1 - 8 * _U)
+    t_hi = a_hi / (a_hi + b_lo) * (1 + 8 * _U)
+    et = np.maximum(t - t_lo, t_hi - t) * _SAFE + _TINY
+    return t, et
+
+
+def _quotient_bounds(A: np.ndarray, eA: np.ndarray, D: np.ndarray, eD: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``w~ = A / D`` (both positive, ``D > eD``) and a bound on ``|w~ - w*|``."""
+    w = A / D
+    w_lo = (A - eA) / (D + eD) * (1 - 8 * _U)
+    w_hi = (A + eA) / (D - eD) * (1 + 8 * _U)
+    ew = np.maximum(w - w_lo, w_hi - w) * _SAFE + _TINY
+    return w, ew
+
+
+def _rays(pts: _Points, P: int, n_regions: int) -> list[tuple[int, int, float, int]]:
+    """The rays as (slope column, column of their finite point, direction
+    -1 (left) or 1 (right), region)."""
+    out = []
+    if not pts.nlo:
+        out.append((pts.left_ray, pts.nd, -1.0, 0))
+    if not pts.nhi:
+        out.append((pts.right_ray, pts.nd + P - 1, 1.0, n_regions - 1))
+    return out
+
+
+def _decided(v: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signs (-1, 0, 1) that ``|v~ - v| <= thr`` proves, 0 for exact zeros;
+    and where the sign is not proven."""
+    pos = v > thr
+    neg = v < -thr
+    s = pos.astype(np.int8)
+    s -= neg
+    zero = (v == 0) & (thr == 0)
+    return s, ~(pos | neg | zero)
+
+
+def _cut(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray,
+         same: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Layer ``k``'s cut on points and its relu: the new partition's values
+    at points (post-activation), their column bounds and ``same``; None,
+    with nothing changed, where a decision is not proven."""
+    width, n_cols = z.shape
+    nd, nlo, nhi = pts.nd, pts.nlo, pts.nhi
+    P = n_cols - nd
+    n_regions = run.xs.size + 1
+    x, ex = pts.positions()
+    zp, ep = z[:, nd:], ez[:, nd:]
+    dz = zp[:, 1:] - zp[:, :-1]
+    dx = x[1:] - x[:-1]
+    # a bound on each piece's slope: the margin from a point to the exact cut
+    slope = (np.abs(dz) * (1 + 2 * _U) + ep[:, 1:] + ep[:, :-1]) * ((1 + 4 * _U) / dx)
+    sL, uL = _decided(zp[:, :-1], (ep[:, :-1] + slope * ex[:-1]) * _SAFE)
+    sR, uR = _decided(zp[:, 1:], (ep[:, 1:] + slope * ex[1:]) * _SAFE)
+    del slope
+    # a root exactly at an end (a zero at one end only): the forms route
+    if uL.any() or uR.any() or ((sL == 0) != (sR == 0)).any():
+        return None
+    s_pt = np.empty((width, P), dtype=np.int8)
+    if P > 1:
+        s_pt[:, :-1] = sL
+        s_pt[:, -1] = sR[:, -1]
+    rays = []
+    for ray, p, step, reg in _rays(pts, P, n_regions):
+        d, ed = z[:, ray], ez[:, ray]
+        sd, ud = _decided(d, ed)
+        sp, up = _decided(zp[:, p - nd], (ep[:, p - nd] + (np.abs(d) + ed) * ex[p - nd]) * _SAFE)
+        if ud.any() or up.any() or ((sp == 0) & (sd != 0)).any():
+            return None
+        if P == 1:
+            s_pt[:, 0] = sp
+        rays.append((ray, p - nd, step, reg, sd, sp))
+    regs, neus, keys, ekeys = [], [], [], []
+    # a root strictly inside a region: opposite signs at its exact ends
+    ci, cq = np.nonzero((sL * sR) < 0)
+    if ci.size:
+        t, et = _ratio_bounds(np.abs(zp[ci, cq]), ep[ci, cq], np.abs(zp[ci, cq + 1]),
+                              ep[ci, cq + 1])
+        regs.append(cq + 1 - nlo)
+        neus.append(ci)
+        keys.append(t)
+        ekeys.append(et)
+    for ray, p, step, reg, sd, sp in rays:
+        # the value reaches 0 along the ray: to the left when the point's
+        # value has the slope's sign, to the right when it has the other
+        hit = np.nonzero((sd != 0) & (sp == (sd if step < 0 else -sd)))[0]
+        if hit.size:
+            w, ew = _quotient_bounds(np.abs(zp[hit, p]), ep[hit, p], np.abs(z[hit, ray]),
+                                     ez[hit, ray])
+            regs.append(np.full(hit.size, reg, dtype=np.int64))
+            neus.append(hit)
+            keys.append(step * w)      # increasing with the position
+            ekeys.append(ew)
+    if regs:
+        region, neuron = np.concatenate(regs), np.concatenate(neus)
+        key, ekey = np.concatenate(keys), np.concatenate(ekeys)
+        order = np.lexsort((key, region))
+        region, neuron, key, ekey = region[order], neuron[order], key[order], ekey[order]
+    else:
+        region = neuron = np.zeros(0, dtype=np.int64)
+        key = ekey = np.zeros(0)
+    new = _new_points(pts, z, ez, Ez, x, ex, dz, sL, sR, rays, n_regions, region, neuron,
+                      key, ekey)
+    if new is None:
+        return None
+    run.decisions.float64 += width * n_cols
+    return _splice(run, pts, k, z, ez, Ez, s_pt, rays, same, new)
+
+
+class _New:
+    """A layer's new points, sorted by region and position: the region each
+    cuts, the neuron whose root it is, the float position and the bound on
+    the root's distance to it, the region's pre-activations there with
+    entry and column bounds, the signs there (0 for the root's neuron) and
+    which entries keep their bounds after the relu."""
+
+    def __init__(self, region: np.ndarray, neuron: np.ndarray, width: int):
+        size = region.size
+        self.region, self.neuron = region, neuron
+        self.x = np.zeros(size)
+        self.ex = np.zeros(size)
+        self.z = np.zeros((width, size))
+        self.e = np.zeros((width, size))
+        self.E = np.zeros(size)
+        self.s = np.zeros((width, size), dtype=np.int8)
+        self.sig = np.zeros(size)
+        self.esig = np.zeros(size)
+
+
+def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: np.ndarray,
+                ex: np.ndarray, dz: np.ndarray, sL: np.ndarray, sR: np.ndarray,
+                rays: list[Any], n_regions: int, region: np.ndarray, neuron: np.ndarray,
+                key: np.ndarray, ekey: np.ndarray) -> Optional[_New]:
+    """The new points (module notes), or None if two roots, or a root and
+    an end, are too close to order."""
+    width = z.shape[0]
+    nd, nlo = pts.nd, pts.nlo
+    new = _New(region, neuron, width)
+    M = region.size
+    if not M:
+        return new
+    zp, ep, Ep = z[:, nd:], ez[:, nd:], Ez[nd:]
+    lend, rend = np.full(M, -np.inf), np.full(M, np.inf)
+    beyond = np.empty(M, dtype=np.int8)
+    finite = (region >= 1 - nlo) & (region <= n_regions - 2 + pts.nhi)
+    fi = np.nonzero(finite)[0]
+    sqrt_n = math.sqrt(width)
+    if fi.size:
+        q = region[fi] - 1 + nlo             # the region's left point
+        t, et = key[fi], ekey[fi]
+        dxq = x[q + 1] - x[q]
+        xr = x[q] + t * dxq
+        new.x[fi] = xr
+        new.ex[fi] = (et * dxq * (1 + 2 * _U) + 3 * _U * (np.abs(x[q]) + t * dxq)) * _SAFE + _TINY
+        lend[fi], rend[fi] = x[q] + ex[q], x[q + 1] - ex[q + 1]
+        # the region's pre-activations at the float point: its exact share
+        # of the way, (xr - x_q) / dx, rounded thrice
+        ts = np.clip((xr - x[q]) / dxq, 0.0, 1.0)
+        d = dz[:, q]
+        out = zp[:, q] + ts * d
+        el, er = ep[:, q], ep[:, q + 1]
+        new.z[:, fi] = out
+        new.e[:, fi] = ((1 - ts) * el + ts * er + 6 * _U * ts * (np.abs(d) + el + er)
+                        + 3 * _U * np.abs(out)) * _SAFE + _TINY
+        El, Er = Ep[q], Ep[q + 1]
+        new.E[fi] = ((1 - ts) * El + ts * Er + 6 * _U * ts * (_c._norm_up(d, axis=0) + El + Er)
+                     + 3 * _U * _c._norm_up(out, axis=0)) * _SAFE + _TINY * sqrt_n
+        # each region's sign just right of its left end; past its root, its neuron's
+        # sign at the right end
+        a, b = sL[:, q], sR[:, q]
+        new.s[:, fi] = np.where(a != 0, a, b)
+        beyond[fi] = sR[neuron[fi], q]
+        # the root's neuron's slope: (A + B) / dx, no cancellation
+        i = neuron[fi]
+        AB = np.abs(zp[i, q]) + np.abs(zp[i, q + 1])
+        eAB = ep[i, q] + ep[i, q + 1]
+        new.sig[fi] = AB / dxq
+        new.esig[fi] = (eAB / dxq * (1 + 2 * _U) + 4 * _U * new.sig[fi]) * _SAFE
+    for ray, p, step, reg, sd, sp in rays:
+        ri = np.nonzero(region == reg)[0]
+        if not ri.size:
+            continue
+        w = np.abs(key[ri])
+        xr = x[p] + step * w
+        new.x[ri] = xr
+        new.ex[ri] = (ekey[ri] + 2 * _U * (abs(x[p]) + w)) * _SAFE + _TINY
+        if step < 0:
+            rend[ri] = x[p] - ex[p]
+        else:
+            lend[ri] = x[p] + ex[p]
+        ws = np.abs(xr - x[p])
+        d, ed = z[:, ray:ray + 1], ez[:, ray:ray + 1]
+        out = zp[:, p:p + 1] + (step * ws) * d
+        ad = np.abs(d)
+        new.z[:, ri] = out
+        new.e[:, ri] = (ep[:, p:p + 1] + ws * ed + 2 * _U * ws * (ad + ed)
+                        + 3 * _U * (ws * ad + np.abs(out))) * _SAFE + _TINY
+        nd_ = float(_c._norm_up(d, axis=0)[0])
+        new.E[ri] = (Ep[p] + ws * Ez[ray] + 2 * _U * ws * (nd_ + Ez[ray])
+                     + 3 * _U * (ws * nd_ + _c._norm_up(out, axis=0))) * _SAFE + _TINY * sqrt_n
+        if step < 0:
+            # from minus infinity: the sign there, then the point's past the root
+            new.s[:, ri] = np.where(sd != 0, -sd, sp)[:, None]
+            beyond[ri] = sp[neuron[ri]]
+        else:
+            # from the point: its sign, then the slope's past the root
+            new.s[:, ri] = np.where(sp != 0, sp, sd)[:, None]
+            beyond[ri] = sd[neuron[ri]]
+        # the root's neuron's slope: the ray's
+        new.sig[ri] = np.abs(z[neuron[ri], ray])
+        new.esig[ri] = ez[neuron[ri], ray]
+    # the roots' intervals apart from each other and from their regions' ends
+    lower, upper = new.x - new.ex, new.x + new.ex
+    same_region = region[1:] == region[:-1]
+    if not ((lower > lend).all() and (upper < rend).all()
+            and not (same_region & (upper[:-1] >= lower[1:])).any()):
+        return None
+    # past its root, a neuron has the sign beyond it at the region's later points
+    idx = np.arange(M)
+    later = np.searchsorted(region, region, side="right") - idx - 1
+    total = int(later.sum())
+    if total:
+        rows = np.repeat(neuron, later)
+        starts = np.cumsum(later) - later
+        cols = np.repeat(idx + 1, later) + (np.arange(total) - np.repeat(starts, later))
+        new.s[rows, cols] = np.repeat(beyond, later)
+    # the root's neuron: 0 here on one side, its small value on the other
+    own = np.abs(new.z[neuron, idx]) + new.e[neuron, idx]
+    new.s[neuron, idx] = 0
+    new.z[neuron, idx] = 0.0
+    new.e[neuron, idx] = own
+    new.E += own
+    return new
+
+
+def _relu(z: np.ndarray, e: np.ndarray, E: np.ndarray, on: np.ndarray, kept: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Values of the neurons that are on (the others exact zeros), with
+    column bounds: the entries whose bounds are ``kept`` bound the error too."""
+    h = np.where(on, z, 0.0)
+    return h, np.minimum(E, _c._norm_up(np.where(kept, e, 0.0), axis=0) * _SAFE)
+
+
+def _splice(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray,
+            s_pt: np.ndarray, rays: list[Any], same: np.ndarray, new: _New
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The new partition: the run's cuts, their bounds, origins and exact
+    values; the values at all points after the relu, and ``same``."""
+    width, n_cols = z.shape
+    nd, nlo = pts.nd, pts.nlo
+    P = n_cols - nd
+    C = run.xs.size
+    n_regions = C + 1
+    M = new.region.size
+    per_region = np.bincount(new.region, minlength=n_regions)
+    cum = np.cumsum(per_region)
+    old_pos = np.arange(C) + cum[:-1]
+    new_pos = new.region + np.arange(M)
+    total = C + M
+    nx, nex = np.empty(total), np.empty(total)
+    nx[old_pos], nex[old_pos] = run.xs, run.ex
+    nx[new_pos], nex[new_pos] = new.x, new.ex
+    layer_of = np.empty(total, dtype=np.int64)
+    neuron_of = np.empty(total, dtype=np.int64)
+    layer_of[old_pos], neuron_of[old_pos] = run.origin_layer, run.origin_neuron
+    layer_of[new_pos], neuron_of[new_pos] = k, new.neuron
+    exact_cuts = {int(old_pos[c]): v for c, v in run.exact_cuts.items()}
+    # the same forms on both sides of an old cut stay the same after the
+    # relu unless a neuron is exactly 0 there (then it may change sides)
+    same = same & ~(s_pt[:, nlo:nlo + C] == 0).any(axis=0)
+    # the relu: points keep the neurons of positive value; a ray's slope
+    # those that are on along it (at infinity)
+    on = np.empty((width, n_cols), dtype=bool)
+    on[:, nd:] = s_pt > 0
+    for ray, p, step, reg, sd, sp in rays:
+        on[:, ray] = sd < 0 if step < 0 else sd > 0
+    h_old, E_old = _relu(z, ez, Ez, on, on)
+    on_new = new.s > 0
+    kept = on_new.copy()
+    kept[new.neuron, np.arange(M)] = True
+    h_new, E_new = _relu(new.z, new.e, new.E, on_new, kept)
+    P_new = P + M
+    H = np.empty((width, nd + P_new))
+    E = np.empty(nd + P_new)
+    H[:, :nd], E[:nd] = h_old[:, :nd], E_old[:nd]
+    # old points' places: the ends stay first and last
+    place = np.empty(P, dtype=np.int64)
+    place[nlo:nlo + C] = nlo + old_pos
+    if nlo:
+        place[0] = 0
+    if pts.nhi:
+        place[P - 1] = P_new - 1
+    H[:, nd + place], E[nd + place] = h_old[:, nd:], E_old[nd:]
+    H[:, nd + nlo + new_pos], E[nd + nlo + new_pos] = h_new, E_new
+    # a region off on both sides of a cut: the same (constant) forms after it
+    dead_pt = np.empty(P_new, dtype=bool)
+    dead_pt[place] = ~on[:, nd:].any(axis=0)
+    dead_pt[nlo + new_pos] = ~kept.any(axis=0)
+    dead = np.empty(total + 1, dtype=bool)
+    dead[1 - nlo:total + pts.nhi] = dead_pt[:-1] & dead_pt[1:]
+    if not nlo:
+        dead[0] = dead_pt[0] and not on[:, pts.left_ray].any()
+    if not pts.nhi:
+        dead[total] = dead_pt[-1] and not on[:, pts.right_ray].any()
+    new_same = np.zeros(total, dtype=bool)
+    new_same[old_pos] = same
+    new_same |= dead[:-1] & dead[1:]
+    run.xs, run.ex = nx, nex
+    run.origin_layer, run.origin_neuron = layer_of, neuron_of
+    run.exact_cuts = exact_cuts
+    sig, esig = np.empty(total), np.empty(total)
+    sig[old_pos], esig[old_pos] = pts.sig, pts.esig
+    sig[new_pos], esig[new_pos] = new.sig, new.esig
+    pts.sig, pts.esig = sig, esig
+    on_pts = np.empty((width, P_new), dtype=bool)
+    on_pts[:, place] = on[:, nd:]
+    on_pts[:, nlo + new_pos] = on_new
+    pts.hist[k] = (pts.positions()[0], on_pts)
+    return H, E, new_same
+
+
+def _pieces(run: "_Run", pts: _Points, z: np.ndarray, ez: np.ndarray, same: np.ndarray,
+            last: int) -> tuple[tuple[int, ...], int]:
+    """Pieces of every output and jointly, from the output's values at the
+    points: a cut changes an output where ``D = N_L W_R - N_R W_L`` is
+    provably nonzero (module notes)."""
+    C = run.xs.size
+    outputs = z.shape[0]
+    if C == 0:
+        return (1,) * outputs, 1
+    nd = pts.nd
+    x, _ = pts.positions()
+    zp, ep = z[:, nd:], ez[:, nd:]
+    N = zp[:, 1:] - zp[:, :-1]
+    eN = ep[:, 1:] + ep[:, :-1] + 2 * _U * np.abs(N)
+    W = x[1:] - x[:-1]
+    eW = 2 * _U * np.abs(W)
+    Ns, eNs, Ws, eWs = [N], [eN], [W], [eW]
+    one, zero = np.ones(1), np.zeros(1)
+    if not pts.nlo:
+        r = pts.left_ray
+        Ns.insert(0, z[:, r:r + 1])
+        eNs.insert(0, ez[:, r:r + 1])
+        Ws.insert(0, one)
+        eWs.insert(0, zero)
+    if not pts.nhi:
+        r = pts.right_ray
+        Ns.append(z[:, r:r + 1])
+        eNs.append(ez[:, r:r + 1])
+        Ws.append(one)
+        eWs.append(zero)
+    Na, eNa = np.concatenate(Ns, axis=1), np.concatenate(eNs, axis=1)
+    Wa, eWa = np.concatenate(Ws), np.concatenate(eWs)
+    NL, NR, eNL, eNR = Na[:, :-1], Na[:, 1:], eNa[:, :-1], eNa[:, 1:]
+    WL, WR, eWL, eWR = Wa[:-1], Wa[1:], eWa[:-1], eWa[1:]
+    p1, p2 = NL * WR, NR * WL
+    D = p1 - p2
+    bound = ((eNL * (WR + eWR) + np.abs(NL) * eWR + eNR * (WL + eWL) + np.abs(NR) * eWL)
+             * _SAFE + 3 * _U * (np.abs(p1) + np.abs(p2)) + _TINY)
+    differ = np.abs(D) > bound
+    equal = np.broadcast_to(same[None, :], differ.shape)
+    unsure = ~differ & ~equal
+    cuts = np.nonzero(unsure.any(axis=0))[0]
+    if cuts.size:
+        _slope_changes(run, pts, cuts, unsure, differ, last)
+    return run._settle_outputs(differ, unsure, last)
+
+
+def _slope_changes(run: "_Run", pts: _Points, cuts: np.ndarray, unsure: np.ndarray,
+                   differ: np.ndarray, last: int) -> None:
+    """Settles unsure output cuts (in place) from the change of the
+    output's slope across them.  The two regions at a cut share their
+    pattern but for the cut's own neuron ``i`` of layer ``l``, whose slope
+    jumps by ``|sigma|`` (its pre-activation's slope there); the output's
+    slope then jumps by ``W_L D_(L-1) ... D_(l+1) W_(l+1) e_i |sigma|``,
+    products with the patterns at the cut's point, bounded as
+    :func:`certified._affine` bounds a layer.  The output changes where
+    that jump is provably nonzero and not where it is an exact zero."""
+    layer_of = run.origin_layer[cuts]
+    for l in np.unique(layer_of).tolist():
+        group = cuts[(layer_of == l) & np.isfinite(pts.sig[cuts])]
+        if not group.size or any(j not in pts.hist for j in range(l + 1, last)):
+            continue
+        w = run.floats[l + 1].w[:, run.origin_neuron[group]]
+        sig, esig = pts.sig[group], pts.esig[group]
+        dz = w * sig
+        ez = (np.abs(w) * esig + _U * np.abs(dz)) * _SAFE
+        Ez = (_c._norm_up(w, axis=0) * esig + _U * _c._norm_up(dz, axis=0)) * _SAFE
+        x = run.xs[group]
+        m = group.size
+        ok = True
+        for j in range(l + 1, last + 1):
+            if j > l + 1:
+                dz, ez, Ez, _ = _c._affine(dh, Eh, run.floats[j], m, run.tails[j], True, True)
+            if j == last:
+                break
+            xpos, on_pts = pts.hist[j]
+            col = np.searchsorted(xpos, x)
+            if not (col < xpos.size).all() or not (xpos[np.minimum(col, xpos.size - 1)] == x).all():
+                ok = False          # pragma: no cover - every cut is a point from its layer on
+                break
+            on = on_pts[:, col]
+            dh = np.where(on, dz, 0.0)
+            Eh = np.minimum(Ez, _c._norm_up(np.where(on, ez, 0.0), axis=0) * _SAFE)
+        if not ok:
+            continue
+        for t, cut in enumerate(group.tolist()):
+            for o in np.nonzero(unsure[:, cut])[0].tolist():
+                if abs(dz[o, t]) > ez[o, t]:
+                    differ[o, cut] = True
+                elif dz[o, t] == 0 and ez[o, t] == 0:
+                    differ[o, cut] = False
+                else:
+                    continue
+                unsure[o, cut] = False

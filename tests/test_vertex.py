@@ -1,0 +1,200 @@
+"""The certified route on points (:mod:`pwl.engine.vertex`): the same exact
+counts as the exact engine and as the forms route, on generated float
+networks, on lines through many-input networks and on networks built so
+that float64 cannot decide (which leave points for the forms route, the
+hand-over), with every path of the module taken at least once."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pwl
+from pwl.engine import certified, vertex
+from test_certified_adversarial import (FLOAT_DOMAINS, assert_certified_exact, exact_counts,
+                                        float_layers, float_networks, lines)
+
+F = Fraction
+
+
+class Spy:
+    """Counts calls of some of the module's functions (and still calls them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *names: str):
+        self.calls = {name: 0 for name in names}
+        for name in names:
+            original = getattr(vertex, name)
+
+            def wrapped(*args: Any, _name: str = name, _f: Any = original, **kwargs: Any) -> Any:
+                self.calls[_name] += 1
+                return _f(*args, **kwargs)
+
+            monkeypatch.setattr(vertex, name, wrapped)
+
+
+@pytest.fixture
+def everywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Points on every layer after the first, however narrow."""
+    monkeypatch.setattr(vertex, "MIN_WIDTH", 1)
+    yield
+
+
+def counts(net: pwl.Network, domain: Any, points: bool) -> tuple[Any, ...]:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        r = certified._Run(net, domain, None, points=points).run()
+    return r.pieces, r.joint_pieces, r.activation_regions, r.decisions
+
+
+# -- against the oracles, points forced on every layer ------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(float_networks(max_width=6, max_depth=4), FLOAT_DOMAINS)
+def test_small_float_networks_on_points(net, domain) -> None:  # type: ignore[no-untyped-def]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(vertex, "MIN_WIDTH", 1)
+        assert_certified_exact(net, domain, reference=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(float_networks(max_width=40, min_width=7, max_depth=4), FLOAT_DOMAINS)
+def test_wide_float_networks_on_points(net, domain) -> None:  # type: ignore[no-untyped-def]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(vertex, "MIN_WIDTH", 1)
+        assert_certified_exact(net, domain, reference=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines(), st.sampled_from([(F(0), F(1)), None, (F(-1, 2), F(3, 2))]))
+def test_lines_on_points(case, domain) -> None:  # type: ignore[no-untyped-def]
+    line, small = case
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(vertex, "MIN_WIDTH", 1)
+        assert_certified_exact(line, domain, reference=small)
+
+
+# -- each path taken, and the same counts as the forms route --------------------------
+
+@pytest.mark.parametrize("domain", [None, (F(-3), F(3))])
+@pytest.mark.parametrize("seed", range(4))
+def test_he_networks_go_on_points(monkeypatch: pytest.MonkeyPatch, seed: int,
+                                  domain: Any) -> None:
+    # wide enough for points at the default threshold; no hand-over, and the
+    # output's slope changes settle what the values' bounds leave open
+    spy = Spy(monkeypatch, "_cut", "_hand_over", "_slope_changes")
+    rng = np.random.default_rng(seed)
+    Ws, bs = float_layers(rng, [vertex.MIN_WIDTH] * 4, "he")
+    net = pwl.Network.from_arrays(Ws, bs)
+    on_points = counts(net, domain, True)
+    assert spy.calls["_cut"] == 3 and spy.calls["_hand_over"] == 0
+    on_forms = counts(net, domain, False)
+    assert on_points[:3] == on_forms[:3] == exact_counts(net, domain)
+    assert on_points[3]["exact"] == 0
+
+
+def test_slope_changes_settle_output_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a deep, wide network: the values at points leave some output cuts
+    # open, and the slope changes across them settle them in float64
+    settled = []
+    original = vertex._slope_changes
+
+    def watch(run: Any, pts: Any, cuts: Any, unsure: np.ndarray, *rest: Any) -> None:
+        before = int(unsure.sum())
+        original(run, pts, cuts, unsure, *rest)
+        settled.append(before - int(unsure.sum()))
+
+    monkeypatch.setattr(vertex, "_slope_changes", watch)
+    rng = np.random.default_rng(7)
+    Ws, bs = float_layers(rng, [256] * 6, "he")
+    net = pwl.Network.from_arrays(Ws, bs)
+    domain = (F(-10), F(10))
+    on_points = counts(net, domain, True)
+    assert sum(settled) > 0
+    assert on_points[:3] == counts(net, domain, False)[:3]
+    assert on_points[3]["ball"] == on_points[3]["exact"] == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ties_hand_over_to_forms(everywhere: None, seed: int) -> None:
+    # roots exactly on cuts and equal roots: points cannot prove them, the
+    # forms route takes over at that layer and settles them exactly
+    rng = np.random.default_rng(seed)
+    Ws, bs = float_layers(rng, [12, 12, 12], "ties")
+    net = pwl.Network.from_arrays(Ws, bs)
+    for domain in (None, (F(-1), F(1))):
+        assert_certified_exact(net, domain, reference=True)
+
+
+def test_some_ties_hand_over(monkeypatch: pytest.MonkeyPatch, everywhere: None) -> None:
+    spy = Spy(monkeypatch, "_cut", "_hand_over")
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        Ws, bs = float_layers(rng, [12, 12, 12], "ties")
+        assert_certified_exact(pwl.Network.from_arrays(Ws, bs), (F(-1), F(1)), reference=False)
+    assert spy.calls["_cut"] > 0 and spy.calls["_hand_over"] > 0
+
+
+def test_a_guess_of_norms_rolls_back_into_points(monkeypatch: pytest.MonkeyPatch,
+                                                  everywhere: None) -> None:
+    # Frobenius norms guessed on every layer: an escalation after a guess
+    # taken on points sends the run back to that layer's snapshot, on points
+    monkeypatch.setattr(certified, "_ESCALATION_BUDGET", 1e300)
+    restores = []
+    original = certified._Run._restore
+
+    def restore(self: Any, snapshot: Any) -> None:
+        restores.append(snapshot[0][0])
+        original(self, snapshot)
+
+    monkeypatch.setattr(certified._Run, "_restore", restore)
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        Ws, bs = float_layers(rng, [10, 10, 10, 10], "ties")
+        assert_certified_exact(pwl.Network.from_arrays(Ws, bs), (F(-1), F(1)), reference=False)
+    assert "vertex" in restores
+
+
+def test_points_are_not_taken_below_the_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = Spy(monkeypatch, "_cut")
+    rng = np.random.default_rng(0)
+    Ws, bs = float_layers(rng, [vertex.MIN_WIDTH - 1] * 3, "he")
+    counts(pwl.Network.from_arrays(Ws, bs), (F(-1), F(1)), True)
+    assert spy.calls["_cut"] == 0
+
+
+# -- the bounds' ingredients ------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(1e-100, 1e100), st.floats(0, 0.49), st.floats(1e-100, 1e100),
+       st.floats(0, 0.49), st.floats(-0.49, 0.49), st.floats(-0.49, 0.49))
+def test_ratio_bounds_enclose_the_exact_ratio(A, ra, B, rb, da, db) -> None:  # type: ignore[no-untyped-def]
+    # t* = A* / (A* + B*) for any A*, B* within the stated bounds of A~, B~
+    eA, eB = A * ra, B * rb
+    t, et = vertex._ratio_bounds(np.array([A]), np.array([eA]), np.array([B]), np.array([eB]))
+    a_star = F(A) + F(da) * F(eA) * 2
+    b_star = F(B) + F(db) * F(eB) * 2
+    exact = a_star / (a_star + b_star)
+    assert abs(F(float(t[0])) - exact) <= F(float(et[0]))
+    w, ew = vertex._quotient_bounds(np.array([A]), np.array([eA]), np.array([B]), np.array([eB]))
+    assert abs(F(float(w[0])) - a_star / b_star) <= F(float(ew[0]))
+
+
+def test_a_root_between_a_cut_and_its_float(monkeypatch: pytest.MonkeyPatch,
+                                             everywhere: None) -> None:
+    # the cut at 1/5 has the float 0.2000000000000000111 just right of it;
+    # the next layer's neuron 1 * relu(5x - 1) - 2^-56 has its root at
+    # 1/5 + 2^-56/5, between the two.  The pieces on the cut's two sides
+    # have values of opposite signs at the float (-2^-56 and about 4e-17),
+    # so the point's bounds (which cover both pieces) leave the sign open,
+    # and the forms route finds the third region exactly
+    spy = Spy(monkeypatch, "_hand_over")
+    net = pwl.Network.from_arrays([np.array([[5.0]]), np.array([[1.0]]), np.array([[1.0]])],
+                                  [np.array([-1.0]), np.array([-2.0**-56]), np.array([0.0])])
+    expected = exact_counts(net, (F(0), F(1)))
+    assert expected == ((2,), 2, 3)
+    assert counts(net, (F(0), F(1)), True)[:3] == expected
+    assert spy.calls["_hand_over"] == 1
