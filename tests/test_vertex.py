@@ -41,6 +41,7 @@ class Spy:
 def everywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Points on every layer after the first, however narrow."""
     monkeypatch.setattr(vertex, "MIN_WIDTH", 1)
+    monkeypatch.setattr(vertex, "MIN_POINTS", 0.0)
     yield
 
 
@@ -57,6 +58,7 @@ def counts(net: pwl.Network, domain: Any, points: bool) -> tuple[Any, ...]:
 def test_small_float_networks_on_points(net, domain) -> None:  # type: ignore[no-untyped-def]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(vertex, "MIN_WIDTH", 1)
+        mp.setattr(vertex, "MIN_POINTS", 0.0)
         assert_certified_exact(net, domain, reference=True)
 
 
@@ -65,6 +67,7 @@ def test_small_float_networks_on_points(net, domain) -> None:  # type: ignore[no
 def test_wide_float_networks_on_points(net, domain) -> None:  # type: ignore[no-untyped-def]
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(vertex, "MIN_WIDTH", 1)
+        mp.setattr(vertex, "MIN_POINTS", 0.0)
         assert_certified_exact(net, domain, reference=False)
 
 
@@ -74,6 +77,7 @@ def test_lines_on_points(case, domain) -> None:  # type: ignore[no-untyped-def]
     line, small = case
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(vertex, "MIN_WIDTH", 1)
+        mp.setattr(vertex, "MIN_POINTS", 0.0)
         assert_certified_exact(line, domain, reference=small)
 
 
@@ -90,7 +94,7 @@ def test_he_networks_go_on_points(monkeypatch: pytest.MonkeyPatch, seed: int,
     Ws, bs = float_layers(rng, [vertex.MIN_WIDTH] * 4, "he")
     net = pwl.Network.from_arrays(Ws, bs)
     on_points = counts(net, domain, True)
-    assert spy.calls["_cut"] == 3 and spy.calls["_hand_over"] == 0
+    assert spy.calls["_cut"] >= 1 and spy.calls["_hand_over"] == 0
     on_forms = counts(net, domain, False)
     assert on_points[:3] == on_forms[:3] == exact_counts(net, domain)
     assert on_points[3]["exact"] == 0
@@ -138,26 +142,6 @@ def test_some_ties_hand_over(monkeypatch: pytest.MonkeyPatch, everywhere: None) 
     assert spy.calls["_cut"] > 0 and spy.calls["_hand_over"] > 0
 
 
-def test_a_guess_of_norms_rolls_back_into_points(monkeypatch: pytest.MonkeyPatch,
-                                                  everywhere: None) -> None:
-    # Frobenius norms guessed on every layer: an escalation after a guess
-    # taken on points sends the run back to that layer's snapshot, on points
-    monkeypatch.setattr(certified, "_ESCALATION_BUDGET", 1e300)
-    restores = []
-    original = certified._Run._restore
-
-    def restore(self: Any, snapshot: Any) -> None:
-        restores.append(snapshot[0][0])
-        original(self, snapshot)
-
-    monkeypatch.setattr(certified._Run, "_restore", restore)
-    for seed in range(8):
-        rng = np.random.default_rng(seed)
-        Ws, bs = float_layers(rng, [10, 10, 10, 10], "ties")
-        assert_certified_exact(pwl.Network.from_arrays(Ws, bs), (F(-1), F(1)), reference=False)
-    assert "vertex" in restores
-
-
 def test_points_are_not_taken_below_the_width(monkeypatch: pytest.MonkeyPatch) -> None:
     spy = Spy(monkeypatch, "_cut")
     rng = np.random.default_rng(0)
@@ -198,3 +182,34 @@ def test_a_root_between_a_cut_and_its_float(monkeypatch: pytest.MonkeyPatch,
     assert expected == ((2,), 2, 3)
     assert counts(net, (F(0), F(1)), True)[:3] == expected
     assert spy.calls["_hand_over"] == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 7), st.sampled_from([(0, -1, -1), (2, 0, 1)]),
+       st.integers(0, 2**32 - 1), st.sampled_from([0.0, 1e-3, 0.5]),
+       st.booleans())
+def test_compiled_signs_match_numpy(width, points, rays, seed, noise, zeros) -> None:  # type: ignore[no-untyped-def]
+    # the compiled kernel takes the same decisions as the numpy code, and
+    # returns the same signs, crossings, values and column bounds
+    pytest.importorskip("numba")
+    from pwl.engine import _jit
+    nd, left, right = rays
+    points = max(points, 2 - nd)        # a bounded domain has both its ends
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((width, nd + points))
+    if zeros:
+        z[rng.random(z.shape) < 0.3] = 0.0
+    ez = np.abs(rng.standard_normal(z.shape)) * noise
+    ez[z == 0] = 0.0
+    x = np.sort(rng.standard_normal(points)) + np.arange(points)
+    ex = np.abs(rng.standard_normal(points)) * noise * 1e-3
+    Ez = np.sqrt((ez * ez).sum(axis=0)) * 1.01
+    compiled = vertex._point_signs(z, ez, Ez, x, ex, nd, left, right)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_jit, "kernels", lambda entries=0: None)
+        plain = vertex._point_signs(z, ez, Ez, x, ex, nd, left, right)
+    assert (compiled is None) == (plain is None)
+    if plain is not None and compiled is not None:
+        for a, b in zip(compiled[:3], plain[:3]):
+            assert np.array_equal(a, b)
+        assert np.allclose(compiled[3], plain[3], rtol=1e-12, atol=0)

@@ -424,3 +424,78 @@ def refine_certified(f, e, xs, ex, ends, same, safe, unit, tiny, relu):
                     state = not state
                 k += 1
     return OK, out_x, out_ex, source, on, out_f, out_e, out_same, out_who, esq, emax
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _vsign(v, thr):
+    """The sign ``|v~ - v| <= thr`` proves: 1, -1, 0 (exact zero), 2 (not proven)."""
+    if v > thr:
+        return 1
+    if v < -thr:
+        return -1
+    if v == 0 and thr == 0:
+        return 0
+    return 2
+
+
+@numba.njit(cache=True, nogil=True)
+def vertex_signs(z, ez, x, ex, nd, left_ray, right_ray, safe, unit):
+    """The signs of a layer's cut on points and its relu
+    (:func:`pwl.engine.vertex._point_signs`: the same float operations in the
+    same order), in one pass along each neuron's row: status, signs,
+    crossings, values after the relu, and each column's sum of squares and
+    largest value of the bounds kept."""
+    width, n_cols = z.shape
+    P = n_cols - nd
+    s = np.zeros((width, n_cols), np.int8)
+    cross = np.zeros((width, max(P - 1, 0)), np.bool_)
+    h = np.zeros((width, n_cols))
+    esq = np.zeros(n_cols)
+    emax = np.zeros(n_cols)
+    grow = 1 + 2 * unit
+    inv = np.empty(max(P - 1, 0))
+    for q in range(P - 1):
+        inv[q] = (1 + 4 * unit) / (x[q + 1] - x[q])
+    fail = (np.int64(UNDECIDED), s, cross, h, esq, emax)
+    for i in range(width):
+        for q in range(P - 1):
+            zl = z[i, nd + q]
+            zr = z[i, nd + q + 1]
+            el = ez[i, nd + q]
+            er = ez[i, nd + q + 1]
+            slope = (abs(zr - zl) * grow + er + el) * inv[q]
+            sl = _vsign(zl, (el + slope * ex[q]) * safe)
+            sr = _vsign(zr, (er + slope * ex[q + 1]) * safe)
+            if sl == 2 or sr == 2 or (sl == 0) != (sr == 0):
+                return fail
+            s[i, nd + q] = sl
+            if q == P - 2:
+                s[i, nd + q + 1] = sr
+            cross[i, q] = sl * sr < 0
+        for side in range(2):
+            ray = left_ray if side == 0 else right_ray
+            if ray < 0:
+                continue
+            p = nd if side == 0 else n_cols - 1
+            d = z[i, ray]
+            ed = ez[i, ray]
+            sd = _vsign(d, ed)
+            sp = _vsign(z[i, p], (ez[i, p] + (abs(d) + ed) * ex[p - nd]) * safe)
+            if sd == 2 or sp == 2 or (sp == 0 and sd != 0):
+                return fail
+            if P == 1:
+                s[i, p] = sp
+            s[i, ray] = sd
+        for j in range(n_cols):
+            sj = s[i, j]
+            if j == left_ray:
+                on = sj < 0
+            else:
+                on = sj > 0
+            if on:
+                h[i, j] = z[i, j]
+                e = ez[i, j]
+                esq[j] += e * e
+                if e > emax[j]:
+                    emax[j] = e
+    return np.int64(OK), s, cross, h, esq, emax

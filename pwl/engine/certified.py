@@ -1159,11 +1159,6 @@ class _Run:
             # per cut: are the current layer's forms exactly the same on both sides?
             same = np.zeros(0, dtype=bool)
         else:
-            if self.resume[0] == "vertex":
-                from . import vertex
-                _, k0, f, E, same, kept = self.resume
-                self.resume = None
-                return vertex.vertex_layers(self, k0, f, E, same, kept)
             k0, f, e, E, same = self.resume
             self.resume = None
         hidden_regions = 1

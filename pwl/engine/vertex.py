@@ -75,12 +75,12 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from . import certified as _c
+from . import _jit, certified as _c
 
 if TYPE_CHECKING:       # pragma: no cover
     from .certified import _Run
 
-__all__ = ["MIN_WIDTH", "applies", "vertex_layers"]
+__all__ = ["MIN_POINTS", "MIN_WIDTH", "applies", "vertex_layers"]
 
 _U = _c._U
 _SAFE = _c._SAFE
@@ -92,17 +92,25 @@ _TINY = _c._TINY
 MIN_WIDTH = 128
 
 
+#: Points are taken once there are at least this share of the layer's
+#: inputs: on points every layer certifies its spectral norm (a Cholesky
+#: factorisation, about the cost of the product with ``n`` columns), which
+#: pays where the product has more columns than that.
+MIN_POINTS = 0.5
+
+
 def applies(run: "_Run", k: int) -> bool:
     """Whether layers ``k`` to the output can go on points: the hidden
-    ones all relu, layer ``k`` at least :data:`MIN_WIDTH` inputs wide, and
-    at least one finite point (a cut or a finite end)."""
+    ones all relu, layer ``k`` at least :data:`MIN_WIDTH` inputs wide, at
+    least :data:`MIN_POINTS` times as many points (cuts and finite ends)
+    as inputs, and the points' intervals apart."""
     layers = run.floats
     if k == 0 or layers[k].w.shape[1] < MIN_WIDTH:
         return False
     if not all(lf.relu for lf in layers[k:-1]):
         return False
     points = run.xs.size + (run.ends[0] is not None) + (run.ends[1] is not None)
-    if not points:
+    if not points or points < MIN_POINTS * layers[k].w.shape[1]:
         return False
     # the points' intervals apart (exact cuts closer than an ulp are not)
     x, ex = _Points(run).positions()
@@ -233,31 +241,20 @@ def _hand_over(run: "_Run", pts: _Points, k: int, H: np.ndarray, E: np.ndarray,
     return run._layers()
 
 
-def vertex_layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.ndarray,
-                  kept: Optional[tuple[Any, ...]] = None) -> Any:
+def vertex_layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.ndarray) -> Any:
     """Layers ``k0`` to the output on points (module notes), from the
-    post-activation forms ``f`` with column bounds ``E`` (or, with
-    ``kept``, from values at the points already, and the slopes and
-    patterns a snapshot keeps); the count as :meth:`certified._Run._layers`
-    returns it."""
+    post-activation forms ``f`` with column bounds ``E``; the count as
+    :meth:`certified._Run._layers` returns it.  No guess of norms here
+    (spectral norms throughout), so nothing to roll back to on points."""
     pts = _Points(run)
-    if kept is not None:
-        H = f
-        pts.sig, pts.esig, hist = kept
-        pts.hist = dict(hist)
-    else:
-        H, E = _convert(run, pts, k0, f, E)
+    H, E = _convert(run, pts, k0, f, E)
     layers = run.floats
     last = len(layers) - 1
     for k in range(k0, last + 1):
-        layer = layers[k]
-        snapshot = None if run.spectral_only or run.checkpoint is not None else \
-            (("vertex", k, H, E, same.copy(), (pts.sig, pts.esig, dict(pts.hist))),) \
-            + run._snapshot(k, H, E, E, same)[1:]
-        z, ez, Ez, frobenius = _c._affine(H, E, layer, pts.nd, run.tails[k],
-                                          run.spectral_only, run.blocked)
-        if frobenius and snapshot is not None:
-            run.checkpoint = snapshot
+        # spectral norms throughout: the output's values know a region's
+        # slope only to their error over its width (module notes), so the
+        # Frobenius norm's looser bounds would leave many output cuts open
+        z, ez, Ez, _ = _c._affine(H, E, layers[k], pts.nd, run.tails[k], True, run.blocked)
         if k == last:
             pieces, joint = _pieces(run, pts, z, ez, same, last)
             return _c.CertifiedResult(pieces, joint, run.xs.size + 1, run.decisions.as_dict())
@@ -316,44 +313,84 @@ def _decided(v: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, ~(pos | neg | zero)
 
 
+def _point_signs(z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: np.ndarray,
+                 ex: np.ndarray, nd: int, left_ray: int, right_ray: int
+                 ) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Every sign of a layer's cut on points, and its relu, or None if one
+    is not proven: ``(s, cross, h, Eh)``.  ``s`` holds the signs at the
+    exact cuts (point columns) and of the rays' slopes; ``cross`` marks
+    the roots strictly between consecutive points (opposite signs at the
+    exact ends); ``h`` the values after the relu (a ray's slope keeps the
+    neurons on at its infinity) and ``Eh`` their column bounds.  A sign at
+    a point is read with the margin ``(slope bound) * ex`` to the exact
+    cut, on each side; a zero at one end of a region only (a root exactly
+    on a cut) is not taken."""
+    width, n_cols = z.shape
+    compiled = _jit.kernels(z.size)
+    if compiled is not None:
+        status, s, cross, h, esq, emax = compiled.vertex_signs(
+            z, ez, x, ex, nd, left_ray, right_ray, _SAFE, _U)
+        if status != _jit.OK:
+            return None
+        Eh = np.minimum(Ez, _c._norm_from(esq, emax, width) * _SAFE)
+        return s, cross, h, Eh
+    P = n_cols - nd
+    zp, ep = z[:, nd:], ez[:, nd:]
+    s = np.empty((width, n_cols), dtype=np.int8)
+    cross = np.zeros((width, max(P - 1, 0)), dtype=bool)
+    if P > 1:
+        dz = zp[:, 1:] - zp[:, :-1]
+        dx = x[1:] - x[:-1]
+        # a bound on each piece's slope: the margin from a point to the exact cut
+        slope = (np.abs(dz) * (1 + 2 * _U) + ep[:, 1:] + ep[:, :-1]) * ((1 + 4 * _U) / dx)
+        sL, uL = _decided(zp[:, :-1], (ep[:, :-1] + slope * ex[:-1]) * _SAFE)
+        sR, uR = _decided(zp[:, 1:], (ep[:, 1:] + slope * ex[1:]) * _SAFE)
+        if uL.any() or uR.any() or ((sL == 0) != (sR == 0)).any():
+            return None
+        s[:, nd:-1] = sL
+        s[:, -1] = sR[:, -1]
+        cross = (sL * sR) < 0
+    on = np.empty((width, n_cols), dtype=bool)
+    for ray, p, left in ((left_ray, nd, True), (right_ray, n_cols - 1, False)):
+        if ray < 0:
+            continue
+        d, ed = z[:, ray], ez[:, ray]
+        sd, ud = _decided(d, ed)
+        sp, up = _decided(z[:, p], (ez[:, p] + (np.abs(d) + ed) * ex[p - nd]) * _SAFE)
+        if ud.any() or up.any() or ((sp == 0) & (sd != 0)).any():
+            return None
+        if P == 1:
+            s[:, p] = sp
+        s[:, ray] = sd
+        on[:, ray] = sd < 0 if left else sd > 0
+    on[:, nd:] = s[:, nd:] > 0
+    h = np.where(on, z, 0.0)
+    Eh = np.minimum(Ez, _c._norm_up(np.where(on, ez, 0.0), axis=0) * _SAFE)
+    return s, cross, h, Eh
+
+
 def _cut(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray,
          same: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Layer ``k``'s cut on points and its relu: the new partition's values
     at points (post-activation), their column bounds and ``same``; None,
     with nothing changed, where a decision is not proven."""
     width, n_cols = z.shape
-    nd, nlo, nhi = pts.nd, pts.nlo, pts.nhi
+    nd, nlo = pts.nd, pts.nlo
     P = n_cols - nd
     n_regions = run.xs.size + 1
     x, ex = pts.positions()
-    zp, ep = z[:, nd:], ez[:, nd:]
-    dz = zp[:, 1:] - zp[:, :-1]
-    dx = x[1:] - x[:-1]
-    # a bound on each piece's slope: the margin from a point to the exact cut
-    slope = (np.abs(dz) * (1 + 2 * _U) + ep[:, 1:] + ep[:, :-1]) * ((1 + 4 * _U) / dx)
-    sL, uL = _decided(zp[:, :-1], (ep[:, :-1] + slope * ex[:-1]) * _SAFE)
-    sR, uR = _decided(zp[:, 1:], (ep[:, 1:] + slope * ex[1:]) * _SAFE)
-    del slope
-    # a root exactly at an end (a zero at one end only): the forms route
-    if uL.any() or uR.any() or ((sL == 0) != (sR == 0)).any():
+    got = _point_signs(z, ez, Ez, x, ex, nd, pts.left_ray if not nlo else -1,
+                       pts.right_ray if not pts.nhi else -1)
+    if got is None:
         return None
-    s_pt = np.empty((width, P), dtype=np.int8)
-    if P > 1:
-        s_pt[:, :-1] = sL
-        s_pt[:, -1] = sR[:, -1]
-    rays = []
-    for ray, p, step, reg in _rays(pts, P, n_regions):
-        d, ed = z[:, ray], ez[:, ray]
-        sd, ud = _decided(d, ed)
-        sp, up = _decided(zp[:, p - nd], (ep[:, p - nd] + (np.abs(d) + ed) * ex[p - nd]) * _SAFE)
-        if ud.any() or up.any() or ((sp == 0) & (sd != 0)).any():
-            return None
-        if P == 1:
-            s_pt[:, 0] = sp
-        rays.append((ray, p - nd, step, reg, sd, sp))
+    s, cross, h_old, E_old = got
+    sL, sR = s[:, nd:-1], s[:, nd + 1:]
+    zp, ep = z[:, nd:], ez[:, nd:]
+    rays = [(ray, p - nd, step, reg, s[:, ray], s[:, p])
+            for ray, p, step, reg in _rays(pts, P, n_regions)]
     regs, neus, keys, ekeys = [], [], [], []
     # a root strictly inside a region: opposite signs at its exact ends
-    ci, cq = np.nonzero((sL * sR) < 0)
+    ci, cq = np.nonzero(cross)
     if ci.size:
         t, et = _ratio_bounds(np.abs(zp[ci, cq]), ep[ci, cq], np.abs(zp[ci, cq + 1]),
                               ep[ci, cq + 1])
@@ -380,12 +417,12 @@ def _cut(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez: n
     else:
         region = neuron = np.zeros(0, dtype=np.int64)
         key = ekey = np.zeros(0)
-    new = _new_points(pts, z, ez, Ez, x, ex, dz, sL, sR, rays, n_regions, region, neuron,
+    new = _new_points(pts, z, ez, Ez, x, ex, sL, sR, rays, n_regions, region, neuron,
                       key, ekey)
     if new is None:
         return None
     run.decisions.float64 += width * n_cols
-    return _splice(run, pts, k, z, ez, Ez, s_pt, rays, same, new)
+    return _splice(run, pts, k, s, h_old, E_old, same, new)
 
 
 class _New:
@@ -409,7 +446,7 @@ class _New:
 
 
 def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: np.ndarray,
-                ex: np.ndarray, dz: np.ndarray, sL: np.ndarray, sR: np.ndarray,
+                ex: np.ndarray, sL: np.ndarray, sR: np.ndarray,
                 rays: list[Any], n_regions: int, region: np.ndarray, neuron: np.ndarray,
                 key: np.ndarray, ekey: np.ndarray) -> Optional[_New]:
     """The new points (module notes), or None if two roots, or a root and
@@ -437,7 +474,7 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
         # the region's pre-activations at the float point: its exact share
         # of the way, (xr - x_q) / dx, rounded thrice
         ts = np.clip((xr - x[q]) / dxq, 0.0, 1.0)
-        d = dz[:, q]
+        d = zp[:, q + 1] - zp[:, q]
         out = zp[:, q] + ts * d
         el, er = ep[:, q], ep[:, q + 1]
         new.z[:, fi] = out
@@ -522,12 +559,13 @@ def _relu(z: np.ndarray, e: np.ndarray, E: np.ndarray, on: np.ndarray, kept: np.
     return h, np.minimum(E, _c._norm_up(np.where(kept, e, 0.0), axis=0) * _SAFE)
 
 
-def _splice(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray,
-            s_pt: np.ndarray, rays: list[Any], same: np.ndarray, new: _New
+def _splice(run: "_Run", pts: _Points, k: int, s: np.ndarray, h_old: np.ndarray,
+            E_old: np.ndarray, same: np.ndarray, new: _New
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The new partition: the run's cuts, their bounds, origins and exact
-    values; the values at all points after the relu, and ``same``."""
-    width, n_cols = z.shape
+    values; the values at all points after the relu (the old points' from
+    :func:`_point_signs`), and ``same``."""
+    width, n_cols = s.shape
     nd, nlo = pts.nd, pts.nlo
     P = n_cols - nd
     C = run.xs.size
@@ -548,14 +586,8 @@ def _splice(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez
     exact_cuts = {int(old_pos[c]): v for c, v in run.exact_cuts.items()}
     # the same forms on both sides of an old cut stay the same after the
     # relu unless a neuron is exactly 0 there (then it may change sides)
-    same = same & ~(s_pt[:, nlo:nlo + C] == 0).any(axis=0)
-    # the relu: points keep the neurons of positive value; a ray's slope
-    # those that are on along it (at infinity)
-    on = np.empty((width, n_cols), dtype=bool)
-    on[:, nd:] = s_pt > 0
-    for ray, p, step, reg, sd, sp in rays:
-        on[:, ray] = sd < 0 if step < 0 else sd > 0
-    h_old, E_old = _relu(z, ez, Ez, on, on)
+    same = same & ~(s[:, nd + nlo:nd + nlo + C] == 0).any(axis=0)
+    on = s[:, nd:] > 0
     on_new = new.s > 0
     kept = on_new.copy()
     kept[new.neuron, np.arange(M)] = True
@@ -575,14 +607,14 @@ def _splice(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez
     H[:, nd + nlo + new_pos], E[nd + nlo + new_pos] = h_new, E_new
     # a region off on both sides of a cut: the same (constant) forms after it
     dead_pt = np.empty(P_new, dtype=bool)
-    dead_pt[place] = ~on[:, nd:].any(axis=0)
+    dead_pt[place] = ~on.any(axis=0)
     dead_pt[nlo + new_pos] = ~kept.any(axis=0)
     dead = np.empty(total + 1, dtype=bool)
     dead[1 - nlo:total + pts.nhi] = dead_pt[:-1] & dead_pt[1:]
     if not nlo:
-        dead[0] = dead_pt[0] and not on[:, pts.left_ray].any()
+        dead[0] = dead_pt[0] and not h_old[:, pts.left_ray].any()
     if not pts.nhi:
-        dead[total] = dead_pt[-1] and not on[:, pts.right_ray].any()
+        dead[total] = dead_pt[-1] and not h_old[:, pts.right_ray].any()
     new_same = np.zeros(total, dtype=bool)
     new_same[old_pos] = same
     new_same |= dead[:-1] & dead[1:]
@@ -594,7 +626,7 @@ def _splice(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez
     sig[new_pos], esig[new_pos] = new.sig, new.esig
     pts.sig, pts.esig = sig, esig
     on_pts = np.empty((width, P_new), dtype=bool)
-    on_pts[:, place] = on[:, nd:]
+    on_pts[:, place] = on
     on_pts[:, nlo + new_pos] = on_new
     pts.hist[k] = (pts.positions()[0], on_pts)
     return H, E, new_same
