@@ -92,20 +92,23 @@ _TINY = _c._TINY
 MIN_WIDTH = 128
 
 
-#: Points are taken once there are at least this share of the layer's
-#: inputs: on points every layer certifies its spectral norm (a Cholesky
-#: factorisation, about the cost of the product with ``n`` columns), which
-#: pays where the product has more columns than that.
+#: Points are taken where there are at least this many times as many as
+#: the layer's inputs ``n``: on points every layer certifies its spectral
+#: norm (a Gram matrix and a Cholesky factorisation, about the cost of a
+#: product with ``n`` columns), which pays only where the product's
+#: halving saves about as much.
 MIN_POINTS = 0.5
 
 
 def applies(run: "_Run", k: int) -> bool:
-    """Whether layers ``k`` to the output can go on points: the hidden
-    ones all relu, layer ``k`` at least :data:`MIN_WIDTH` inputs wide, at
-    least :data:`MIN_POINTS` times as many points (cuts and finite ends)
-    as inputs, and the points' intervals apart."""
+    """Whether layers ``k`` to the output can go on points: ``k`` is the
+    second layer (so that every cut is the first layer's, whose slope
+    change the output test reads, :func:`_slope_changes`), the hidden
+    layers are all relu, layer ``k`` has at least :data:`MIN_WIDTH` inputs,
+    there are at least :data:`MIN_POINTS` times as many points (cuts and
+    finite ends) as inputs, and the points' intervals are apart."""
     layers = run.floats
-    if k == 0 or layers[k].w.shape[1] < MIN_WIDTH:
+    if k != 1 or layers[k].w.shape[1] < MIN_WIDTH:
         return False
     if not all(lf.relu for lf in layers[k:-1]):
         return False
