@@ -432,8 +432,7 @@ class _New:
     """A layer's new points, sorted by region and position: the region each
     cuts, the neuron whose root it is, the float position and the bound on
     the root's distance to it, the region's pre-activations there with
-    entry and column bounds, the signs there (0 for the root's neuron) and
-    which entries keep their bounds after the relu."""
+    column bounds, and the signs there (0 for the root's neuron)."""
 
     def __init__(self, region: np.ndarray, neuron: np.ndarray, width: int):
         size = region.size
@@ -441,7 +440,6 @@ class _New:
         self.x = np.zeros(size)
         self.ex = np.zeros(size)
         self.z = np.zeros((width, size))
-        self.e = np.zeros((width, size))
         self.E = np.zeros(size)
         self.s = np.zeros((width, size), dtype=np.int8)
         self.sig = np.zeros(size)
@@ -453,7 +451,9 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
                 rays: list[Any], n_regions: int, region: np.ndarray, neuron: np.ndarray,
                 key: np.ndarray, ekey: np.ndarray) -> Optional[_New]:
     """The new points (module notes), or None if two roots, or a root and
-    an end, are too close to order."""
+    an end, are too close to order.  Only column bounds are kept for the
+    new points' values (the relu after them needs no more), and the entry
+    bound of the root's own neuron."""
     width = z.shape[0]
     nd, nlo = pts.nd, pts.nlo
     new = _New(region, neuron, width)
@@ -461,81 +461,86 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
     if not M:
         return new
     zp, ep, Ep = z[:, nd:], ez[:, nd:], Ez[nd:]
+    sqrt_n = math.sqrt(width)
+    # positions first: the roots' intervals apart from each other and from
+    # their regions' ends, or nothing more to do
     lend, rend = np.full(M, -np.inf), np.full(M, np.inf)
-    beyond = np.empty(M, dtype=np.int8)
     finite = (region >= 1 - nlo) & (region <= n_regions - 2 + pts.nhi)
     fi = np.nonzero(finite)[0]
-    sqrt_n = math.sqrt(width)
+    q = region[fi] - 1 + nlo                 # each finite region's left point
     if fi.size:
-        q = region[fi] - 1 + nlo             # the region's left point
         t, et = key[fi], ekey[fi]
         dxq = x[q + 1] - x[q]
-        xr = x[q] + t * dxq
-        new.x[fi] = xr
+        new.x[fi] = x[q] + t * dxq
         new.ex[fi] = (et * dxq * (1 + 2 * _U) + 3 * _U * (np.abs(x[q]) + t * dxq)) * _SAFE + _TINY
         lend[fi], rend[fi] = x[q] + ex[q], x[q + 1] - ex[q + 1]
-        # the region's pre-activations at the float point: its exact share
-        # of the way, (xr - x_q) / dx, rounded thrice
-        ts = np.clip((xr - x[q]) / dxq, 0.0, 1.0)
-        d = zp[:, q + 1] - zp[:, q]
-        out = zp[:, q] + ts * d
-        el, er = ep[:, q], ep[:, q + 1]
-        new.z[:, fi] = out
-        new.e[:, fi] = ((1 - ts) * el + ts * er + 6 * _U * ts * (np.abs(d) + el + er)
-                        + 3 * _U * np.abs(out)) * _SAFE + _TINY
-        El, Er = Ep[q], Ep[q + 1]
-        new.E[fi] = ((1 - ts) * El + ts * Er + 6 * _U * ts * (_c._norm_up(d, axis=0) + El + Er)
-                     + 3 * _U * _c._norm_up(out, axis=0)) * _SAFE + _TINY * sqrt_n
-        # each region's sign just right of its left end; past its root, its neuron's
-        # sign at the right end
-        a, b = sL[:, q], sR[:, q]
-        new.s[:, fi] = np.where(a != 0, a, b)
-        beyond[fi] = sR[neuron[fi], q]
-        # the root's neuron's slope: (A + B) / dx, no cancellation
-        i = neuron[fi]
-        AB = np.abs(zp[i, q]) + np.abs(zp[i, q + 1])
-        eAB = ep[i, q] + ep[i, q + 1]
-        new.sig[fi] = AB / dxq
-        new.esig[fi] = (eAB / dxq * (1 + 2 * _U) + 4 * _U * new.sig[fi]) * _SAFE
     for ray, p, step, reg, sd, sp in rays:
         ri = np.nonzero(region == reg)[0]
-        if not ri.size:
-            continue
-        w = np.abs(key[ri])
-        xr = x[p] + step * w
-        new.x[ri] = xr
-        new.ex[ri] = (ekey[ri] + 2 * _U * (abs(x[p]) + w)) * _SAFE + _TINY
-        if step < 0:
-            rend[ri] = x[p] - ex[p]
-        else:
-            lend[ri] = x[p] + ex[p]
-        ws = np.abs(xr - x[p])
-        d, ed = z[:, ray:ray + 1], ez[:, ray:ray + 1]
-        out = zp[:, p:p + 1] + (step * ws) * d
-        ad = np.abs(d)
-        new.z[:, ri] = out
-        new.e[:, ri] = (ep[:, p:p + 1] + ws * ed + 2 * _U * ws * (ad + ed)
-                        + 3 * _U * (ws * ad + np.abs(out))) * _SAFE + _TINY
-        nd_ = float(_c._norm_up(d, axis=0)[0])
-        new.E[ri] = (Ep[p] + ws * Ez[ray] + 2 * _U * ws * (nd_ + Ez[ray])
-                     + 3 * _U * (ws * nd_ + _c._norm_up(out, axis=0))) * _SAFE + _TINY * sqrt_n
-        if step < 0:
-            # from minus infinity: the sign there, then the point's past the root
-            new.s[:, ri] = np.where(sd != 0, -sd, sp)[:, None]
-            beyond[ri] = sp[neuron[ri]]
-        else:
-            # from the point: its sign, then the slope's past the root
-            new.s[:, ri] = np.where(sp != 0, sp, sd)[:, None]
-            beyond[ri] = sd[neuron[ri]]
-        # the root's neuron's slope: the ray's
-        new.sig[ri] = np.abs(z[neuron[ri], ray])
-        new.esig[ri] = ez[neuron[ri], ray]
-    # the roots' intervals apart from each other and from their regions' ends
+        if ri.size:
+            w = np.abs(key[ri])
+            new.x[ri] = x[p] + step * w
+            new.ex[ri] = (ekey[ri] + 2 * _U * (abs(x[p]) + w)) * _SAFE + _TINY
+            if step < 0:
+                rend[ri] = x[p] - ex[p]
+            else:
+                lend[ri] = x[p] + ex[p]
     lower, upper = new.x - new.ex, new.x + new.ex
     same_region = region[1:] == region[:-1]
     if not ((lower > lend).all() and (upper < rend).all()
             and not (same_region & (upper[:-1] >= lower[1:])).any()):
         return None
+    own = np.empty(M)
+    beyond = np.empty(M, dtype=np.int8)
+    if fi.size:
+        # the region's pre-activations at the float point: its exact share
+        # of the way, (xr - x_q) / dx, rounded thrice
+        dxq = x[q + 1] - x[q]
+        ts = np.clip((new.x[fi] - x[q]) / dxq, 0.0, 1.0)
+        d = zp[:, q + 1] - zp[:, q]
+        out = zp[:, q] + ts * d
+        new.z[:, fi] = out
+        El, Er = Ep[q], Ep[q + 1]
+        new.E[fi] = ((1 - ts) * El + ts * Er + 6 * _U * ts * (_c._norm_up(d, axis=0) + El + Er)
+                     + 3 * _U * _c._norm_up(out, axis=0)) * _SAFE + _TINY * sqrt_n
+        i, cols = neuron[fi], np.arange(fi.size)
+        el, er, di, zi = ep[i, q], ep[i, q + 1], d[i, cols], out[i, cols]
+        own[fi] = np.abs(zi) + ((1 - ts) * el + ts * er + 6 * _U * ts * (np.abs(di) + el + er)
+                                + 3 * _U * np.abs(zi)) * _SAFE + _TINY
+        # each region's sign just right of its left end; past its root, its
+        # neuron's sign at the right end
+        a, b = sL[:, q], sR[:, q]
+        new.s[:, fi] = np.where(a != 0, a, b)
+        beyond[fi] = sR[i, q]
+        # the root's neuron's slope: (A + B) / dx, no cancellation
+        AB = np.abs(zp[i, q]) + np.abs(zp[i, q + 1])
+        new.sig[fi] = AB / dxq
+        new.esig[fi] = ((el + er) / dxq * (1 + 2 * _U) + 4 * _U * new.sig[fi]) * _SAFE
+    for ray, p, step, reg, sd, sp in rays:
+        ri = np.nonzero(region == reg)[0]
+        if not ri.size:
+            continue
+        ws = np.abs(new.x[ri] - x[p])
+        d, ed = z[:, ray:ray + 1], ez[:, ray:ray + 1]
+        out = zp[:, p:p + 1] + (step * ws) * d
+        new.z[:, ri] = out
+        nd_ = float(_c._norm_up(d, axis=0)[0])
+        new.E[ri] = (Ep[p] + ws * Ez[ray] + 2 * _U * ws * (nd_ + Ez[ray])
+                     + 3 * _U * (ws * nd_ + _c._norm_up(out, axis=0))) * _SAFE + _TINY * sqrt_n
+        i = neuron[ri]
+        di, edi, zi = np.abs(z[i, ray]), ez[i, ray], out[i, np.arange(ri.size)]
+        own[ri] = np.abs(zi) + (ep[i, p] + ws * edi + 2 * _U * ws * (di + edi)
+                                + 3 * _U * (ws * di + np.abs(zi))) * _SAFE + _TINY
+        if step < 0:
+            # from minus infinity: the sign there, then the point's past the root
+            new.s[:, ri] = np.where(sd != 0, -sd, sp)[:, None]
+            beyond[ri] = sp[i]
+        else:
+            # from the point: its sign, then the slope's past the root
+            new.s[:, ri] = np.where(sp != 0, sp, sd)[:, None]
+            beyond[ri] = sd[i]
+        # the root's neuron's slope: the ray's
+        new.sig[ri] = di
+        new.esig[ri] = edi
     # past its root, a neuron has the sign beyond it at the region's later points
     idx = np.arange(M)
     later = np.searchsorted(region, region, side="right") - idx - 1
@@ -546,20 +551,10 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
         cols = np.repeat(idx + 1, later) + (np.arange(total) - np.repeat(starts, later))
         new.s[rows, cols] = np.repeat(beyond, later)
     # the root's neuron: 0 here on one side, its small value on the other
-    own = np.abs(new.z[neuron, idx]) + new.e[neuron, idx]
     new.s[neuron, idx] = 0
     new.z[neuron, idx] = 0.0
-    new.e[neuron, idx] = own
     new.E += own
     return new
-
-
-def _relu(z: np.ndarray, e: np.ndarray, E: np.ndarray, on: np.ndarray, kept: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Values of the neurons that are on (the others exact zeros), with
-    column bounds: the entries whose bounds are ``kept`` bound the error too."""
-    h = np.where(on, z, 0.0)
-    return h, np.minimum(E, _c._norm_up(np.where(kept, e, 0.0), axis=0) * _SAFE)
 
 
 def _splice(run: "_Run", pts: _Points, k: int, s: np.ndarray, h_old: np.ndarray,
@@ -592,9 +587,7 @@ def _splice(run: "_Run", pts: _Points, k: int, s: np.ndarray, h_old: np.ndarray,
     same = same & ~(s[:, nd + nlo:nd + nlo + C] == 0).any(axis=0)
     on = s[:, nd:] > 0
     on_new = new.s > 0
-    kept = on_new.copy()
-    kept[new.neuron, np.arange(M)] = True
-    h_new, E_new = _relu(new.z, new.e, new.E, on_new, kept)
+    h_new, E_new = np.where(on_new, new.z, 0.0), new.E
     P_new = P + M
     H = np.empty((width, nd + P_new))
     E = np.empty(nd + P_new)
@@ -611,7 +604,7 @@ def _splice(run: "_Run", pts: _Points, k: int, s: np.ndarray, h_old: np.ndarray,
     # a region off on both sides of a cut: the same (constant) forms after it
     dead_pt = np.empty(P_new, dtype=bool)
     dead_pt[place] = ~on.any(axis=0)
-    dead_pt[nlo + new_pos] = ~kept.any(axis=0)
+    dead_pt[nlo + new_pos] = False      # the root's neuron is on on one side
     dead = np.empty(total + 1, dtype=bool)
     dead[1 - nlo:total + pts.nhi] = dead_pt[:-1] & dead_pt[1:]
     if not nlo:
