@@ -213,3 +213,25 @@ def test_compiled_signs_match_numpy(width, points, rays, seed, noise, zeros) -> 
         for a, b in zip(compiled[:3], plain[:3]):
             assert np.array_equal(a, b)
         assert np.allclose(compiled[3], plain[3], rtol=1e-12, atol=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(3, 12), min_size=2, max_size=3), st.integers(0, 2**32 - 1),
+       st.sampled_from([None, (F(-2), F(2))]))
+def test_decimal_networks_on_points(widths, seed, domain) -> None:  # type: ignore[no-untyped-def]
+    # weights that are not floats (three-digit decimals): every layer's
+    # floats carry their rounding, the output test's slope changes included
+    rng = np.random.default_rng(seed)
+    layers = []
+    n_in = 1
+    for k, n_out in enumerate(widths + [1]):
+        w = np.round(rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in), 3)
+        b = np.round(rng.standard_normal(n_out) * 0.5, 3)
+        spec = ([[f"{v:.3f}" for v in row] for row in w], [f"{v:.3f}" for v in b])
+        layers.append(spec + ("identity",) if k == len(widths) else spec)
+        n_in = n_out
+    net = pwl.Network.sequential(layers)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(vertex, "MIN_WIDTH", 1)
+        mp.setattr(vertex, "MIN_POINTS", 0.0)
+        assert_certified_exact(net, domain, reference=False)

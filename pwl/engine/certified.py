@@ -95,8 +95,17 @@ activation pattern is read off layer by layer:
    equal roots, a slope exactly 0) are decided in exact rational arithmetic
    for that region.
 
-Output cuts the bounds cannot settle go to the balls (which can prove that
-two forms differ) and then to exact output forms on both sides.  So the
+Output cuts the bounds cannot settle go first to float64 forms of their
+two regions recomputed from a point inside each with spectral bounds
+(:meth:`_Run._float_outputs`: BLAS products of two columns per region, and
+bounds that hold whatever norms the run guessed), then to the balls
+(which can prove that two forms differ) and then to exact output forms on
+both sides.
+
+From the second layer on, a network of wide relu layers is counted on
+points rather than forms (:mod:`pwl.engine.vertex`: values at the
+partition's points, half the product), under the same kind of bounds; a
+decision the points cannot prove hands the layer back to this route.  So the
 counts are exact, and the cost of an undecided decision is one region's
 forms through the network.
 

@@ -3,74 +3,91 @@ instead of forms on its regions.
 
 A region's pre-activations are affine in ``x``; :mod:`pwl.engine.certified`
 keeps them as slope and intercept per region (``2 R`` columns per layer).
-They are just as well given by their values at the regions' ends, and the
-network is continuous, so neighbouring regions share the value at their
-common cut: ``P = R + 1`` columns (on a bounded domain; a ray's end at
-infinity is its slope, a column that takes no bias).  On wide layers the
-layer's product is the whole cost, so this halves it.  The cut itself reads
-signs at points: neuron ``i`` has a root strictly inside the region between
-two points exactly when its values there have opposite signs, so most
-decisions are sign decisions on single values, and roots are computed only
-where a sign changes.
+Two values per region determine them just as well, and neighbouring
+regions can share one: the partition's points (each cut, and the domain's
+finite ends) carry the values there, ``R + 1`` columns on a bounded domain
+(a ray's end at infinity is its slope, a column without the bias).  On wide
+layers the product is nearly the whole cost, so this halves it.  The cut
+then reads signs at points: a neuron has a root strictly inside a region
+exactly when its signs at the region's two ends differ, so roots are
+computed only where a sign changes, and their order follows from the
+order of the roots (no sign is decided twice).
 
-Error analysis (``u = 2^-53``; the bounds of :mod:`pwl.engine.certified`)
--------------------------------------------------------------------------
-Every column ``v`` (one point's values, or one ray's slopes) carries entry
-bounds ``e_iv`` and a column bound ``E_v`` (2-norm), as forms do there, and
-the layer's product bounds them the same way (:func:`certified._affine`).
+The points are floats.  A cut's exact value is a root, known only within
+``ex`` of its float ``x``; the point's column holds the values at ``x``
+itself of the affine pieces on both sides of the cut (they meet at the
+exact cut, and differ at ``x`` by at most their slopes' difference times
+``ex``, which the column's bound covers).  So positions are exact, and the
+exact cuts enter only through their distance ``ex``.
 
-* **Signs.**  ``z~ > e`` proves ``z > 0``; ``z~ < -e`` proves ``z < 0``;
-  ``z~ = e = 0`` is an exact zero.  Anything else is undecided: the point's
-  values are recomputed exactly (below).
-* **A root inside a region** between points ``p`` and ``q`` (values of
-  opposite signs ``z_p``, ``z_q``) is at ``t = A / (A + B)`` of the way from
-  ``p`` to ``q``, ``A = |z_p|``, ``B = |z_q|``: a ratio of positive numbers,
-  with no cancellation.  ``A* in [A~ - e_p, A~ + e_p]`` and likewise ``B``,
-  so ``t*`` lies between ``(A~ - e_p) / ((A~ - e_p) + (B~ + e_q))`` and
-  ``(A~ + e_p) / ((A~ + e_p) + (B~ - e_q))``; each is computed in three
-  roundings of relative size ``u`` and widened by ``1 -+ 8u``.  Two roots
-  of one region are ordered when their intervals of ``t`` are disjoint.  On
-  a ray from point ``p`` with slope ``d`` (signs such that the value reaches
-  0) the root lies ``w = A / |d|`` from ``p``, bounded likewise.
-* **A new point** is the cut's position, ``x = x_p + t (x_q - x_p)`` with
-  ``|x~ - x*| <= (max(ex_p, ex_q) + et (|x~_q - x~_p| + ex_p + ex_q) +
-  3u (|x_p| + t |x_q - x_p|))``, and its values, those of the region's
-  affine pre-activations there: ``z = z_p + t (z_q - z_p)`` (all neurons;
-  the root's own neuron is exactly 0).  Since ``(1 - t*) d_p + t* d_q``
-  (``d`` the values' errors) is at most ``max(e_p, e_q)`` per entry and
-  ``max(E_p, E_q)`` in norm, the new values err by at most
-  ``max(e_p, e_q) + et (|z~_q - z~_p| + e_p + e_q) + 3u (t |z~_q - z~_p| + |z~|)``
-  per entry (column: the same with norms).  On a ray ``z = z_p - w d`` (to
-  the left) or ``z_p + w d`` (to the right), with ``e_p + w e_d + ew (|d| +
-  e_d)`` plus the roundings.
+Error analysis (``u = 2^-53``; bounds as in :mod:`pwl.engine.certified`)
+------------------------------------------------------------------------
+Every column ``v`` carries entry bounds ``e_iv`` and a column bound
+``E_v`` (2-norm) from the layer's product (:func:`certified._affine`, with
+certified spectral norms on every layer: the values know a short region's
+slope only to their error over its width, so looser Frobenius bounds would
+leave many output cuts open).
+
+* **Signs at the exact ends.**  On the region between points ``p`` and
+  ``q`` the piece's slope is at most
+  ``sigma = (|z~_q - z~_p| (1 + 2u) + e_p + e_q) (1 + 4u) / (x_q - x_p)``,
+  so its value at the exact cut is within ``e_p + sigma ex_p`` of ``z~_p``:
+  ``|z~_p|`` above that proves the sign, ``z~ = 0`` with a zero margin is an
+  exact zero, anything else is not proven.  A ray's margin uses its slope's
+  bound.  A zero at one end of a region only (a root exactly on a cut) is
+  not proven either.
+* **A root inside a region** (signs of opposite signs at the exact ends,
+  hence at the floats too) is at ``t = A / (A + B)`` of the way between the
+  floats, ``A = |z_p|``, ``B = |z_q|``: a ratio of positive numbers, no
+  cancellation.  ``t*`` lies between ``(A~ - e_p) / ((A~ - e_p) + (B~ + e_q))``
+  and ``(A~ + e_p) / ((A~ + e_p) + (B~ - e_q))``, each computed in three
+  roundings and widened by ``1 -+ 8u``.  On a ray from point ``p`` with
+  slope ``d`` the root lies ``w = A / |d|`` away, bounded likewise.  The new
+  cut's float is ``x = x_p + t dx``, within
+  ``et dx (1 + 2u) + 3u (|x_p| + t dx)`` of the root.  Every root's interval
+  must be apart from the others' in its region and from the region's ends'
+  (else the layer goes to the forms route, below).
+* **A new point's values** are the region's pre-activations at the new
+  float: ``z = z_p + s (z_q - z_p)`` with ``s = fl((x - x_p) / dx)``, the
+  exact share of the way within ``3u s``; by convexity the column errs by
+  at most ``(1 - s) E_p + s E_q + 6u s (||dz|| + E_p + E_q) + 3u ||z||``
+  (a ray: ``E_p + w E_d`` plus the roundings).  The root's own neuron is
+  set to 0: on one side it is 0, on the other its value at the float, at
+  most ``|z~_i| + e_i`` (its entry bound), which is added to the column's.
+  Only column bounds are kept for new points; the next layer's product
+  reads no more.
 * **Signs at new points** follow from the order: a neuron keeps its sign
-  across a region up to its own root, and no neuron has two roots in one
-  region.  So nothing is decided twice.
-* **The relu** keeps the entries of positive sign and their bounds; the
-  others become exact zeros.  A ray's slope after the relu keeps the
-  neurons that are on at infinity.
+  up to its own root in the region and takes the other end's after it.
+* **The relu** keeps the entries of positive sign with their bounds
+  (column bound: the least of the column's and the kept entries' norm);
+  the others are exact zeros.  A ray's slope keeps the neurons on at its
+  infinity.
 * **Output pieces.**  Across the cut between regions ``L`` and ``R`` an
   output's slope changes exactly when ``D = N_L W_R - N_R W_L`` is nonzero
   (``N``: the output's change across a region, ``W``: its width; a ray has
-  ``N = d``, ``W = 1``).  ``|D~ - D*|`` is bounded from the values' and the
-  positions' bounds plus the roundings of the two products and the
-  difference.  ``D`` provably nonzero: the output changes.  The output is
-  provably unchanged where the layers' forms are the same on both sides (a
-  whole layer off on both sides).  Everything else goes to the balls and
-  the exact forms of both sides, as on the forms route.
+  ``N = d``, ``W = 1``), bounded from the values' bounds and the products'
+  roundings (the widths are differences of floats).  ``D`` provably
+  nonzero: the output changes.  Where the values' bounds over short
+  regions leave ``D`` open, the slope's change itself decides
+  (:func:`_slope_changes`): the two sides share every pattern but the
+  cut's neuron's, so the output's slope jumps by
+  ``W_L D_(L-1) ... W_(l+1) e_i |sigma_i|``, a product of one column per
+  cut through the later layers with the patterns kept at the cut's point.
+  What is still open goes to the certified route's own tiers (float64
+  forms of the two regions, balls, exact forms).
 
-Local escalation: a point whose sign is undecided gets its exact position
-(the root of its origin neuron, from the exact forms of a region next to
-it) and its exact values (those forms there), rounded once; a ray's
-undecided slope gets its exact slope; a region whose roots are too close
-to order is cut in exact arithmetic, its new points' values exact.  The
-cost of an undecided decision stays one region's exact forms.
+Where a decision on points is not proven (an exact tie: a root on a cut,
+equal roots, a slope exactly 0 at a root), the layer is handed to the
+forms route (:func:`_hand_over`): each region's forms through its two
+points, ``a = (H_q - H_p) / dx``, ``c = H_p - a x_p``, with their bounds,
+and the forms route settles the undecided regions locally as ever.  The
+cost of such a decision is the rest of the network on forms (at most
+twice the work on points), never a global exact count.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -144,14 +161,13 @@ class _Points:
         """Every point's position and its bound, in order."""
         run = self.run
         parts, errs = [run.xs], [run.ex]
-        if self.nlo:
-            lo, elo = run.ends[0]
-            parts.insert(0, np.array([lo]))
-            errs.insert(0, np.array([elo]))
-        if self.nhi:
-            hi, ehi = run.ends[1]
-            parts.append(np.array([hi]))
-            errs.append(np.array([ehi]))
+        lo_end, hi_end = run.ends
+        if lo_end is not None:
+            parts.insert(0, np.array([lo_end[0]]))
+            errs.insert(0, np.array([lo_end[1]]))
+        if hi_end is not None:
+            parts.append(np.array([hi_end[0]]))
+            errs.append(np.array([hi_end[1]]))
         return np.concatenate(parts), np.concatenate(errs)
 
 
@@ -520,7 +536,7 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
         if not ri.size:
             continue
         ws = np.abs(new.x[ri] - x[p])
-        d, ed = z[:, ray:ray + 1], ez[:, ray:ray + 1]
+        d = z[:, ray:ray + 1]
         out = zp[:, p:p + 1] + (step * ws) * d
         new.z[:, ri] = out
         nd_ = float(_c._norm_up(d, axis=0)[0])
@@ -690,14 +706,18 @@ def _slope_changes(run: "_Run", pts: _Points, cuts: np.ndarray, unsure: np.ndarr
         group = cuts[(layer_of == l) & np.isfinite(pts.sig[cuts])]
         if not group.size or any(j not in pts.hist for j in range(l + 1, last)):
             continue
-        w = run.floats[l + 1].w[:, run.origin_neuron[group]]
+        nxt = run.floats[l + 1]
+        w = nxt.w[:, run.origin_neuron[group]]
         sig, esig = pts.sig[group], pts.esig[group]
         dz = w * sig
-        ez = (np.abs(w) * esig + _U * np.abs(dz)) * _SAFE
-        Ez = (_c._norm_up(w, axis=0) * esig + _U * _c._norm_up(dz, axis=0)) * _SAFE
+        # a rounded layer's weights err by at most ||dW||_F per column as well
+        wrong = nxt.dfro * (sig + esig)
+        ez = (np.abs(w) * esig + wrong + _U * np.abs(dz)) * _SAFE
+        Ez = (_c._norm_up(w, axis=0) * esig + wrong + _U * _c._norm_up(dz, axis=0)) * _SAFE
         x = run.xs[group]
         m = group.size
         ok = True
+        dh, Eh = dz, Ez
         for j in range(l + 1, last + 1):
             if j > l + 1:
                 dz, ez, Ez, _ = _c._affine(dh, Eh, run.floats[j], m, run.tails[j], True, True)
