@@ -427,16 +427,20 @@ _ESCALATION_BUDGET = 1.0
 _FLOOR = 1e-280
 
 
-_SLOPES: dict[tuple[Fraction, ...], list[tuple[float, float]]] = {}
+#: Per activation (by identity, the activation kept alive with it): its
+#: slopes as floats with bounds (hashing the exact slopes costs more).
+_SLOPES: dict[int, tuple[Any, list[tuple[float, float]]]] = {}
 
 
-def _slope_floats(slopes: tuple[Fraction, ...]) -> list[tuple[float, float]]:
+def _slope_floats(act: Any) -> list[tuple[float, float]]:
     """An activation's slopes as (float, bound on its rounding), made once."""
-    found = _SLOPES.get(slopes)
-    if found is None:
-        pairs = [_to_floats([v]) for v in slopes]
-        found = _SLOPES[slopes] = [(float(f[0]), float(e[0])) for f, e in pairs]
-    return found
+    found = _SLOPES.get(id(act))
+    if found is None or found[0] is not act:
+        if len(_SLOPES) > 1024:         # activations made per layer: do not pile up
+            _SLOPES.clear()
+        pairs = [_to_floats([v]) for v in act.slopes]
+        found = _SLOPES[id(act)] = (act, [(float(f[0]), float(e[0])) for f, e in pairs])
+    return found[1]
 
 
 class _LayerFloats:
@@ -483,7 +487,7 @@ class _LayerFloats:
         act = layer.activation
         self.kinked = bool(act.kinks)
         self.relu = act.is_relu
-        self.slopes = _slope_floats(act.slopes)
+        self.slopes = _slope_floats(act)
 
     @property
     def spectral(self) -> float:

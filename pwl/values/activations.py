@@ -14,6 +14,7 @@ pattern of a neuron that is constant and exactly at a kink.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 from typing import Callable, Mapping
 
@@ -58,11 +59,11 @@ class Activation:
                 raise NetworkFormatError(
                     f"activation {self.name}: {t} is not a kink (same piece on both sides)")
 
-    @property
+    @cached_property
     def is_identity(self) -> bool:
         return not self.kinks and self.slopes[0] == 1 and self.intercepts[0] == 0
 
-    @property
+    @cached_property
     def is_relu(self) -> bool:
         """relu itself: one kink at 0, slopes 0 then 1, no offsets.
 
