@@ -2,7 +2,7 @@
 counts as the exact engine and as the forms route, on generated float
 networks, on lines through many-input networks and on networks built so
 that float64 cannot decide (which leave points for the forms route, the
-hand-over), with every path of the module taken at least once."""
+way back to forms), with every path of the module taken at least once."""
 
 from __future__ import annotations
 
@@ -87,14 +87,14 @@ def test_lines_on_points(case, domain) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("seed", range(4))
 def test_he_networks_go_on_points(monkeypatch: pytest.MonkeyPatch, seed: int,
                                   domain: Any) -> None:
-    # wide enough for points at the default threshold; no hand-over, and the
+    # wide enough for points at the default threshold; no way back to forms, and the
     # output's slope changes settle what the values' bounds leave open
-    spy = Spy(monkeypatch, "_cut", "_hand_over", "_slope_changes")
+    spy = Spy(monkeypatch, "_cut", "_back_to_forms", "_slope_changes")
     rng = np.random.default_rng(seed)
     Ws, bs = float_layers(rng, [vertex.MIN_WIDTH] * 4, "he")
     net = pwl.Network.from_arrays(Ws, bs)
     on_points = counts(net, domain, True)
-    assert spy.calls["_cut"] >= 1 and spy.calls["_hand_over"] == 0
+    assert spy.calls["_cut"] >= 1 and spy.calls["_back_to_forms"] == 0
     on_forms = counts(net, domain, False)
     assert on_points[:3] == on_forms[:3] == exact_counts(net, domain)
     assert on_points[3]["exact"] == 0
@@ -123,9 +123,9 @@ def test_slope_changes_settle_output_cuts(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_ties_hand_over_to_forms(everywhere: None, seed: int) -> None:
+def test_ties_go_back_to_forms(everywhere: None, seed: int) -> None:
     # roots exactly on cuts and equal roots: points cannot prove them, the
-    # forms route takes over at that layer and settles them exactly
+    # count goes back to forms from the second layer and settles them exactly
     rng = np.random.default_rng(seed)
     Ws, bs = float_layers(rng, [12, 12, 12], "ties")
     net = pwl.Network.from_arrays(Ws, bs)
@@ -133,13 +133,13 @@ def test_ties_hand_over_to_forms(everywhere: None, seed: int) -> None:
         assert_certified_exact(net, domain, reference=True)
 
 
-def test_some_ties_hand_over(monkeypatch: pytest.MonkeyPatch, everywhere: None) -> None:
-    spy = Spy(monkeypatch, "_cut", "_hand_over")
-    for seed in range(6):
+def test_some_ties_go_back_to_forms(monkeypatch: pytest.MonkeyPatch, everywhere: None) -> None:
+    spy = Spy(monkeypatch, "_cut", "_back_to_forms")
+    for seed in range(12):
         rng = np.random.default_rng(seed)
         Ws, bs = float_layers(rng, [12, 12, 12], "ties")
         assert_certified_exact(pwl.Network.from_arrays(Ws, bs), (F(-1), F(1)), reference=False)
-    assert spy.calls["_cut"] > 0 and spy.calls["_hand_over"] > 0
+    assert spy.calls["_cut"] > 0 and spy.calls["_back_to_forms"] > 0
 
 
 def test_points_are_not_taken_below_the_width(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,13 +175,13 @@ def test_a_root_between_a_cut_and_its_float(monkeypatch: pytest.MonkeyPatch,
     # have values of opposite signs at the float (-2^-56 and about 4e-17),
     # so the point's bounds (which cover both pieces) leave the sign open,
     # and the forms route finds the third region exactly
-    spy = Spy(monkeypatch, "_hand_over")
+    spy = Spy(monkeypatch, "_back_to_forms")
     net = pwl.Network.from_arrays([np.array([[5.0]]), np.array([[1.0]]), np.array([[1.0]])],
                                   [np.array([-1.0]), np.array([-2.0**-56]), np.array([0.0])])
     expected = exact_counts(net, (F(0), F(1)))
     assert expected == ((2,), 2, 3)
     assert counts(net, (F(0), F(1)), True)[:3] == expected
-    assert spy.calls["_hand_over"] == 1
+    assert spy.calls["_back_to_forms"] == 1
 
 
 @settings(max_examples=200, deadline=None)

@@ -109,7 +109,8 @@ both sides.
 From the second layer on, a network of wide relu layers is counted on
 points rather than forms (:mod:`pwl.engine.vertex`: values at the
 partition's points, half the product), under the same kind of bounds; a
-decision the points cannot prove hands the layer back to this route.  So the
+decision the points cannot prove sends the count back to this route from
+the layer where points began.  So the
 counts are exact, and the cost of an undecided decision is one region's
 forms through the network.
 

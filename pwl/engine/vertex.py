@@ -77,12 +77,15 @@ leave many output cuts open).
   forms of the two regions, balls, exact forms).
 
 Where a decision on points is not proven (an exact tie: a root on a cut,
-equal roots, a slope exactly 0 at a root), the layer is handed to the
-forms route (:func:`_hand_over`): each region's forms through its two
-points, ``a = (H_q - H_p) / dx``, ``c = H_p - a x_p``, with their bounds,
-and the forms route settles the undecided regions locally as ever.  The
-cost of such a decision is the rest of the network on forms (at most
-twice the work on points), never a global exact count.
+equal roots, a slope exactly 0 at a root), the count goes back to the
+layer where points began and goes on with forms (:func:`_back_to_forms`),
+which settle the undecided regions locally as ever.  The cost of such a
+decision is the layers done on points again on forms (about 1.5 times the
+forms route's work on them), never a global exact count.  Points are taken
+only where that is rare: networks whose products' rounding is not expected
+to reach the decisions (:func:`certified._rounding_reach` at most
+:data:`certified._BLOCKED_ABOVE`, where He-initialised networks begin to
+escalate on forms too).
 """
 
 from __future__ import annotations
@@ -123,9 +126,11 @@ def applies(run: "_Run", k: int) -> bool:
     change the output test reads, :func:`_slope_changes`), the hidden
     layers are all relu, layer ``k`` has at least :data:`MIN_WIDTH` inputs,
     there are at least :data:`MIN_POINTS` times as many points (cuts and
-    finite ends) as inputs, and the points' intervals are apart."""
+    finite ends) as inputs, the points' intervals are apart, and the
+    products' rounding is not expected to reach the decisions (the run
+    does not need blocked products, :func:`certified._rounding_reach`)."""
     layers = run.floats
-    if k != 1 or layers[k].w.shape[1] < MIN_WIDTH:
+    if k != 1 or layers[k].w.shape[1] < MIN_WIDTH or run.blocked:
         return False
     if not all(lf.relu for lf in layers[k:-1]):
         return False
@@ -220,43 +225,16 @@ def _convert(run: "_Run", pts: _Points, k0: int, f: np.ndarray, E: np.ndarray
     return H, np.concatenate(bounds + [Ev])
 
 
-def _hand_over(run: "_Run", pts: _Points, k: int, H: np.ndarray, E: np.ndarray,
-               same: np.ndarray) -> Any:
-    """Layers ``k`` on on the forms route, from values at points: the forms
-    of a region through its two points, ``a = (H_q - H_p) / (x_q - x_p)``,
-    ``c = H_p - a x_p`` (a ray: its slope, through its point), with
-    ``E_a <= (E_p + E_q + 2u ||dH||) / dx (1 + 4u)`` and
-    ``E_c <= E_p + |x_p| E_a + 3u (||a|| |x_p| + ||c||)``.  Taken when a
-    decision on points is not proven: the forms route settles it locally."""
-    nd = pts.nd
-    x, _ = pts.positions()
-    Hp, Ep = H[:, nd:], E[nd:]
-    dH = Hp[:, 1:] - Hp[:, :-1]
-    dx = x[1:] - x[:-1]
-    a = dH / dx
-    Ea = ((Ep[1:] + Ep[:-1]) * (1 + 2 * _U) + 2 * _U * _c._norm_up(dH, axis=0)) / dx * (1 + 4 * _U)
-    Ea += 2 * _U * _c._norm_up(a, axis=0)
-    base = np.arange(dx.size)               # each finite region's left point
-    slopes, slope_bounds, through = [a], [Ea], [base]
-    if not pts.nlo:
-        slopes.insert(0, H[:, pts.left_ray:pts.left_ray + 1])
-        slope_bounds.insert(0, E[pts.left_ray:pts.left_ray + 1])
-        through.insert(0, np.zeros(1, dtype=np.int64))
-    if not pts.nhi:
-        slopes.append(H[:, pts.right_ray:pts.right_ray + 1])
-        slope_bounds.append(E[pts.right_ray:pts.right_ray + 1])
-        through.append(np.full(1, x.size - 1, dtype=np.int64))
-    A = np.concatenate(slopes, axis=1)
-    EA = np.concatenate(slope_bounds)
-    at = np.concatenate(through)
-    xa = x[at]
-    Cf = Hp[:, at] - A * xa
-    EC = (Ep[at] + np.abs(xa) * EA
-          + 3 * _U * (_c._norm_up(A, axis=0) * np.abs(xa) + _c._norm_up(Cf, axis=0))) * _SAFE
-    EC += _TINY * math.sqrt(H.shape[0])
-    f = np.concatenate([A, Cf], axis=1)
+def _back_to_forms(run: "_Run", entry: tuple[Any, ...]) -> Any:
+    """The layers from where points began, again on the forms route: taken
+    when a decision on points is not proven (an exact tie), which the forms
+    route settles locally.  The forms are the ones points began from, so
+    nothing is lost in their bounds; the layers done on points are done
+    again (at most half the forms route's work on them)."""
+    checkpoint = run.checkpoint
+    run._restore(entry)
+    run.checkpoint = checkpoint
     run.points = False
-    run.resume = (k, f, np.zeros(0), np.concatenate([EA * _SAFE, EC]), same)
     return run._layers()
 
 
@@ -265,6 +243,7 @@ def vertex_layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.n
     post-activation forms ``f`` with column bounds ``E``; the count as
     :meth:`certified._Run._layers` returns it.  No guess of norms here
     (spectral norms throughout), so nothing to roll back to on points."""
+    entry = run._snapshot(k0, f, np.zeros(0), E, same)
     pts = _Points(run)
     H, E = _convert(run, pts, k0, f, E)
     layers = run.floats
@@ -279,7 +258,7 @@ def vertex_layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.n
             return _c.CertifiedResult(pieces, joint, run.xs.size + 1, run.decisions.as_dict())
         got = _cut(run, pts, k, z, ez, Ez, same)
         if got is None:
-            return _hand_over(run, pts, k, H, E, same)
+            return _back_to_forms(run, entry)
         H, E, same = got
         if run.progress is not None:
             run.progress(k, run.xs.size + 1)
