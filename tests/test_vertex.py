@@ -235,3 +235,19 @@ def test_decimal_networks_on_points(widths, seed, domain) -> None:  # type: igno
         mp.setattr(vertex, "MIN_WIDTH", 1)
         mp.setattr(vertex, "MIN_POINTS", 0.0)
         assert_certified_exact(net, domain, reference=False)
+
+
+def test_networks_with_blocked_products_stay_on_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    # where the products' rounding is expected to reach the decisions, an
+    # exact tie is likely somewhere, and going back from points would cost
+    spy = Spy(monkeypatch, "_cut")
+    rng = np.random.default_rng(1)
+    Ws, bs = float_layers(rng, [vertex.MIN_WIDTH] * 3, "he")
+    net = pwl.Network.from_arrays(Ws, bs)
+    counts(net, (F(-10), F(10)), True)
+    on_points = spy.calls["_cut"]
+    assert on_points > 0
+    monkeypatch.setattr(certified, "_BLOCKED_ABOVE", -1.0)
+    net.forget()
+    assert counts(net, (F(-10), F(10)), True)[:3] == exact_counts(net, (F(-10), F(10)))
+    assert spy.calls["_cut"] == on_points
