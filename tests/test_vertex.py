@@ -6,6 +6,7 @@ way back to forms), with every path of the module taken at least once."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any, Iterator
 
@@ -37,12 +38,19 @@ class Spy:
             monkeypatch.setattr(vertex, name, wrapped)
 
 
+@contextmanager
+def points_everywhere() -> Iterator[None]:
+    """Points from the second layer, however narrow and few."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(vertex, "MIN_WIDTH", 1)
+        mp.setattr(vertex, "MIN_POINTS", 0.0)
+        yield
+
+
 @pytest.fixture
-def everywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Points on every layer after the first, however narrow."""
-    monkeypatch.setattr(vertex, "MIN_WIDTH", 1)
-    monkeypatch.setattr(vertex, "MIN_POINTS", 0.0)
-    yield
+def everywhere() -> Iterator[None]:
+    with points_everywhere():
+        yield
 
 
 def counts(net: pwl.Network, domain: Any, points: bool) -> tuple[Any, ...]:
@@ -56,18 +64,14 @@ def counts(net: pwl.Network, domain: Any, points: bool) -> tuple[Any, ...]:
 @settings(max_examples=300, deadline=None)
 @given(float_networks(max_width=6, max_depth=4), FLOAT_DOMAINS)
 def test_small_float_networks_on_points(net, domain) -> None:  # type: ignore[no-untyped-def]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(vertex, "MIN_WIDTH", 1)
-        mp.setattr(vertex, "MIN_POINTS", 0.0)
+    with points_everywhere():
         assert_certified_exact(net, domain, reference=True)
 
 
 @settings(max_examples=80, deadline=None)
 @given(float_networks(max_width=40, min_width=7, max_depth=4), FLOAT_DOMAINS)
 def test_wide_float_networks_on_points(net, domain) -> None:  # type: ignore[no-untyped-def]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(vertex, "MIN_WIDTH", 1)
-        mp.setattr(vertex, "MIN_POINTS", 0.0)
+    with points_everywhere():
         assert_certified_exact(net, domain, reference=False)
 
 
@@ -75,9 +79,7 @@ def test_wide_float_networks_on_points(net, domain) -> None:  # type: ignore[no-
 @given(lines(), st.sampled_from([(F(0), F(1)), None, (F(-1, 2), F(3, 2))]))
 def test_lines_on_points(case, domain) -> None:  # type: ignore[no-untyped-def]
     line, small = case
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(vertex, "MIN_WIDTH", 1)
-        mp.setattr(vertex, "MIN_POINTS", 0.0)
+    with points_everywhere():
         assert_certified_exact(line, domain, reference=small)
 
 
@@ -231,9 +233,7 @@ def test_decimal_networks_on_points(widths, seed, domain) -> None:  # type: igno
         layers.append(spec + ("identity",) if k == len(widths) else spec)
         n_in = n_out
     net = pwl.Network.sequential(layers)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(vertex, "MIN_WIDTH", 1)
-        mp.setattr(vertex, "MIN_POINTS", 0.0)
+    with points_everywhere():
         assert_certified_exact(net, domain, reference=False)
 
 

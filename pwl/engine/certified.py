@@ -1402,19 +1402,8 @@ class _Run:
         needed = sorted(set(cuts.tolist()) | set((cuts + 1).tolist()))
         done, z, e = self._float_forms(needed, last)
         col = {r: j for j, r in enumerate(done)}
-        m = len(done)
-        for cut in cuts.tolist():
-            if cut not in col or cut + 1 not in col:
-                continue
-            tl, tr = col[cut], col[cut + 1]
-            for o in np.nonzero(unsure[:, cut])[0].tolist():
-                for ql, qr in ((tl, tr), (m + tl, m + tr)):
-                    gap = abs(z[o, ql] - z[o, qr])
-                    if gap > (e[o, ql] + e[o, qr]) * _SAFE + 2 * _U * gap:
-                        differ[o, cut] = True
-                        unsure[o, cut] = False
-                        self.decisions.float64 += 1
-                        break
+        self.decisions.float64 += _differ_by_forms(cuts, unsure, differ, col, len(done), z, e,
+                                                   2 * _U)
 
     def _ball_outputs(self, cuts: np.ndarray, unsure: np.ndarray, differ: np.ndarray,
                       last: int) -> None:
@@ -1429,18 +1418,30 @@ class _Run:
         col = dict(zip(done, index))
         u = _BALL_U
         assert u is not None
-        for cut in cuts.tolist():
-            if cut not in col or cut + 1 not in col:
-                continue
-            tl, tr = col[cut], col[cut + 1]
-            for o in np.nonzero(unsure[:, cut])[0].tolist():
-                for ql, qr in ((tl, tr), (m + tl, m + tr)):
-                    gap = abs(z[o, ql] - z[o, qr])
-                    if gap > (ez[o, ql] + ez[o, qr]) * _SAFE + 4 * u * gap:
-                        differ[o, cut] = True
-                        unsure[o, cut] = False
-                        self.decisions.ball += 1
-                        break
+        self.decisions.ball += _differ_by_forms(cuts, unsure, differ, col, m, z, ez, 4 * u)
+
+
+def _differ_by_forms(cuts: np.ndarray, unsure: np.ndarray, differ: np.ndarray,
+                     col: dict[int, int], m: int, z: np.ndarray, e: np.ndarray,
+                     rounding: float) -> int:
+    """Settles (in place) the unsure output cuts whose two sides' recomputed
+    forms provably differ: region ``r``'s slopes in column ``col[r]`` of
+    ``z`` and its intercepts in ``m + col[r]``, entry bounds ``e``, the
+    difference rounded within ``rounding`` of itself.  Returns how many."""
+    settled = 0
+    for cut in cuts.tolist():
+        if cut not in col or cut + 1 not in col:
+            continue
+        tl, tr = col[cut], col[cut + 1]
+        for o in np.nonzero(unsure[:, cut])[0].tolist():
+            for ql, qr in ((tl, tr), (m + tl, m + tr)):
+                gap = abs(z[o, ql] - z[o, qr])
+                if gap > (e[o, ql] + e[o, qr]) * _SAFE + rounding * gap:
+                    differ[o, cut] = True
+                    unsure[o, cut] = False
+                    settled += 1
+                    break
+    return settled
 
 
 def certified_counts(net: Network, domain: Domain,
