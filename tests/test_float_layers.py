@@ -166,7 +166,8 @@ def test_count_json_says_how_decisions_were_settled(tmp_path) -> None:  # type: 
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["method"] == "certified"
-    assert set(data["decisions"]) == {"float64", "ball", "exact", "escalated_regions"}
+    assert set(data["decisions"]) == {"float64", "ball", "exact", "escalated_regions",
+                                      "point_layers"}
     assert data["decisions"]["float64"] > 0
     part = pwl.propagate(pwl.load(str(path)), (-3, 3))
     assert (data["pieces"], data["activation_regions"]) == (part.pieces(), part.activation_regions)

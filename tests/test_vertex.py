@@ -100,6 +100,9 @@ def test_he_networks_go_on_points(monkeypatch: pytest.MonkeyPatch, seed: int,
     on_forms = counts(net, domain, False)
     assert on_points[:3] == on_forms[:3] == exact_counts(net, domain)
     assert on_points[3]["exact"] == 0
+    # every hidden layer cut on points, and the output, are reported
+    assert on_points[3]["point_layers"] == spy.calls["_cut"] + 1
+    assert on_forms[3]["point_layers"] == 0
 
 
 def test_slope_changes_settle_output_cuts(monkeypatch: pytest.MonkeyPatch) -> None:

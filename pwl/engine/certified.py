@@ -163,16 +163,18 @@ class _Rollback(Exception):
 class Decisions:
     """How the decisions were settled: by the first float64 pass, after a
     region's forms were recomputed in extended-precision balls (``ball``), or
-    from its exact forms (``exact``); ``regions`` escalated in all."""
+    from its exact forms (``exact``); ``regions`` escalated in all; and the
+    layers counted on points (:mod:`pwl.engine.vertex`), 0 on forms."""
 
     float64: int = 0
     ball: int = 0
     exact: int = 0
     regions: int = 0
+    point_layers: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {"float64": self.float64, "ball": self.ball, "exact": self.exact,
-                "escalated_regions": self.regions}
+                "escalated_regions": self.regions, "point_layers": self.point_layers}
 
 
 @dataclass(frozen=True)

@@ -254,12 +254,14 @@ def vertex_layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.n
         # Frobenius norm's looser bounds would leave many output cuts open
         z, ez, Ez, _ = _c._affine(H, E, layers[k], pts.nd, run.tails[k], True, run.blocked)
         if k == last:
+            run.decisions.point_layers += 1
             pieces, joint = _pieces(run, pts, z, ez, same, last)
             return _c.CertifiedResult(pieces, joint, run.xs.size + 1, run.decisions.as_dict())
         got = _cut(run, pts, k, z, ez, Ez, same)
         if got is None:
             return _back_to_forms(run, entry)
         H, E, same = got
+        run.decisions.point_layers += 1
         if run.progress is not None:
             run.progress(k, run.xs.size + 1)
     raise AssertionError("unreachable")  # pragma: no cover
