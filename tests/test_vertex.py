@@ -254,3 +254,37 @@ def test_networks_with_blocked_products_stay_on_forms(monkeypatch: pytest.Monkey
     net.forget()
     assert counts(net, (F(-10), F(10)), True)[:3] == exact_counts(net, (F(-10), F(10)))
     assert spy.calls["_cut"] == on_points
+
+
+def test_a_cut_far_out_goes_back_to_forms(monkeypatch: pytest.MonkeyPatch,
+                                          everywhere: None) -> None:
+    # the root of 2^-700 x + 2^322 lies at -2^1022: values there come near
+    # the float range's end, where no sign is proven, while forms stay far
+    # within it; the count goes back to forms (and stays certified)
+    spy = Spy(monkeypatch, "_back_to_forms")
+    rng = np.random.default_rng(0)
+    net = pwl.Network.from_arrays(
+        [np.array([[1.0], [-1.0], [2.0**-700], [0.5]]), rng.standard_normal((4, 4)),
+         rng.standard_normal((1, 4))],
+        [np.array([0.5, 0.3, 2.0**322, -0.2]), rng.standard_normal(4), np.zeros(1)])
+    result = counts(net, None, True)
+    assert result[:3] == exact_counts(net, None)
+    assert spy.calls["_back_to_forms"] == 1 and result[3]["point_layers"] == 0
+
+
+def test_values_beyond_the_float_range_go_back_to_forms(monkeypatch: pytest.MonkeyPatch,
+                                                        everywhere: None) -> None:
+    # a layer on points whose values leave the float range (Undecided from
+    # the bounds) sends the count back to forms rather than to enumeration
+    spy = Spy(monkeypatch, "_back_to_forms")
+
+    def overflow(*args: Any) -> None:
+        raise certified.Undecided("forms beyond the float range")
+
+    monkeypatch.setattr(vertex, "_cut", overflow)
+    rng = np.random.default_rng(3)
+    Ws, bs = float_layers(rng, [10, 10, 10], "he")
+    net = pwl.Network.from_arrays(Ws, bs)
+    result = counts(net, (F(-2), F(2)), True)
+    assert result[:3] == exact_counts(net, (F(-2), F(2)))
+    assert spy.calls["_back_to_forms"] == 1

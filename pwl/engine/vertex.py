@@ -244,6 +244,17 @@ def vertex_layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.n
     :meth:`certified._Run._layers` returns it.  No guess of norms here
     (spectral norms throughout), so nothing to roll back to on points."""
     entry = run._snapshot(k0, f, np.zeros(0), E, same)
+    try:
+        return _layers(run, k0, f, E, same, entry)
+    except _c.Undecided:
+        # values beyond the float range (a cut far out, say), where forms
+        # may still be within it
+        return _back_to_forms(run, entry)
+
+
+def _layers(run: "_Run", k0: int, f: np.ndarray, E: np.ndarray, same: np.ndarray,
+            entry: tuple[Any, ...]) -> Any:
+    """:func:`vertex_layers`' loop; ``entry``: the run's state where points began."""
     pts = _Points(run)
     H, E = _convert(run, pts, k0, f, E)
     layers = run.floats
