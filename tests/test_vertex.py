@@ -128,9 +128,9 @@ def test_slope_changes_settle_output_cuts(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_ties_go_back_to_forms(everywhere: None, seed: int) -> None:
-    # roots exactly on cuts and equal roots: points cannot prove them, the
-    # count goes back to forms from the second layer and settles them exactly
+def test_ties_on_points_count_exactly(everywhere: None, seed: int) -> None:
+    # roots exactly on cuts and equal roots, which points cannot prove
+    # (the next test shows the count going back to forms for them)
     rng = np.random.default_rng(seed)
     Ws, bs = float_layers(rng, [12, 12, 12], "ties")
     net = pwl.Network.from_arrays(Ws, bs)

@@ -430,20 +430,16 @@ _ESCALATION_BUDGET = 1.0
 _FLOOR = 1e-280
 
 
-#: Per activation (by identity, the activation kept alive with it): its
-#: slopes as floats with bounds (hashing the exact slopes costs more).
-_SLOPES: dict[int, tuple[Any, list[tuple[float, float]]]] = {}
+_SLOPES: dict[tuple[Fraction, ...], list[tuple[float, float]]] = {}
 
 
-def _slope_floats(act: Any) -> list[tuple[float, float]]:
+def _slope_floats(slopes: tuple[Fraction, ...]) -> list[tuple[float, float]]:
     """An activation's slopes as (float, bound on its rounding), made once."""
-    found = _SLOPES.get(id(act))
-    if found is None or found[0] is not act:
-        if len(_SLOPES) > 1024:         # activations made per layer: do not pile up
-            _SLOPES.clear()
-        pairs = [_to_floats([v]) for v in act.slopes]
-        found = _SLOPES[id(act)] = (act, [(float(f[0]), float(e[0])) for f, e in pairs])
-    return found[1]
+    found = _SLOPES.get(slopes)
+    if found is None:
+        pairs = [_to_floats([v]) for v in slopes]
+        found = _SLOPES[slopes] = [(float(f[0]), float(e[0])) for f, e in pairs]
+    return found
 
 
 class _LayerFloats:
@@ -490,7 +486,7 @@ class _LayerFloats:
         act = layer.activation
         self.kinked = bool(act.kinks)
         self.relu = act.is_relu
-        self.slopes = _slope_floats(act)
+        self.slopes = _slope_floats(act.slopes)
 
     @property
     def spectral(self) -> float:
@@ -940,13 +936,7 @@ class _Run:
         whose point lies too near a kink to read its pattern is left out."""
         if _BALL_U is None or not self._ball_applies(k):
             return None
-        cols, xs = [], []
-        for r in regions:
-            p = self._interior(r)
-            x = _float(p)
-            if Fraction(x) == p:            # the point is a float: exact in longdouble
-                cols.append(r)
-                xs.append(x)
+        cols, xs = self._float_interiors(regions)   # floats: exact in longdouble
         if not cols:
             return None
         ld = np.longdouble
@@ -965,12 +955,8 @@ class _Run:
             layers_ld.append((z, ez))
             if j == k:
                 break
-            za, zc, eza, ezc = z[:, :m], z[:, m:], ez[:, :m], ez[:, m:]
-            v = za * xv + zc
-            bound = (eza * ax + ezc + 4 * u * (np.abs(za) * ax + np.abs(v))) * _SAFE
-            zero = (za == 0) & (zc == 0) & (eza == 0) & (ezc == 0)
-            ok &= ((np.abs(v) > bound) | zero).all(axis=0)
-            on = v > bound
+            on, read = _pattern_at(z, ez, m, xv, ax, u)
+            ok &= read
             on2 = np.concatenate([on, on], axis=1)
             h = np.where(on2, z, 0)
             eh = np.where(on2, ez, 0)
@@ -1006,6 +992,18 @@ class _Run:
                     a_l, c_l = layers_ld[int(self.origin_layer[cut])]
                     self._tighten(cut, a_l, c_l, int(self.origin_neuron[cut]), t, m, u)
         return done
+
+    def _float_interiors(self, regions: list[int]) -> tuple[list[int], list[float]]:
+        """The regions whose point inside (:meth:`_interior`) is a float, and
+        those points."""
+        cols, xs = [], []
+        for r in regions:
+            p = self._interior(r)
+            x = _float(p)
+            if Fraction(x) == p:
+                cols.append(r)
+                xs.append(x)
+        return cols, xs
 
     def _ball_applies(self, k: int) -> bool:
         for j in range(k + 1):
@@ -1190,9 +1188,9 @@ class _Run:
         for k in range(k0, last + 1):
             layer = self.floats[k]
             regions = self.xs.size + 1
-            if self.points and k > 0:
+            if k == 1 and self.points:
                 from . import vertex
-                if vertex.applies(self, k):
+                if vertex.applies(self):
                     # wide layers: values at points, half the product (pwl.engine.vertex)
                     return vertex.vertex_layers(self, k, f, E, same)
             snapshot = None if self.spectral_only or self.checkpoint is not None else \
@@ -1364,13 +1362,7 @@ class _Run:
         ``(regions done, forms [a | c], entry bounds)``.  Values at points
         (:mod:`pwl.engine.vertex`) know a short region's slope only to their
         own error over its width; its forms know it directly."""
-        cols, xs = [], []
-        for r in regions:
-            p = self._interior(r)
-            x = _float(p)
-            if Fraction(x) == p:
-                cols.append(r)
-                xs.append(x)
+        cols, xs = self._float_interiors(regions)
         m = len(cols)
         xv = np.array(xs)
         ax = np.abs(xv)
@@ -1383,12 +1375,9 @@ class _Run:
             z, err, E, _ = _affine(h, E, self.floats[j], m, self.tails[j], True, True)
             if j == k:
                 break
-            za, zc, eza, ezc = z[:, :m], z[:, m:], err[:, :m], err[:, m:]
-            v = za * xv + zc
-            bound = (eza * ax + ezc + 4 * _U * (np.abs(za) * ax + np.abs(v))) * _SAFE
-            zero = (za == 0) & (zc == 0) & (eza == 0) & (ezc == 0)
-            ok &= ((np.abs(v) > bound) | zero).all(axis=0)
-            on2 = np.concatenate([v > bound, v > bound], axis=1)
+            on, read = _pattern_at(z, err, m, xv, ax, _U)
+            ok &= read
+            on2 = np.concatenate([on, on], axis=1)
             h = np.where(on2, z, 0.0)
             E = np.minimum(E, _norm_up(np.where(on2, err, 0.0), axis=0) * _SAFE)
         index = np.nonzero(ok)[0]
@@ -1421,6 +1410,19 @@ class _Run:
         u = _BALL_U
         assert u is not None
         self.decisions.ball += _differ_by_forms(cuts, unsure, differ, col, m, z, ez, 4 * u)
+
+
+def _pattern_at(z: np.ndarray, ez: np.ndarray, m: int, x: np.ndarray, ax: np.ndarray,
+                u: float) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces at the points ``x`` (``ax = |x|``) of forms ``[a | c]``
+    (``m`` regions) with entry bounds ``ez`` in unit roundoff ``u``: which
+    neurons are above the kink, and for which regions every neuron's side
+    is proven (or the neuron exactly zero)."""
+    za, zc, eza, ezc = z[:, :m], z[:, m:], ez[:, :m], ez[:, m:]
+    v = za * x + zc
+    bound = (eza * ax + ezc + 4 * u * (np.abs(za) * ax + np.abs(v))) * _SAFE
+    zero = (za == 0) & (zc == 0) & (eza == 0) & (ezc == 0)
+    return v > bound, ((np.abs(v) > bound) | zero).all(axis=0)
 
 
 def _differ_by_forms(cuts: np.ndarray, unsure: np.ndarray, differ: np.ndarray,

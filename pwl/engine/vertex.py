@@ -120,22 +120,21 @@ MIN_WIDTH = 128
 MIN_POINTS = 0.5
 
 
-def applies(run: "_Run", k: int) -> bool:
-    """Whether layers ``k`` to the output can go on points: ``k`` is the
-    second layer (so that every cut is the first layer's, whose slope
-    change the output test reads, :func:`_slope_changes`), the hidden
-    layers are all relu, layer ``k`` has at least :data:`MIN_WIDTH` inputs,
+def applies(run: "_Run") -> bool:
+    """Whether the layers from the second on can go on points (only from
+    the second: there every cut is the first layer's, whose slope change
+    the output test reads, :func:`_slope_changes`): the hidden layers are
+    all relu, the second has at least :data:`MIN_WIDTH` inputs,
     there are at least :data:`MIN_POINTS` times as many points (cuts and
     finite ends) as inputs, the points' intervals are apart, and the
     products' rounding is not expected to reach the decisions (the run
     does not need blocked products, :func:`certified._rounding_reach`)."""
     layers = run.floats
-    if k != 1 or layers[k].w.shape[1] < MIN_WIDTH or run.blocked:
-        return False
-    if not all(lf.relu for lf in layers[k:-1]):
+    n_in = layers[1].w.shape[1]
+    if n_in < MIN_WIDTH or run.blocked or not all(lf.relu for lf in layers[1:-1]):
         return False
     points = run.xs.size + (run.ends[0] is not None) + (run.ends[1] is not None)
-    if not points or points < MIN_POINTS * layers[k].w.shape[1]:
+    if not points or points < MIN_POINTS * n_in:
         return False
     # the points' intervals apart (exact cuts closer than an ulp are not)
     x, ex = _Points(run).positions()
@@ -148,12 +147,13 @@ class _Points:
 
     def __init__(self, run: "_Run"):
         self.run = run
-        self.nlo = int(run.ends[0] is not None)
-        self.nhi = int(run.ends[1] is not None)
-        # columns: the left ray's slope, the right ray's slope (if rays), then points
-        self.left_ray = -1 if self.nlo else 0
-        self.right_ray = -1 if self.nhi else (1 - self.nlo)
-        self.nd = (1 - self.nlo) + (1 - self.nhi)
+        # a domain has both its ends or none (the whole line); the code
+        # below reads the two apart, as the regions' indices do
+        self.nlo = self.nhi = int(run.ends[0] is not None)
+        # columns: on the whole line the left ray's slope and the right
+        # ray's, then the points
+        self.left_ray, self.right_ray = (-1, -1) if self.nlo else (0, 1)
+        self.nd = 2 - 2 * self.nlo
         # per cut: a bound-carrying |slope| of its neuron's pre-activation
         # where it crosses (nan where unknown), for the output's slope
         # changes (:func:`_slope_changes`); per layer on points: the
@@ -390,8 +390,7 @@ def _cut(run: "_Run", pts: _Points, k: int, z: np.ndarray, ez: np.ndarray, Ez: n
     P = n_cols - nd
     n_regions = run.xs.size + 1
     x, ex = pts.positions()
-    got = _point_signs(z, ez, Ez, x, ex, nd, pts.left_ray if not nlo else -1,
-                       pts.right_ray if not pts.nhi else -1)
+    got = _point_signs(z, ez, Ez, x, ex, nd, pts.left_ray, pts.right_ray)
     if got is None:
         return None
     s, cross, h_old, E_old = got
@@ -476,14 +475,15 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
     finite = (region >= 1 - nlo) & (region <= n_regions - 2 + pts.nhi)
     fi = np.nonzero(finite)[0]
     q = region[fi] - 1 + nlo                 # each finite region's left point
+    dxq = x[q + 1] - x[q]
+    on_ray = {reg: np.nonzero(region == reg)[0] for _, _, _, reg, _, _ in rays}
     if fi.size:
         t, et = key[fi], ekey[fi]
-        dxq = x[q + 1] - x[q]
         new.x[fi] = x[q] + t * dxq
         new.ex[fi] = (et * dxq * (1 + 2 * _U) + 3 * _U * (np.abs(x[q]) + t * dxq)) * _SAFE + _TINY
         lend[fi], rend[fi] = x[q] + ex[q], x[q + 1] - ex[q + 1]
     for ray, p, step, reg, sd, sp in rays:
-        ri = np.nonzero(region == reg)[0]
+        ri = on_ray[reg]
         if ri.size:
             w = np.abs(key[ri])
             new.x[ri] = x[p] + step * w
@@ -502,7 +502,6 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
     if fi.size:
         # the region's pre-activations at the float point: its exact share
         # of the way, (xr - x_q) / dx, rounded thrice
-        dxq = x[q + 1] - x[q]
         ts = np.clip((new.x[fi] - x[q]) / dxq, 0.0, 1.0)
         d = zp[:, q + 1] - zp[:, q]
         out = zp[:, q] + ts * d
@@ -524,7 +523,7 @@ def _new_points(pts: _Points, z: np.ndarray, ez: np.ndarray, Ez: np.ndarray, x: 
         new.sig[fi] = AB / dxq
         new.esig[fi] = ((el + er) / dxq * (1 + 2 * _U) + 4 * _U * new.sig[fi]) * _SAFE
     for ray, p, step, reg, sd, sp in rays:
-        ri = np.nonzero(region == reg)[0]
+        ri = on_ray[reg]
         if not ri.size:
             continue
         ws = np.abs(new.x[ri] - x[p])
@@ -708,23 +707,17 @@ def _slope_changes(run: "_Run", pts: _Points, cuts: np.ndarray, unsure: np.ndarr
         Ez = (_c._norm_up(w, axis=0) * esig + wrong + _U * _c._norm_up(dz, axis=0)) * _SAFE
         x = run.xs[group]
         m = group.size
-        ok = True
         dh, Eh = dz, Ez
         for j in range(l + 1, last + 1):
             if j > l + 1:
                 dz, ez, Ez, _ = _c._affine(dh, Eh, run.floats[j], m, run.tails[j], True, True)
             if j == last:
                 break
+            # every cut is a point from its layer on, at the same float
             xpos, on_pts = pts.hist[j]
-            col = np.searchsorted(xpos, x)
-            if not (col < xpos.size).all() or not (xpos[np.minimum(col, xpos.size - 1)] == x).all():
-                ok = False          # pragma: no cover - every cut is a point from its layer on
-                break
-            on = on_pts[:, col]
+            on = on_pts[:, np.searchsorted(xpos, x)]
             dh = np.where(on, dz, 0.0)
             Eh = np.minimum(Ez, _c._norm_up(np.where(on, ez, 0.0), axis=0) * _SAFE)
-        if not ok:
-            continue
         for t, cut in enumerate(group.tolist()):
             for o in np.nonzero(unsure[:, cut])[0].tolist():
                 if abs(dz[o, t]) > ez[o, t]:
